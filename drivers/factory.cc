@@ -1,0 +1,49 @@
+#include "drivers/factory.h"
+
+#include <map>
+#include <mutex>
+
+#include "drivers/memlink/memlink.h"
+
+namespace ustack {
+namespace {
+
+std::shared_ptr<Port> open_memlink(const PortSpec& spec, const Clock& clock, std::string* error) {
+  if (spec.end != "a" && spec.end != "b") {
+    if (error) *error = "memlink: end must be 'a' or 'b', not '" + spec.end + "'";
+    return nullptr;
+  }
+  static std::mutex mu;
+  static std::map<std::string, std::weak_ptr<Memlink>> links;
+  std::lock_guard<std::mutex> lock(mu);
+  std::shared_ptr<Memlink> link = links[spec.iface].lock();
+  if (!link) {
+    MemlinkConfig cfg;
+    cfg.name = spec.iface;
+    cfg.queues = spec.queues;
+    cfg.mtu = spec.mtu;
+    std::unique_ptr<Memlink> made = Memlink::create(cfg, clock, error);
+    if (!made) return nullptr;
+    link = std::shared_ptr<Memlink>(std::move(made));
+    links[spec.iface] = link;
+  }
+  Port& p = spec.end == "a" ? link->a() : link->b();
+  // The port keeps its link alive (aliasing constructor).
+  return std::shared_ptr<Port>(link, &p);
+}
+
+}  // namespace
+
+std::vector<std::string> available_drivers() { return {"memlink"}; }
+
+std::shared_ptr<Port> open_port(const PortSpec& spec, const Clock& clock, std::string* error) {
+  if (spec.driver == "memlink") return open_memlink(spec, clock, error);
+  if (error) {
+    std::string names;
+    for (const auto& d : available_drivers()) names += (names.empty() ? "" : ", ") + d;
+    *error = "unknown driver '" + spec.driver + "' (this build has: " + names + ")";
+  }
+  return nullptr;
+}
+
+}  // namespace ustack

@@ -1,0 +1,31 @@
+// Opening a port by driver name: how applications choose a driver without
+// the core or the protocols ever naming one.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/port.h"
+
+namespace ustack {
+
+struct PortSpec {
+  std::string driver;  // "memlink" (more as drivers land: see available_drivers())
+  std::string iface;   // interface name; for memlink, the link's name
+  std::string end;     // memlink: "a" or "b"
+  std::uint16_t queues = 1;
+  std::uint32_t mtu = 1500;
+};
+
+// Driver names this build can open.
+std::vector<std::string> available_drivers();
+
+// Opens the port `spec` names. nullptr and one clear sentence in *error when
+// it cannot (unknown driver, bad option, the driver's own failure).
+// memlink ports opened by name share a process-wide link per name, created
+// on first use with no faults; the link lives while either end is open.
+std::shared_ptr<Port> open_port(const PortSpec& spec, const Clock& clock, std::string* error);
+
+}  // namespace ustack

@@ -1,0 +1,63 @@
+// memlink: two ports joined in memory. A frame transmitted on end A's queue q
+// arrives on end B's queue q (and the other way round) as the same Mbuf: no
+// copy. Each direction applies its own FaultConfig. Time (delay, rate limit,
+// reorder hold) comes from the Clock given at creation, so tests drive it
+// with a VirtualClock.
+//
+// Threads: queue q of each end may be used by one thread for transmit and one
+// for receive (typically the worker owning it). Frames freed by the receiver
+// return to the sender's pool through that pool's remote ring.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/mbuf_pool.h"
+#include "core/port.h"
+#include "drivers/memlink/fault_model.h"
+
+namespace ustack {
+
+struct MemlinkConfig {
+  std::string name = "memlink";
+  std::uint16_t queues = 1;
+  std::uint32_t ring_size = 4096;  // frames in flight per queue and direction
+  std::uint32_t mtu = 1500;        // frames above mtu + 18 (Ethernet + VLAN) are dropped
+  MacAddr mac_a = MacAddr::local_from(0xa);
+  MacAddr mac_b = MacAddr::local_from(0xb);
+  FaultConfig a_to_b;
+  FaultConfig b_to_a;
+};
+
+class Memlink {
+ public:
+  // `clock` must outlive the link. Pools for duplicated or corrupted copies
+  // are needed only when those faults are configured: set_rx_pool().
+  static std::unique_ptr<Memlink> create(const MemlinkConfig& cfg, const Clock& clock,
+                                         std::string* error);
+  ~Memlink();
+  Memlink(const Memlink&) = delete;
+  Memlink& operator=(const Memlink&) = delete;
+
+  Port& a();
+  Port& b();
+  // The pool the receiving side of `end` (0 = A, 1 = B) takes copies from
+  // when duplicating or corrupting a shared frame.
+  void set_rx_pool(int end, MbufPool* pool);
+  // Statistics of the direction towards `end` (0 = into A, 1 = into B).
+  LinkStatsSnapshot stats_into(int end) const;
+  // Changes the faults of the direction into `end` (setup only, no traffic).
+  void set_faults_into(int end, const FaultConfig& faults);
+
+  struct Direction;
+
+ private:
+  Memlink() = default;
+  class EndPort;
+  std::unique_ptr<Direction> dir_[2];  // dir_[e]: frames travelling into end e
+  std::unique_ptr<EndPort> end_[2];
+};
+
+}  // namespace ustack
