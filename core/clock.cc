@@ -37,7 +37,9 @@ std::uint64_t read_tsc() {
 #endif
 }
 
-Instant MonotonicClock::now() const { return instant_from_ns(monotonic_ns()); }
+Instant MonotonicClock::now() const {
+  return instant_from_ns(monotonic_ns());
+}
 
 TscClock::TscClock() {
   use_tsc_ = tsc_is_invariant();
@@ -53,8 +55,7 @@ TscClock::TscClock() {
   const std::uint64_t t1 = read_tsc();
   hz_ = static_cast<std::uint64_t>(static_cast<uint128>(t1 - t0) * 1'000'000'000u /
                                    static_cast<std::uint64_t>(n1 - n0));
-  mult_ = static_cast<std::uint64_t>((static_cast<uint128>(1'000'000'000u) << kShift) /
-                                     hz_);
+  mult_ = static_cast<std::uint64_t>((static_cast<uint128>(1'000'000'000u) << kShift) / hz_);
   tsc0_ = t1;
   ns0_ = n1;
 }

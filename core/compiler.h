@@ -13,8 +13,12 @@ __extension__ typedef unsigned __int128 uint128;
 #define USTACK_LIKELY(x) __builtin_expect(!!(x), 1)
 #define USTACK_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-inline void prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
-inline void prefetch_w(const void* p) { __builtin_prefetch(p, 1, 3); }
+inline void prefetch(const void* p) {
+  __builtin_prefetch(p, 0, 3);
+}
+inline void prefetch_w(const void* p) {
+  __builtin_prefetch(p, 1, 3);
+}
 
 // Pause inside a spin loop (x86 PAUSE), a no-op hint elsewhere.
 inline void cpu_relax() {

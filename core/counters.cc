@@ -17,8 +17,7 @@ std::uint64_t CounterSet::value(std::string_view name) const {
   return it == by_name_.end() ? 0 : it->second->value();
 }
 
-void CounterSet::for_each(
-    const std::function<void(const std::string&, std::uint64_t)>& fn) const {
+void CounterSet::for_each(const std::function<void(const std::string&, std::uint64_t)>& fn) const {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [name, c] : by_name_) fn(name, c->value());
 }

@@ -19,8 +19,14 @@ struct StackTime {
 
 using Instant = std::chrono::time_point<StackTime, Duration>;
 
-inline constexpr Instant instant_from_ns(std::int64_t ns) { return Instant(Duration(ns)); }
-inline constexpr std::int64_t ns_of(Instant t) { return t.time_since_epoch().count(); }
-inline constexpr std::int64_t ns_of(Duration d) { return d.count(); }
+inline constexpr Instant instant_from_ns(std::int64_t ns) {
+  return Instant(Duration(ns));
+}
+inline constexpr std::int64_t ns_of(Instant t) {
+  return t.time_since_epoch().count();
+}
+inline constexpr std::int64_t ns_of(Duration d) {
+  return d.count();
+}
 
 }  // namespace ustack

@@ -8,7 +8,9 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
 void set_log_level(LogLevel level);
 LogLevel log_level();
-inline bool log_enabled(LogLevel level) { return level >= log_level(); }
+inline bool log_enabled(LogLevel level) {
+  return level >= log_level();
+}
 
 void log(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 

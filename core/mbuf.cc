@@ -108,42 +108,177 @@ void mbuf_free_bulk(Mbuf* const* ms, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) free_chain(ms[i], batch);
 }
 
+namespace {
+
+void copy_head_metadata(Mbuf* to, const Mbuf* from) {
+  to->pkt_len = from->pkt_len;
+  to->nb_segs = from->nb_segs;
+  to->port = from->port;
+  to->queue = from->queue;
+  to->ol_flags = from->ol_flags;
+  to->rss_hash = from->rss_hash;
+  to->l2_len = from->l2_len;
+  to->l3_len = from->l3_len;
+  to->l4_len = from->l4_len;
+  to->tso_segsz = from->tso_segsz;
+}
+
+}  // namespace
+
+namespace {
+
+// A new segment from `pool` referencing bytes [off, off + len) of segment s.
+Mbuf* indirect_segment(Mbuf* s, std::uint32_t off, std::uint32_t len, MbufPool& pool) {
+  Mbuf* c = pool.alloc();
+  if (c == nullptr) return nullptr;
+  Mbuf* d = s->direct != nullptr ? s->direct : s;
+  d->add_ref();
+  c->direct = d;
+  c->buf_addr = s->buf_addr;
+  c->buf_len = s->buf_len;
+  c->data_off = static_cast<std::uint16_t>(s->data_off + off);
+  c->data_len = static_cast<std::uint16_t>(len);
+  return c;
+}
+
+// Appends segment c to the chain (head, tail).
+void link_segment(Mbuf*& head, Mbuf*& tail, Mbuf* c) {
+  if (head == nullptr) {
+    head = c;
+  } else {
+    tail->next = c;
+  }
+  tail = c;
+}
+
+}  // namespace
+
 Mbuf* mbuf_clone(Mbuf* m, MbufPool& pool) {
   if (m == nullptr) return nullptr;
   Mbuf* head = nullptr;
   Mbuf* tail = nullptr;
   for (Mbuf* s = m; s != nullptr; s = s->next) {
-    Mbuf* c = pool.alloc();
+    Mbuf* c = indirect_segment(s, 0, s->data_len, pool);
     if (c == nullptr) {
       if (head != nullptr) mbuf_free(head);
       return nullptr;
     }
-    Mbuf* d = s->direct != nullptr ? s->direct : s;
-    d->add_ref();
-    c->direct = d;
-    c->buf_addr = s->buf_addr;
-    c->buf_len = s->buf_len;
-    c->data_off = s->data_off;
-    c->data_len = s->data_len;
-    c->ol_flags = s->ol_flags;
-    c->l2_len = s->l2_len;
-    c->l3_len = s->l3_len;
-    c->l4_len = s->l4_len;
-    c->port = s->port;
-    c->queue = s->queue;
-    c->rss_hash = s->rss_hash;
-    if (head == nullptr) {
-      head = c;
-    } else {
-      tail->next = c;
-    }
-    tail = c;
+    link_segment(head, tail, c);
   }
-  if (head != nullptr) {
-    head->pkt_len = m->pkt_len;
-    head->nb_segs = m->nb_segs;
-  }
+  copy_head_metadata(head, m);
   return head;
+}
+
+Mbuf* mbuf_clone_range(Mbuf* m, std::uint32_t offset, std::uint32_t len, MbufPool& pool) {
+  if (m == nullptr || len == 0 || std::uint64_t{offset} + len > m->pkt_len) return nullptr;
+  Mbuf* head = nullptr;
+  Mbuf* tail = nullptr;
+  std::uint32_t left = len;
+  std::uint16_t segs = 0;
+  for (Mbuf* s = m; s != nullptr && left > 0; s = s->next) {
+    if (offset >= s->data_len) {
+      offset -= s->data_len;
+      continue;
+    }
+    const std::uint32_t take = std::min<std::uint32_t>(s->data_len - offset, left);
+    Mbuf* c = indirect_segment(s, offset, take, pool);
+    if (c == nullptr) {
+      if (head != nullptr) mbuf_free(head);
+      return nullptr;
+    }
+    link_segment(head, tail, c);
+    left -= take;
+    offset = 0;
+    ++segs;
+  }
+  head->pkt_len = len;
+  head->nb_segs = segs;
+  return head;
+}
+
+Mbuf* mbuf_alloc_chain(MbufPool& pool, std::uint32_t len) {
+  Mbuf* head = nullptr;
+  std::uint32_t done = 0;
+  do {
+    Mbuf* seg = pool.alloc();
+    if (seg == nullptr) {
+      if (head != nullptr) mbuf_free(head);
+      return nullptr;
+    }
+    const auto n = static_cast<std::uint16_t>(std::min<std::uint32_t>(len - done, seg->tailroom()));
+    seg->append(n);
+    done += n;
+    if (head == nullptr) {
+      head = seg;
+    } else {
+      head->chain(seg);
+    }
+  } while (done < len);
+  return head;
+}
+
+Mbuf* mbuf_copy(const Mbuf* m, MbufPool& pool) {
+  Mbuf* head = mbuf_alloc_chain(pool, m->pkt_len);
+  if (head == nullptr) return nullptr;
+  std::uint32_t off = 0;
+  for (Mbuf* s = head; s != nullptr; s = s->next) {
+    mbuf_read(m, off, s->span());
+    off += s->data_len;
+  }
+  head->ol_flags = m->ol_flags;
+  head->rss_hash = m->rss_hash;
+  head->port = m->port;
+  head->queue = m->queue;
+  head->l2_len = m->l2_len;
+  head->l3_len = m->l3_len;
+  head->l4_len = m->l4_len;
+  return head;
+}
+
+bool mbuf_pullup(Mbuf** mp, std::uint32_t n, MbufPool& pool) {
+  Mbuf* m = *mp;
+  if (n > m->pkt_len) return false;
+  // Empty leading segments (a header that was stripped) go first.
+  while (m->data_len == 0 && m->next != nullptr) {
+    Mbuf* next = m->next;
+    copy_head_metadata(next, m);
+    next->nb_segs = static_cast<std::uint16_t>(m->nb_segs - 1);
+    m->next = nullptr;
+    mbuf_free(m);
+    m = next;
+  }
+  *mp = m;
+  if (m->data_len >= n) return true;
+  if (!m->is_writable() || m->tailroom() < n - m->data_len) {
+    Mbuf* head = pool.alloc();
+    if (head == nullptr || head->tailroom() < n) {
+      if (head != nullptr) mbuf_free(head);
+      return false;
+    }
+    copy_head_metadata(head, m);
+    head->nb_segs = static_cast<std::uint16_t>(m->nb_segs + 1);
+    head->next = m;
+    head->data_len = 0;
+    m = head;
+    *mp = m;
+  }
+  // Move bytes from the segments after the head into it.
+  while (m->data_len < n) {
+    Mbuf* s = m->next;
+    const auto take =
+        static_cast<std::uint16_t>(std::min<std::uint32_t>(n - m->data_len, s->data_len));
+    std::memcpy(m->data() + m->data_len, s->data(), take);
+    m->data_len = static_cast<std::uint16_t>(m->data_len + take);
+    s->data_off = static_cast<std::uint16_t>(s->data_off + take);
+    s->data_len = static_cast<std::uint16_t>(s->data_len - take);
+    if (s->data_len == 0) {
+      m->next = s->next;
+      s->next = nullptr;
+      mbuf_free(s);
+      --m->nb_segs;
+    }
+  }
+  return true;
 }
 
 void mbuf_attach_extbuf(Mbuf* m, std::byte* addr, std::uint32_t len, ExtBufInfo* info) {

@@ -86,9 +86,11 @@ struct alignas(64) Mbuf {
   bool is_indirect() const { return direct != nullptr; }
   bool has_ext() const { return ext != nullptr; }
   // True when nobody else can see these bytes, so writing them is safe.
+  // An external buffer's own count is about the lifetime of the memory (an
+  // AF_PACKET block holds many frames), not about sharing these bytes: a
+  // clone of this mbuf references it through `direct` and raises refcnt.
   bool is_writable() const {
-    return refcnt.load(std::memory_order_relaxed) == 1 && direct == nullptr &&
-           (ext == nullptr || ext->refcnt.load(std::memory_order_relaxed) == 1);
+    return refcnt.load(std::memory_order_relaxed) == 1 && direct == nullptr;
   }
 
   // Grows the first segment at the front by n bytes; nullptr if no headroom.
@@ -138,6 +140,27 @@ void mbuf_free_bulk(Mbuf* const* ms, std::size_t n);
 // Makes an indirect copy of chain `m` from `pool`: new segments that reference
 // the same bytes (zero copy). nullptr if the pool is out of mbufs.
 Mbuf* mbuf_clone(Mbuf* m, MbufPool& pool);
+
+// Makes an indirect copy of bytes [offset, offset + len) of chain `m` (zero
+// copy; the new chain's segments reference m's). nullptr if the range is
+// outside the chain or the pool runs out.
+Mbuf* mbuf_clone_range(Mbuf* m, std::uint32_t offset, std::uint32_t len, MbufPool& pool);
+
+// A deep copy of chain `m` into fresh mbufs of `pool` (slow paths only: a
+// frame whose shared bytes must change). nullptr if the pool runs out.
+Mbuf* mbuf_copy(const Mbuf* m, MbufPool& pool);
+
+// A chain of fresh mbufs from `pool` holding `len` bytes (contents not
+// set), each segment filled to its data room. nullptr if the pool runs out.
+Mbuf* mbuf_alloc_chain(MbufPool& pool, std::uint32_t len);
+
+// Makes the first `n` bytes of chain *m contiguous in its first segment
+// (n <= (*m)->pkt_len): drops empty leading segments, then moves bytes from
+// the following segments into the first one, or into a fresh head segment
+// from `pool` when the first cannot take them. The chain's metadata stays on
+// its head. Returns false, leaving *m a valid chain still owned by the
+// caller, only when the pool is empty or n exceeds a segment's room.
+bool mbuf_pullup(Mbuf** m, std::uint32_t n, MbufPool& pool);
 
 // Attaches external memory to a fresh mbuf (one from alloc with no data).
 // The caller has already counted this mbuf in info->refcnt.

@@ -7,7 +7,9 @@
 namespace ustack {
 namespace {
 
-constexpr std::uint32_t round_up(std::uint32_t v, std::uint32_t a) { return (v + a - 1) / a * a; }
+constexpr std::uint32_t round_up(std::uint32_t v, std::uint32_t a) {
+  return (v + a - 1) / a * a;
+}
 
 }  // namespace
 
@@ -30,7 +32,8 @@ std::unique_ptr<MbufPool> MbufPool::create(const MbufPoolConfig& cfg, std::strin
   const std::size_t bytes = std::size_t{p->elem_size_} * cfg.capacity;
   p->region_ = MemoryRegion::map(bytes, cfg.try_huge_pages);
   if (!p->region_) {
-    if (error) *error = "mbuf pool '" + cfg.name + "': cannot map " + std::to_string(bytes) + " bytes";
+    if (error)
+      *error = "mbuf pool '" + cfg.name + "': cannot map " + std::to_string(bytes) + " bytes";
     return nullptr;
   }
   p->base_ = static_cast<std::byte*>(p->region_.addr());
@@ -57,7 +60,9 @@ bool MbufPool::contains(const Mbuf* m) const {
          (b - base_) % elem_size_ == 0;
 }
 
-void MbufPool::bind_to_current_thread() { owner_ = this_thread_token(); }
+void MbufPool::bind_to_current_thread() {
+  owner_ = this_thread_token();
+}
 
 inline void MbufPool::reset_for_alloc(Mbuf* m) const {
   m->buf_addr = reinterpret_cast<std::byte*>(m) + buf_offset_;

@@ -25,10 +25,10 @@ namespace ustack {
 
 struct MbufPoolConfig {
   std::string name = "pool";
-  std::uint32_t capacity = 8192;    // number of mbufs
-  std::uint16_t data_room = 2048;   // bytes after the headroom
-  std::uint16_t headroom = 128;     // bytes before the data, for headers to prepend
-  std::uint16_t priv_size = 0;      // per-mbuf private area for the owner's use
+  std::uint32_t capacity = 8192;   // number of mbufs
+  std::uint16_t data_room = 2048;  // bytes after the headroom
+  std::uint16_t headroom = 128;    // bytes before the data, for headers to prepend
+  std::uint16_t priv_size = 0;     // per-mbuf private area for the owner's use
   bool try_huge_pages = true;
 };
 

@@ -16,8 +16,7 @@ class MemoryRegion {
   static MemoryRegion map(std::size_t size, bool try_huge);
 
   MemoryRegion(MemoryRegion&& o) noexcept
-      : addr_(std::exchange(o.addr_, nullptr)), size_(std::exchange(o.size_, 0)),
-        huge_(o.huge_) {}
+      : addr_(std::exchange(o.addr_, nullptr)), size_(std::exchange(o.size_, 0)), huge_(o.huge_) {}
   MemoryRegion& operator=(MemoryRegion&& o) noexcept;
   MemoryRegion(const MemoryRegion&) = delete;
   MemoryRegion& operator=(const MemoryRegion&) = delete;

@@ -57,7 +57,7 @@ void TimerWheel::place(Timer& t) {
 }
 
 void TimerWheel::arm(Timer& t, Instant when) {
-  if (t.wheel_ != nullptr) cancel(t);
+  if (t.wheel_ != nullptr) t.wheel_->cancel(t);  // it may be armed on another wheel
   const std::int64_t rel = (when - origin_).count();
   const std::int64_t tk = tick_.count();
   // Round up: a timer never fires before its instant.

@@ -8,7 +8,9 @@
 namespace ustack {
 namespace {
 
-hwloc_topology_t as_topo(void* p) { return static_cast<hwloc_topology_t>(p); }
+hwloc_topology_t as_topo(void* p) {
+  return static_cast<hwloc_topology_t>(p);
+}
 
 bool parse_int(std::string_view s, int* out) {
   if (s.empty()) return false;
@@ -68,8 +70,9 @@ int Topology::numa_node_of(int core) const {
 
 bool Topology::pin_current_thread(int core, std::string* error) const {
   if (!has_core(core)) {
-    if (error) *error = "core " + std::to_string(core) + " does not exist (this machine has cores " +
-                        describe_cores() + ")";
+    if (error)
+      *error = "core " + std::to_string(core) + " does not exist (this machine has cores " +
+               describe_cores() + ")";
     return false;
   }
   hwloc_bitmap_t set = hwloc_bitmap_alloc();
@@ -86,15 +89,18 @@ bool Topology::pin_current_thread(int core, std::string* error) const {
 bool Topology::check_cores(const std::vector<int>& list, std::string* error) const {
   for (int c : list) {
     if (!has_core(c)) {
-      if (error) *error = "core " + std::to_string(c) + " does not exist (this machine has cores " +
-                          describe_cores() + ")";
+      if (error)
+        *error = "core " + std::to_string(c) + " does not exist (this machine has cores " +
+                 describe_cores() + ")";
       return false;
     }
   }
   return true;
 }
 
-std::string Topology::describe_cores() const { return format_core_list(cores_); }
+std::string Topology::describe_cores() const {
+  return format_core_list(cores_);
+}
 
 bool parse_core_list(std::string_view text, std::vector<int>* out, std::string* error) {
   out->clear();

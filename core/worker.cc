@@ -5,21 +5,29 @@
 namespace ustack {
 
 Worker::Worker(WorkerConfig cfg, const Clock& clock, PacketHandler& handler)
+    : Worker(std::move(cfg), clock) {
+  handler_ = &handler;
+}
+
+Worker::Worker(WorkerConfig cfg, const Clock& clock)
     : cfg_(std::move(cfg)),
       clock_(clock),
-      handler_(handler),
       timers_(clock.now(), cfg_.timer_tick),
       counters_(cfg_.name),
       burst_(cfg_.burst == 0 ? 32 : cfg_.burst) {}
 
-Worker::~Worker() { stop(); }
+Worker::~Worker() {
+  stop();
+}
 
 TxBatch& Worker::add_queue(Port& port, std::uint16_t queue) {
   queues_.push_back(Queue{&port, queue, std::make_unique<TxBatch>(port, queue)});
   return *queues_.back().tx;
 }
 
-void Worker::add_pool(MbufPool& pool) { pools_.push_back(&pool); }
+void Worker::add_pool(MbufPool& pool) {
+  pools_.push_back(&pool);
+}
 
 std::size_t Worker::run_once(Instant now) {
   std::size_t received = 0;
@@ -28,10 +36,10 @@ std::size_t Worker::run_once(Instant now) {
     const std::uint16_t n = queues_[i].port->rx_burst(queues_[i].queue, burst_.data(), burst);
     if (n > 0) {
       received += n;
-      handler_.on_rx(*this, i, burst_.data(), n, now);
+      handler_->on_rx(*this, i, burst_.data(), n, now);
     }
   }
-  handler_.on_poll(*this, now);
+  handler_->on_poll(*this, now);
   timers_.advance(now);
   for (auto& q : queues_) q.tx->flush();
   for (MbufPool* p : pools_) p->drain_remote();

@@ -48,6 +48,10 @@ struct WorkerConfig {
 class Worker {
  public:
   Worker(WorkerConfig cfg, const Clock& clock, PacketHandler& handler);
+  // The handler is set later (it may need this worker's timers and transmit
+  // batches to be built): set_handler() before the first iteration.
+  Worker(WorkerConfig cfg, const Clock& clock);
+  void set_handler(PacketHandler& handler) { handler_ = &handler; }
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -90,7 +94,7 @@ class Worker {
 
   WorkerConfig cfg_;
   const Clock& clock_;
-  PacketHandler& handler_;
+  PacketHandler* handler_ = nullptr;
   std::vector<Queue> queues_;
   std::vector<MbufPool*> pools_;
   TimerWheel timers_;

@@ -34,7 +34,9 @@ std::shared_ptr<Port> open_memlink(const PortSpec& spec, const Clock& clock, std
 
 }  // namespace
 
-std::vector<std::string> available_drivers() { return {"memlink"}; }
+std::vector<std::string> available_drivers() {
+  return {"memlink"};
+}
 
 std::shared_ptr<Port> open_port(const PortSpec& spec, const Clock& clock, std::string* error) {
   if (spec.driver == "memlink") return open_memlink(spec, clock, error);

@@ -20,13 +20,13 @@ struct FaultConfig {
   double burst_enter = 0;
   double burst_exit = 0.3;
   double burst_loss = 1.0;
-  double reorder = 0;                // a frame is held back with this probability...
-  std::uint32_t reorder_depth = 3;   // ...behind 1..depth later frames,
+  double reorder = 0;               // a frame is held back with this probability...
+  std::uint32_t reorder_depth = 3;  // ...behind 1..depth later frames,
   Duration reorder_max_hold = std::chrono::milliseconds(1);  // or at most this long
-  double duplicate = 0;              // a frame is delivered twice
-  double corrupt = 0;                // one random bit of the frame is flipped
-  Duration delay{0};                 // one-way propagation delay
-  std::uint64_t rate_bps = 0;        // serialization rate; 0 = unlimited
+  double duplicate = 0;                                      // a frame is delivered twice
+  double corrupt = 0;                    // one random bit of the frame is flipped
+  Duration delay{0};                     // one-way propagation delay
+  std::uint64_t rate_bps = 0;            // serialization rate; 0 = unlimited
   std::uint32_t queue_bytes = 1u << 20;  // buffer in front of a rate-limited link (tail drop)
   std::uint64_t seed = 1;
 
@@ -38,14 +38,14 @@ struct FaultConfig {
 // What happened on one direction. Written by that direction's producer and
 // consumer threads (each field by one of them), readable anywhere.
 struct LinkStatsSnapshot {
-  std::uint64_t sent = 0;          // frames accepted by tx_burst
-  std::uint64_t delivered = 0;     // frames handed out by rx_burst (duplicates included)
-  std::uint64_t lost = 0;          // random and burst loss
+  std::uint64_t sent = 0;       // frames accepted by tx_burst
+  std::uint64_t delivered = 0;  // frames handed out by rx_burst (duplicates included)
+  std::uint64_t lost = 0;       // random and burst loss
   std::uint64_t duplicated = 0;
   std::uint64_t corrupted = 0;
-  std::uint64_t reordered = 0;     // frames held back
-  std::uint64_t mtu_dropped = 0;   // longer than the link MTU
-  std::uint64_t queue_dropped = 0; // ring full or rate-limit buffer full
+  std::uint64_t reordered = 0;      // frames held back
+  std::uint64_t mtu_dropped = 0;    // longer than the link MTU
+  std::uint64_t queue_dropped = 0;  // ring full or rate-limit buffer full
 };
 
 }  // namespace ustack

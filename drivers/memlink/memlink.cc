@@ -25,33 +25,8 @@ constexpr std::uint32_t kL2Overhead = 18;  // Ethernet header + one VLAN tag
 void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
   c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
-std::uint64_t get(const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); }
-
-// A deep copy of a chain into fresh mbufs of `pool` (slow path: corruption of
-// a frame whose bytes are shared). nullptr when the pool runs out.
-Mbuf* copy_chain(const Mbuf* m, MbufPool& pool) {
-  const std::uint32_t len = m->pkt_len;
-  Mbuf* head = nullptr;
-  std::uint32_t done = 0;
-  do {
-    Mbuf* seg = pool.alloc();
-    if (seg == nullptr) {
-      if (head != nullptr) mbuf_free(head);
-      return nullptr;
-    }
-    const auto n = static_cast<std::uint16_t>(std::min<std::uint32_t>(len - done, seg->tailroom()));
-    seg->append(n);
-    mbuf_read(m, done, {seg->data(), n});
-    done += n;
-    if (head == nullptr) {
-      head = seg;
-    } else {
-      head->chain(seg);
-    }
-  } while (done < len);
-  head->ol_flags = m->ol_flags;
-  head->rss_hash = m->rss_hash;
-  return head;
+std::uint64_t get(const std::atomic<std::uint64_t>& c) {
+  return c.load(std::memory_order_relaxed);
 }
 
 bool chain_writable(const Mbuf* m) {
@@ -98,8 +73,8 @@ struct Memlink::Direction {
         mtu_dropped{0};
   };
 
-  Direction(const FaultConfig& f, std::uint16_t queues, std::uint32_t ring_size,
-            std::uint32_t mtu, const Clock& c, int end)
+  Direction(const FaultConfig& f, std::uint16_t queues, std::uint32_t ring_size, std::uint32_t mtu,
+            const Clock& c, int end)
       : faults(f), max_frame(mtu + kL2Overhead), clock(&c), tx(queues), rx(queues) {
     for (std::uint16_t q = 0; q < queues; ++q) {
       rings.push_back(std::make_unique<SpscRing<InFlight>>(ring_size));
@@ -152,7 +127,7 @@ struct Memlink::Direction {
     }
     if (lane.rng.chance(f.corrupt) && m->pkt_len > 0) {
       if (!chain_writable(m) && rx_pool != nullptr) {
-        if (Mbuf* copy = copy_chain(m, *rx_pool)) {
+        if (Mbuf* copy = mbuf_copy(m, *rx_pool)) {
           mbuf_free(m);
           m = copy;
         }
@@ -169,9 +144,8 @@ struct Memlink::Direction {
     }
     if (lane.nheld < kMaxHeld && lane.rng.chance(f.reorder)) {
       const std::uint32_t depth = std::max<std::uint32_t>(f.reorder_depth, 1);
-      lane.held[lane.nheld++] = Held{
-          m, 1 + static_cast<std::uint32_t>(lane.rng.below(depth)),
-          now_ns + f.reorder_max_hold.count()};
+      lane.held[lane.nheld++] = Held{m, 1 + static_cast<std::uint32_t>(lane.rng.below(depth)),
+                                     now_ns + f.reorder_max_hold.count()};
       add(lane.reordered);
     } else {
       push_out(lane, m);
@@ -341,17 +315,23 @@ Memlink::~Memlink() {
   end_[1].reset();
 }
 
-Port& Memlink::a() { return *end_[0]; }
-Port& Memlink::b() { return *end_[1]; }
+Port& Memlink::a() {
+  return *end_[0];
+}
+Port& Memlink::b() {
+  return *end_[1];
+}
 
-void Memlink::set_rx_pool(int end, MbufPool* pool) { dir_[end & 1]->rx_pool = pool; }
+void Memlink::set_rx_pool(int end, MbufPool* pool) {
+  dir_[end & 1]->rx_pool = pool;
+}
 
 void Memlink::set_faults_into(int end, const FaultConfig& faults) {
   Direction& d = *dir_[end & 1];
   d.faults = faults;
   for (std::size_t q = 0; q < d.rx.size(); ++q)
-    d.rx[q].rng.reseed(faults.seed * 0x9e3779b97f4a7c15ull + static_cast<std::uint64_t>(end) * 1000 +
-                       q);
+    d.rx[q].rng.reseed(faults.seed * 0x9e3779b97f4a7c15ull +
+                       static_cast<std::uint64_t>(end) * 1000 + q);
 }
 
 LinkStatsSnapshot Memlink::stats_into(int end) const {

@@ -1,0 +1,287 @@
+#include "proto/arp_cache.h"
+
+#include <bit>
+
+#include "proto/wire/ethernet.h"
+
+namespace ustack {
+
+struct ArpCache::Entry {
+  Ipv4Addr ip;
+  MacAddr mac;
+  State state = State::kFree;
+  std::uint8_t tries = 0;
+  std::uint32_t npending = 0;
+  std::uint32_t pending_bytes = 0;
+  Instant confirmed{};
+  Mbuf* pending_head = nullptr;  // linked through udata64
+  Mbuf* pending_tail = nullptr;
+  Timer timer;
+  ArpCache* cache = nullptr;
+};
+
+namespace {
+
+Mbuf* next_pending(Mbuf* m) {
+  return reinterpret_cast<Mbuf*>(m->udata64);
+}
+
+}  // namespace
+
+ArpCache::ArpCache(const ArpConfig& cfg, TimerWheel& timers, CounterSet& counters, ArpIo& io)
+    : cfg_(cfg),
+      timers_(timers),
+      io_(io),
+      entries_(std::make_unique<Entry[]>(cfg.max_entries)),
+      c_learned_(counters.get("arp.learned")),
+      c_updated_(counters.get("arp.updated")),
+      c_unsolicited_(counters.get("arp.drop.unsolicited_reply")),
+      c_requests_(counters.get("arp.tx.request")),
+      c_queued_(counters.get("arp.queued")),
+      c_queue_full_(counters.get("arp.drop.queue_full")),
+      c_failed_(counters.get("arp.resolve_failed")),
+      c_failed_pkts_(counters.get("arp.drop.unresolved")),
+      c_evicted_(counters.get("arp.evicted")),
+      c_table_full_(counters.get("arp.drop.table_full")) {
+  const std::size_t slots = std::bit_ceil(std::size_t{cfg.max_entries} * 2);
+  index_.assign(slots, -1);
+  index_mask_ = slots - 1;
+  free_.reserve(cfg.max_entries);
+  for (std::uint32_t i = cfg.max_entries; i > 0; --i)
+    free_.push_back(static_cast<std::int32_t>(i - 1));
+  for (std::uint32_t i = 0; i < cfg.max_entries; ++i) {
+    entries_[i].cache = this;
+    entries_[i].timer.set_callback(&ArpCache::on_timer, &entries_[i]);
+  }
+}
+
+ArpCache::~ArpCache() {
+  clear();
+}
+
+std::size_t ArpCache::slot_of(Ipv4Addr ip) const {
+  // Fibonacci hashing of the address.
+  return static_cast<std::size_t>((std::uint64_t{ip.to_u32()} * 0x9e3779b97f4a7c15ull) >> 20) &
+         index_mask_;
+}
+
+ArpCache::Entry* ArpCache::find(Ipv4Addr ip) const {
+  for (std::size_t s = slot_of(ip);; s = (s + 1) & index_mask_) {
+    const std::int32_t i = index_[s];
+    if (i < 0) return nullptr;
+    if (entries_[i].ip == ip) return &entries_[i];
+  }
+}
+
+ArpCache::Entry* ArpCache::insert(Ipv4Addr ip, Instant now) {
+  if (free_.empty() && evict_one() == nullptr) {
+    c_table_full_.inc();
+    return nullptr;
+  }
+  const std::int32_t i = free_.back();
+  free_.pop_back();
+  Entry& e = entries_[i];
+  e.ip = ip;
+  e.mac = MacAddr{};
+  e.state = State::kIncomplete;
+  e.tries = 0;
+  e.npending = 0;
+  e.pending_bytes = 0;
+  e.confirmed = now;
+  e.pending_head = e.pending_tail = nullptr;
+  std::size_t s = slot_of(ip);
+  while (index_[s] >= 0) s = (s + 1) & index_mask_;
+  index_[s] = i;
+  ++used_;
+  return &e;
+}
+
+// Frees the first entry the clock hand finds that is not resolving (those
+// hold packets and a request in flight) and not static.
+ArpCache::Entry* ArpCache::evict_one() {
+  for (std::uint32_t n = 0; n < cfg_.max_entries; ++n) {
+    Entry& e = entries_[hand_];
+    hand_ = (hand_ + 1) % cfg_.max_entries;
+    if (e.state == State::kReachable || e.state == State::kStale || e.state == State::kProbe) {
+      remove(e);
+      c_evicted_.inc();
+      return &e;
+    }
+  }
+  return nullptr;
+}
+
+void ArpCache::remove(Entry& e) {
+  drop_pending(e);
+  timers_.cancel(e.timer);
+  // Backward-shift deletion keeps every probe sequence unbroken.
+  const auto idx = static_cast<std::int32_t>(&e - entries_.get());
+  std::size_t s = slot_of(e.ip);
+  while (index_[s] != idx) s = (s + 1) & index_mask_;
+  for (std::size_t next = (s + 1) & index_mask_;; next = (next + 1) & index_mask_) {
+    const std::int32_t j = index_[next];
+    if (j < 0) break;
+    const std::size_t home = slot_of(entries_[j].ip);
+    // Move j back into the hole when its home is not in (s, next].
+    const bool in_between = s <= next ? (home > s && home <= next) : (home > s || home <= next);
+    if (!in_between) {
+      index_[s] = j;
+      s = next;
+    }
+  }
+  index_[s] = -1;
+  e.state = State::kFree;
+  free_.push_back(idx);
+  --used_;
+}
+
+void ArpCache::send_request(Entry& e, Instant now) {
+  ++e.tries;
+  c_requests_.inc();
+  io_.arp_send_request(e.ip);
+  timers_.arm(e.timer, now + cfg_.retry_interval);
+}
+
+void ArpCache::confirm(Entry& e, const MacAddr& mac, Instant now) {
+  if (e.state == State::kStatic) return;
+  e.mac = mac;
+  e.confirmed = now;
+  e.tries = 0;
+  e.state = State::kReachable;
+  timers_.cancel(e.timer);
+  flush_pending(e);
+}
+
+void ArpCache::flush_pending(Entry& e) {
+  Mbuf* m = e.pending_head;
+  e.pending_head = e.pending_tail = nullptr;
+  pending_total_ -= e.npending;
+  e.npending = 0;
+  e.pending_bytes = 0;
+  while (m != nullptr) {
+    Mbuf* next = next_pending(m);
+    m->udata64 = 0;
+    wire::store_mac(m->data(), e.mac);
+    io_.arp_transmit(m);
+    m = next;
+  }
+}
+
+void ArpCache::drop_pending(Entry& e) {
+  Mbuf* m = e.pending_head;
+  if (e.npending > 0) c_failed_pkts_.inc(e.npending);
+  pending_total_ -= e.npending;
+  e.pending_head = e.pending_tail = nullptr;
+  e.npending = 0;
+  e.pending_bytes = 0;
+  while (m != nullptr) {
+    Mbuf* next = next_pending(m);
+    m->udata64 = 0;
+    mbuf_free(m);
+    m = next;
+  }
+}
+
+void ArpCache::on_timer(Timer&, void* arg) {
+  Entry& e = *static_cast<Entry*>(arg);
+  ArpCache& c = *e.cache;
+  const Instant now = c.timers_.current();
+  if (e.tries < c.cfg_.retries) {
+    c.send_request(e, now);
+    return;
+  }
+  // RFC 1122 §2.3.2.1: give up; waiting packets are dropped and counted.
+  c.c_failed_.inc();
+  c.remove(e);
+}
+
+ArpCache::Resolve ArpCache::resolve(Ipv4Addr next_hop, Mbuf* frame, Instant now) {
+  Entry* e = find(next_hop);
+  if (e != nullptr && e->state != State::kIncomplete) {
+    if (e->state == State::kReachable && now - e->confirmed >= cfg_.reachable_time)
+      e->state = State::kStale;
+    if (e->state == State::kStale) {
+      // Use the old address, and ask again (once; retries on the timer).
+      e->state = State::kProbe;
+      e->tries = 0;
+      send_request(*e, now);
+    }
+    wire::store_mac(frame->data(), e->mac);
+    io_.arp_transmit(frame);
+    return Resolve::kSent;
+  }
+  if (e == nullptr) {
+    e = insert(next_hop, now);
+    if (e == nullptr) {
+      mbuf_free(frame);
+      return Resolve::kDropped;
+    }
+    send_request(*e, now);
+  }
+  if (e->npending >= cfg_.max_pending ||
+      e->pending_bytes + frame->pkt_len > cfg_.max_pending_bytes) {
+    c_queue_full_.inc();
+    mbuf_free(frame);
+    return Resolve::kDropped;
+  }
+  frame->udata64 = 0;
+  if (e->pending_tail != nullptr) {
+    e->pending_tail->udata64 = reinterpret_cast<std::uint64_t>(frame);
+  } else {
+    e->pending_head = frame;
+  }
+  e->pending_tail = frame;
+  ++e->npending;
+  e->pending_bytes += frame->pkt_len;
+  ++pending_total_;
+  c_queued_.inc();
+  return Resolve::kQueued;
+}
+
+const MacAddr* ArpCache::peek(Ipv4Addr ip) const {
+  const Entry* e = find(ip);
+  return e != nullptr && e->state != State::kIncomplete ? &e->mac : nullptr;
+}
+
+void ArpCache::learn(Ipv4Addr sender_ip, const MacAddr& sender_mac, bool for_us, bool is_reply,
+                     Instant now) {
+  // RFC 826: "If the pair <protocol type, sender protocol address> is already
+  // in my translation table, update the sender hardware address field".
+  if (Entry* e = find(sender_ip)) {
+    if (e->state != State::kStatic) {
+      c_updated_.inc();
+      confirm(*e, sender_mac, now);
+    }
+    return;
+  }
+  // "?Am I the target protocol address? Yes: If Merge_flag is false, add the
+  // triplet". Only for requests: a reply we never asked for (no entry) is
+  // not learned, so nobody can fill the cache with unsolicited replies.
+  if (!for_us) return;
+  if (is_reply) {
+    c_unsolicited_.inc();
+    return;
+  }
+  Entry* e = insert(sender_ip, now);
+  if (e == nullptr) return;
+  c_learned_.inc();
+  confirm(*e, sender_mac, now);
+}
+
+bool ArpCache::add_static(Ipv4Addr ip, const MacAddr& mac) {
+  Entry* e = find(ip);
+  if (e == nullptr) e = insert(ip, Instant{});
+  if (e == nullptr) return false;
+  e->mac = mac;
+  e->state = State::kStatic;
+  timers_.cancel(e->timer);
+  flush_pending(*e);
+  return true;
+}
+
+void ArpCache::clear() {
+  for (std::uint32_t i = 0; i < cfg_.max_entries; ++i)
+    if (entries_[i].state != State::kFree) remove(entries_[i]);
+}
+
+}  // namespace ustack

@@ -1,0 +1,232 @@
+#include "proto/icmp.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "proto/stack.h"
+#include "proto/wire/bytes.h"
+#include "proto/wire/checksum.h"
+#include "proto/wire/icmp.h"
+#include "proto/wire/ipv4.h"
+
+namespace ustack {
+namespace {
+
+// RFC 1812 §4.3.2.3: an error quotes as much of the datagram as fits in 576
+// bytes (Linux does the same); RFC 792 asks for at least 8 bytes of data.
+constexpr std::uint32_t kMaxErrorDatagram = 576;
+constexpr std::uint32_t kStampLen = 8;
+
+bool icmp_checksum_ok(const Mbuf* m) {
+  return wire::checksum_finish(wire::checksum_mbuf(m, 0, m->pkt_len)) == 0;
+}
+
+}  // namespace
+
+IcmpLayer::IcmpLayer(Stack& stack)
+    : stack_(stack),
+      limiter_(stack.config().icmp.errors_per_second, stack.config().icmp.error_burst,
+               stack.config().seed ^ 0x1c3b, stack.now()),
+      rx_(stack.counters().get("icmp.rx")),
+      rx_echo_request_(stack.counters().get("icmp.rx.echo_request")),
+      rx_echo_reply_(stack.counters().get("icmp.rx.echo_reply")),
+      rx_error_(stack.counters().get("icmp.rx.error")),
+      tx_echo_reply_(stack.counters().get("icmp.tx.echo_reply")),
+      tx_echo_request_(stack.counters().get("icmp.tx.echo_request")),
+      tx_unreachable_(stack.counters().get("icmp.tx.dest_unreachable")),
+      drop_malformed_(stack.counters().get("icmp.drop.malformed")),
+      drop_checksum_(stack.counters().get("icmp.drop.bad_checksum")),
+      drop_broadcast_echo_(stack.counters().get("icmp.drop.broadcast_echo")),
+      drop_unhandled_type_(stack.counters().get("icmp.drop.unhandled_type")),
+      drop_not_ours_(stack.counters().get("icmp.drop.error_not_ours")),
+      drop_no_mbuf_(stack.counters().get("icmp.drop.no_mbuf")),
+      rate_limited_(stack.counters().get("icmp.rate_limited")) {}
+
+void IcmpLayer::ipv4_input(Mbuf* m, const Ipv4Meta& meta) {
+  rx_.inc();
+  if (m->pkt_len < wire::IcmpView::kHeaderLen || m->data_len < wire::IcmpView::kHeaderLen) {
+    drop_malformed_.inc();
+    return mbuf_free(m);
+  }
+  if (!icmp_checksum_ok(m)) {
+    drop_checksum_.inc();
+    return mbuf_free(m);
+  }
+  const std::uint8_t type = wire::load_u8(m->data());
+  switch (type) {
+    case wire::kIcmpEchoRequest:
+      return echo_request(m, meta);
+    case wire::kIcmpEchoReply:
+      return echo_reply(m, meta);
+    case wire::kIcmpDestUnreachable:
+    case wire::kIcmpTimeExceeded:
+    case wire::kIcmpParameterProblem:
+    case wire::kIcmpSourceQuench:
+      return error(m, meta);
+    default:
+      // Timestamp, address mask, router advertisement, redirect (a host
+      // without routes learns nothing from one): dropped and counted.
+      drop_unhandled_type_.inc();
+      return mbuf_free(m);
+  }
+}
+
+void IcmpLayer::echo_request(Mbuf* m, const Ipv4Meta& meta) {
+  rx_echo_request_.inc();
+  if (meta.ip_broadcast && !stack_.config().icmp.echo_broadcasts) {
+    drop_broadcast_echo_.inc();
+    return mbuf_free(m);
+  }
+  if (!m->is_writable()) {
+    // The bytes are shared (a clone somewhere): answer from a copy.
+    Mbuf* copy = mbuf_copy(m, stack_.pool());
+    mbuf_free(m);
+    if (copy == nullptr) {
+      drop_no_mbuf_.inc();
+      return;
+    }
+    m = copy;
+  }
+  // RFC 792: "the type code changed to 0 and the checksum recomputed"; the
+  // change is one 16-bit word, so RFC 1624's incremental update suffices.
+  const auto view = *wire::IcmpMutView::parse(m->span());
+  const std::uint16_t old_word = wire::load_be16(m->data());
+  view.set_type(wire::kIcmpEchoReply);
+  view.set_checksum(wire::checksum_update16(view.checksum(), old_word, wire::load_be16(m->data())));
+  // RFC 1122 §3.2.2.6: the reply's source is the request's specific
+  // destination (for a broadcast echo, our own address).
+  const Ipv4Addr src = meta.ip_broadcast ? stack_.ipv4().source_for(meta.src) : meta.dst;
+  Ipv4TxOptions opts;
+  opts.tos = meta.tos;
+  tx_echo_reply_.inc();
+  stack_.ipv4().output(m, src, meta.src, wire::kIpProtoIcmp, opts);
+}
+
+void IcmpLayer::echo_reply(Mbuf* m, const Ipv4Meta& meta) {
+  rx_echo_reply_.inc();
+  MbufPtr hold(m);
+  if (echo_listener_ == nullptr) return;
+  const auto view = *wire::IcmpView::parse(std::as_const(*m).span());
+  EchoReply r;
+  r.from = meta.src;
+  r.id = view.echo_id();
+  r.seq = view.echo_seq();
+  r.ttl = meta.ttl;
+  r.bytes = m->pkt_len;
+  std::byte stamp[kStampLen];
+  if (mbuf_read(m, wire::IcmpView::kHeaderLen, stamp) == kStampLen) {
+    std::int64_t sent_ns = 0;
+    std::memcpy(&sent_ns, stamp, kStampLen);
+    const std::int64_t now_ns = ns_of(stack_.now());
+    if (sent_ns > 0 && sent_ns <= now_ns) {
+      r.rtt = Duration(now_ns - sent_ns);
+      r.rtt_valid = true;
+    }
+  }
+  echo_listener_->on_echo_reply(r);
+}
+
+void IcmpLayer::error(Mbuf* m, const Ipv4Meta& meta) {
+  rx_error_.inc();
+  MbufPtr hold(m);
+  const auto view = *wire::IcmpView::parse(std::as_const(*m).span());
+  // The quoted header and the first 8 bytes of its transport header must be
+  // in the first segment (they are: 28 bytes after an 8-byte header).
+  const auto quoted = wire::Ipv4View::parse_quoted(view.payload());
+  if (!quoted || quoted->payload().size() < 8) {
+    drop_malformed_.inc();
+    return;
+  }
+  // Only errors about datagrams we sent concern us.
+  if (!stack_.ipv4().is_local(quoted->src())) {
+    drop_not_ours_.inc();
+    return;
+  }
+  IcmpError e;
+  e.type = view.type();
+  e.code = view.code();
+  e.reporter = meta.src;
+  e.src = quoted->src();
+  e.dst = quoted->dst();
+  e.protocol = quoted->protocol();
+  e.src_port = wire::load_be16(quoted->payload().data());
+  e.dst_port = wire::load_be16(quoted->payload().data() + 2);
+  if (e.type == wire::kIcmpDestUnreachable && e.code == wire::kIcmpUnreachFragNeeded)
+    e.next_hop_mtu = view.next_hop_mtu();
+  if (IcmpErrorSink* sink = sinks_[e.protocol]) sink->icmp_error(e);
+}
+
+SendResult IcmpLayer::send_echo_request(Ipv4Addr dst, std::uint16_t id, std::uint16_t seq,
+                                        std::uint32_t data_len, std::uint8_t ttl) {
+  const std::uint32_t len = wire::IcmpView::kHeaderLen + data_len;
+  if (len > Ipv4Reassembler::kMaxPayload) return SendResult::kTooBig;
+  Mbuf* m = mbuf_alloc_chain(stack_.pool(), len);
+  if (m == nullptr) {
+    drop_no_mbuf_.inc();
+    return SendResult::kNoBuffers;
+  }
+  // Data: the send time (8 bytes, host order: only we read it back), then
+  // ping's pattern of incrementing bytes.
+  std::uint32_t pos = 0;
+  const std::int64_t now_ns = ns_of(stack_.now());
+  for (Mbuf* s = m; s != nullptr; s = s->next) {
+    for (std::uint16_t i = 0; i < s->data_len; ++i, ++pos) {
+      std::byte b{0};
+      if (pos >= wire::IcmpView::kHeaderLen) {
+        const std::uint32_t d = pos - wire::IcmpView::kHeaderLen;
+        b = d < kStampLen ? std::byte(static_cast<std::uint8_t>(now_ns >> (8 * d)))
+                          : std::byte(static_cast<std::uint8_t>(d));
+      }
+      s->data()[i] = b;
+    }
+  }
+  const auto hdr = *wire::IcmpMutView::parse(m->span());
+  hdr.set_type(wire::kIcmpEchoRequest);
+  hdr.set_code(0);
+  hdr.set_echo_id(id);
+  hdr.set_echo_seq(seq);
+  hdr.set_checksum(0);
+  hdr.set_checksum(wire::checksum_finish(wire::checksum_mbuf(m, 0, len)));
+  tx_echo_request_.inc();
+  Ipv4TxOptions opts;
+  opts.ttl = ttl;
+  return stack_.ipv4().output(m, stack_.ipv4().source_for(dst), dst, wire::kIpProtoIcmp, opts);
+}
+
+void IcmpLayer::send_dest_unreachable(std::uint8_t code, const Ipv4Meta& meta,
+                                      const Mbuf* offending) {
+  // RFC 1122 §3.2.2: never about a broadcast or multicast, or a source that
+  // is not one host. (About ICMP errors: the caller never asks.)
+  if (!meta.may_send_icmp_error()) return;
+  if (!limiter_.allow(stack_.now())) {
+    rate_limited_.inc();
+    return;
+  }
+  Mbuf* m = stack_.pool().alloc();
+  if (m == nullptr) {
+    drop_no_mbuf_.inc();
+    return;
+  }
+  const std::uint32_t quote_data =
+      std::min<std::uint32_t>(offending->pkt_len, kMaxErrorDatagram - 20 - 8 - 20);
+  const std::uint32_t len = 8 + 20 + quote_data;
+  std::byte* p = m->append(static_cast<std::uint16_t>(len));
+  wire::IcmpRepr::dest_unreachable(code).emit({p, len}, /*compute_checksum=*/false);
+  // The quoted header, rebuilt from what the datagram said (any options are
+  // left out: RFC 792 asks for "the internet header", and the receiver only
+  // needs the addresses, protocol and ports).
+  wire::Ipv4Repr q;
+  q.src = meta.src;
+  q.dst = meta.dst;
+  q.protocol = meta.protocol;
+  q.ttl = meta.ttl;
+  q.tos = meta.tos;
+  q.payload_len = static_cast<std::uint16_t>(std::min<std::uint32_t>(offending->pkt_len, 65515));
+  q.emit({p + 8, 20});
+  mbuf_read(offending, 0, {p + 28, quote_data});
+  wire::store_be16(p + 2, wire::internet_checksum({p, len}));
+  tx_unreachable_.inc();
+  stack_.ipv4().output(m, meta.dst, meta.src, wire::kIpProtoIcmp);
+}
+
+}  // namespace ustack

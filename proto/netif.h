@@ -1,0 +1,21 @@
+// The configuration of the interface a stack runs on.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/mac_addr.h"
+#include "proto/ip_addr.h"
+
+namespace ustack {
+
+struct NetifConfig {
+  MacAddr mac;
+  std::vector<Ipv4Cidr> addrs;  // the first is the default source address
+  Ipv4Addr gateway;             // 0.0.0.0: no default route
+  std::uint32_t mtu = 1500;     // IP MTU (Ethernet payload)
+  std::uint16_t vlan_id = 0;    // 802.1Q VLAN of the interface; 0: untagged
+  bool gratuitous_arp = true;   // announce the addresses when the stack starts
+};
+
+}  // namespace ustack

@@ -1,0 +1,93 @@
+// Stack: the protocols of one core on one port queue, run to completion.
+//
+// A received burst goes frame by frame through Ethernet, ARP or IPv4 and on
+// to ICMP, UDP (and TCP), into the application's callbacks; replies are
+// queued on the worker's transmit batch in the same pass. Nothing here is
+// shared with another core. The stack reads no clock: the worker passes
+// `now` in with every burst and poll.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "core/counters.h"
+#include "core/instant.h"
+#include "core/mbuf_pool.h"
+#include "core/port.h"
+#include "core/timer_wheel.h"
+#include "core/tx_batch.h"
+#include "core/worker.h"
+#include "proto/arp.h"
+#include "proto/arp_cache.h"
+#include "proto/ethernet.h"
+#include "proto/icmp.h"
+#include "proto/ipv4.h"
+#include "proto/ipv4_reassembly.h"
+#include "proto/netif.h"
+#include "proto/udp.h"
+
+namespace ustack {
+
+struct StackConfig {
+  NetifConfig netif;
+  ArpConfig arp;
+  ReassemblyConfig reassembly;
+  IcmpConfig icmp;
+  UdpConfig udp;
+  std::uint8_t default_ttl = 64;
+  // Seeds the IP ID start, ephemeral port choice and rate-limit jitter.
+  // 0 draws one from the system at construction.
+  std::uint64_t seed = 0;
+};
+
+class Stack final : public PacketHandler {
+ public:
+  // `tx` is the worker's transmit batch for the queue this stack serves.
+  Stack(const StackConfig& cfg, MbufPool& pool, TimerWheel& timers, CounterSet& counters,
+        TxBatch& tx, Instant now);
+  ~Stack() override;
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+
+  // Announces the interface's addresses (gratuitous ARP) when configured to.
+  void start(Instant now);
+
+  // PacketHandler
+  void on_rx(Worker& worker, std::size_t rxq, Mbuf** pkts, std::uint16_t n, Instant now) override;
+  void on_poll(Worker& worker, Instant now) override;
+
+  // Frame input without a worker (tests, tools). Takes ownership.
+  void input(Mbuf* frame, Instant now);
+  // Sets the time for calls made between bursts (sends from the app).
+  void set_now(Instant now) { now_ = now; }
+
+  const StackConfig& config() const { return cfg_; }
+  MbufPool& pool() { return pool_; }
+  TimerWheel& timers() { return timers_; }
+  CounterSet& counters() { return counters_; }
+  TxBatch& tx() { return tx_; }
+  const PortCapabilities& caps() const { return caps_; }
+  Instant now() const { return now_; }
+
+  EthernetLayer& ethernet() { return *ethernet_; }
+  ArpLayer& arp() { return *arp_; }
+  Ipv4Layer& ipv4() { return *ipv4_; }
+  IcmpLayer& icmp() { return *icmp_; }
+  UdpLayer& udp() { return *udp_; }
+
+ private:
+  StackConfig cfg_;
+  MbufPool& pool_;
+  TimerWheel& timers_;
+  CounterSet& counters_;
+  TxBatch& tx_;
+  PortCapabilities caps_;
+  Instant now_;
+  std::unique_ptr<EthernetLayer> ethernet_;
+  std::unique_ptr<ArpLayer> arp_;
+  std::unique_ptr<Ipv4Layer> ipv4_;
+  std::unique_ptr<IcmpLayer> icmp_;
+  std::unique_ptr<UdpLayer> udp_;
+};
+
+}  // namespace ustack
