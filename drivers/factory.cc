@@ -3,6 +3,7 @@
 #include <map>
 #include <mutex>
 
+#include "drivers/af_packet/af_packet.h"
 #include "drivers/memlink/memlink.h"
 
 namespace ustack {
@@ -40,6 +41,14 @@ std::vector<std::string> available_drivers() {
 
 std::shared_ptr<Port> open_port(const PortSpec& spec, const Clock& clock, std::string* error) {
   if (spec.driver == "memlink") return open_memlink(spec, clock, error);
+  if (spec.driver == "af_packet") {
+    AfPacketConfig cfg;
+    cfg.iface = spec.iface;
+    cfg.queues = spec.queues;
+    cfg.rx_pools = spec.rx_pools;
+    cfg.promiscuous = spec.promiscuous;
+    return open_af_packet(cfg, error);
+  }
   if (error) {
     std::string names;
     for (const auto& d : available_drivers()) names += (names.empty() ? "" : ", ") + d;

@@ -7,16 +7,21 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/mbuf_pool.h"
 #include "core/port.h"
 
 namespace ustack {
 
 struct PortSpec {
-  std::string driver;  // "memlink" (more as drivers land: see available_drivers())
+  std::string driver;  // "af_packet", "memlink" (see available_drivers())
   std::string iface;   // interface name; for memlink, the link's name
   std::string end;     // memlink: "a" or "b"
   std::uint16_t queues = 1;
-  std::uint32_t mtu = 1500;
+  std::uint32_t mtu = 1500;  // memlink only: real interfaces have their own
+  // One pool per queue, owned by the queue's worker (af_packet: headers of
+  // frames received in place).
+  std::vector<MbufPool*> rx_pools;
+  bool promiscuous = false;  // af_packet: also frames for other MACs
 };
 
 // Driver names this build can open.

@@ -1,0 +1,391 @@
+#include "drivers/af_packet/af_packet.h"
+
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.h"
+
+namespace ustack {
+namespace {
+
+constexpr std::uint32_t kTxDataOffset = TPACKET_ALIGN(sizeof(tpacket3_hdr));
+
+std::string errno_text(const char* what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
+
+struct Queue;
+
+// A receive block handed to user space, and the reference count that keeps
+// it from the kernel while mbufs point into it.
+struct Block {
+  ExtBufInfo info;
+  tpacket_block_desc* desc = nullptr;
+  Queue* queue = nullptr;
+};
+
+struct Queue {
+  int fd = -1;
+  void* map = nullptr;
+  std::size_t map_len = 0;
+  std::byte* rx_base = nullptr;
+  std::byte* tx_base = nullptr;
+  std::uint32_t tx_head = 0;
+  std::uint32_t current = 0;  // block being read
+  bool reading = false;       // `current` is open (we hold a reference)
+  tpacket3_hdr* next_pkt = nullptr;
+  std::uint32_t pkts_left = 0;
+  std::unique_ptr<Block[]> blocks;
+  std::atomic<std::uint32_t> held{0};  // blocks still referenced by mbufs
+  MbufPool* pool = nullptr;
+};
+
+void return_block(void*, void* opaque) {
+  auto* b = static_cast<Block*>(opaque);
+  // The kernel owns the block again once it reads TP_STATUS_KERNEL.
+  __atomic_store_n(&b->desc->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+  b->queue->held.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool set_int(int fd, int level, int opt, int value) {
+  return setsockopt(fd, level, opt, &value, sizeof value) == 0;
+}
+
+class AfPacketPort final : public Port {
+ public:
+  AfPacketPort(const AfPacketConfig& cfg, std::uint16_t queues)
+      : Port("af_packet:" + cfg.iface, queues), cfg_(cfg), queues_v_(queues) {}
+
+  ~AfPacketPort() override {
+    for (Queue& q : queues_v_) {
+      // mbufs still pointing into a ring must be gone before it is unmapped.
+      if (q.map != nullptr) munmap(q.map, q.map_len);
+      if (q.fd >= 0) close(q.fd);
+    }
+  }
+
+  bool open(std::string* error);
+
+  std::uint16_t rx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_t n) override;
+  std::uint16_t tx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_t n) override;
+
+ private:
+  bool open_queue(Queue& q, int ifindex, std::string* error);
+  void finish_block(Queue& q);
+  Mbuf* take_frame(Queue& q, tpacket3_hdr* ppd, Block& blk, std::uint16_t qi);
+
+  AfPacketConfig cfg_;
+  std::vector<Queue> queues_v_;
+  std::uint32_t tx_frame_count_ = 0;
+};
+
+bool AfPacketPort::open(std::string* error) {
+  const std::string& ifn = cfg_.iface;
+  if (ifn.empty() || ifn.size() >= IFNAMSIZ) {
+    *error = "af_packet: bad interface name '" + ifn + "'";
+    return false;
+  }
+  const unsigned ifindex = if_nametoindex(ifn.c_str());
+  if (ifindex == 0) {
+    *error = "af_packet: interface '" + ifn + "' does not exist";
+    return false;
+  }
+  // Interface facts through an ordinary socket.
+  const int ctl = socket(AF_INET, SOCK_DGRAM, 0);
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, ifn.c_str(), ifn.size());
+  if (ctl < 0 || ioctl(ctl, SIOCGIFFLAGS, &ifr) != 0) {
+    *error = errno_text(("af_packet: cannot read the flags of " + ifn).c_str());
+    if (ctl >= 0) close(ctl);
+    return false;
+  }
+  if ((ifr.ifr_flags & IFF_UP) == 0) {
+    close(ctl);
+    *error = "af_packet: interface '" + ifn + "' is down (ip link set " + ifn + " up)";
+    return false;
+  }
+  ioctl(ctl, SIOCGIFMTU, &ifr);
+  mtu_ = static_cast<std::uint32_t>(ifr.ifr_mtu);
+  ioctl(ctl, SIOCGIFHWADDR, &ifr);
+  std::memcpy(mac_.b.data(), ifr.ifr_hwaddr.sa_data, 6);
+  close(ctl);
+
+  const std::uint32_t need = kTxDataOffset + mtu_ + 18;
+  if (need > cfg_.frame_size) {
+    *error = "af_packet: MTU " + std::to_string(mtu_) + " of " + ifn + " does not fit the ring's " +
+             std::to_string(cfg_.frame_size) + "-byte frames (need " + std::to_string(need) + ")";
+    return false;
+  }
+  if (cfg_.rx_pools.size() < queues_) {
+    *error = "af_packet: one receive pool per queue is required";
+    return false;
+  }
+  caps_.max_queues = queues_;
+  caps_.max_mtu = mtu_;
+  caps_.rss = queues_ > 1 ? RssKind::kKernel : RssKind::kNone;
+  caps_.zero_copy_rx = true;
+  caps_.zero_copy_tx = false;
+  tx_frame_count_ = cfg_.tx_frames;
+  for (std::uint16_t i = 0; i < queues_; ++i) {
+    queues_v_[i].pool = cfg_.rx_pools[i];
+    if (!open_queue(queues_v_[i], static_cast<int>(ifindex), error)) return false;
+  }
+  return true;
+}
+
+bool AfPacketPort::open_queue(Queue& q, int ifindex, std::string* error) {
+  q.fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL));
+  if (q.fd < 0) {
+    if (errno == EPERM || errno == EACCES) {
+      *error =
+          "af_packet: no permission to open a packet socket (run as root or grant "
+          "CAP_NET_RAW)";
+    } else {
+      *error = errno_text("af_packet: socket(AF_PACKET)");
+    }
+    return false;
+  }
+  if (!set_int(q.fd, SOL_PACKET, PACKET_VERSION, TPACKET_V3)) {
+    *error = errno_text("af_packet: TPACKET_V3");
+    return false;
+  }
+  tpacket_req3 rx{};
+  rx.tp_block_size = cfg_.block_size;
+  rx.tp_block_nr = cfg_.block_count;
+  rx.tp_frame_size = cfg_.frame_size;
+  rx.tp_frame_nr = cfg_.block_size / cfg_.frame_size * cfg_.block_count;
+  rx.tp_retire_blk_tov = cfg_.retire_timeout_ms;
+  if (setsockopt(q.fd, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) != 0) {
+    *error = errno_text("af_packet: PACKET_RX_RING (block_size must be a page multiple)");
+    return false;
+  }
+  tpacket_req3 tx{};
+  const std::uint32_t tx_block = 1u << 16;
+  const std::uint32_t per_block = tx_block / cfg_.frame_size;
+  tx.tp_block_size = tx_block;
+  tx.tp_block_nr = (cfg_.tx_frames + per_block - 1) / per_block;
+  tx.tp_frame_size = cfg_.frame_size;
+  tx.tp_frame_nr = tx.tp_block_nr * per_block;
+  tx_frame_count_ = tx.tp_frame_nr;
+  if (setsockopt(q.fd, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) != 0) {
+    *error = errno_text("af_packet: PACKET_TX_RING");
+    return false;
+  }
+  const std::size_t rx_len = std::size_t{rx.tp_block_size} * rx.tp_block_nr;
+  const std::size_t tx_len = std::size_t{tx.tp_block_size} * tx.tp_block_nr;
+  q.map_len = rx_len + tx_len;
+  q.map = mmap(nullptr, q.map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, q.fd, 0);
+  if (q.map == MAP_FAILED) {
+    q.map = mmap(nullptr, q.map_len, PROT_READ | PROT_WRITE, MAP_SHARED, q.fd, 0);
+  }
+  if (q.map == MAP_FAILED) {
+    q.map = nullptr;
+    *error = errno_text("af_packet: mmap of the rings");
+    return false;
+  }
+  q.rx_base = static_cast<std::byte*>(q.map);
+  q.tx_base = q.rx_base + rx_len;
+  q.blocks = std::make_unique<Block[]>(cfg_.block_count);
+  for (std::uint32_t i = 0; i < cfg_.block_count; ++i) {
+    Block& b = q.blocks[i];
+    b.desc = reinterpret_cast<tpacket_block_desc*>(q.rx_base + std::size_t{i} * cfg_.block_size);
+    b.queue = &q;
+    b.info.free_cb = return_block;
+    b.info.opaque = &b;
+  }
+  if (cfg_.qdisc_bypass) set_int(q.fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1);
+  // Linux >= 4.20; on older kernels our own frames come back and are
+  // dropped by the stack as having our source MAC.
+  set_int(q.fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
+  sockaddr_ll sll{};
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(ETH_P_ALL);
+  sll.sll_ifindex = ifindex;
+  if (bind(q.fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) {
+    *error = errno_text("af_packet: bind");
+    return false;
+  }
+  if (cfg_.promiscuous) {
+    packet_mreq mr{};
+    mr.mr_ifindex = ifindex;
+    mr.mr_type = PACKET_MR_PROMISC;
+    setsockopt(q.fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr);
+  }
+  if (queues_ > 1) {
+    const int group = (getpid() & 0xffff) | (PACKET_FANOUT_HASH << 16);
+    if (!set_int(q.fd, SOL_PACKET, PACKET_FANOUT, group)) {
+      *error = errno_text("af_packet: PACKET_FANOUT");
+      return false;
+    }
+  }
+  return true;
+}
+
+// Drops the reader's own reference to the current block and moves on.
+void AfPacketPort::finish_block(Queue& q) {
+  Block& b = q.blocks[q.current];
+  if (b.info.refcnt.fetch_sub(1, std::memory_order_acq_rel) == 1) return_block(nullptr, &b);
+  q.reading = false;
+  q.current = (q.current + 1) % cfg_.block_count;
+}
+
+Mbuf* AfPacketPort::take_frame(Queue& q, tpacket3_hdr* ppd, Block& blk, std::uint16_t qi) {
+  auto* frame = reinterpret_cast<std::byte*>(ppd);
+  std::uint32_t len = ppd->tp_snaplen;
+  if (ppd->tp_snaplen < ppd->tp_len) {
+    // A frame larger than the ring slot: a GRO/GSO super-frame or a jumbo.
+    stats_[qi].rx_drop();
+    log_once(LogLevel::kWarn,
+             "af_packet: dropping frames larger than the interface MTU; turn off segmentation "
+             "offloads on the sender (ethtool -K <iface> tso off gso off gro off)");
+    return nullptr;
+  }
+  std::byte* data = frame + ppd->tp_mac;
+  std::uint16_t head = ppd->tp_mac;
+  const bool vlan = (ppd->tp_status & TP_STATUS_VLAN_VALID) != 0 && ppd->hv1.tp_vlan_tci != 0;
+  if (vlan && head >= 4) {
+    // The kernel took the 802.1Q tag out; put it back in front of the
+    // ethertype so the stack sees the frame as it was on the wire.
+    std::memmove(data - 4, data, 12);
+    data -= 4;
+    head = static_cast<std::uint16_t>(head - 4);
+    const std::uint16_t tpid =
+        (ppd->tp_status & TP_STATUS_VLAN_TPID_VALID) ? ppd->hv1.tp_vlan_tpid : ETH_P_8021Q;
+    const std::uint16_t be_tpid = htons(tpid), be_tci = htons(ppd->hv1.tp_vlan_tci);
+    std::memcpy(data + 12, &be_tpid, 2);
+    std::memcpy(data + 14, &be_tci, 2);
+    len += 4;
+  }
+  Mbuf* m = nullptr;
+  // More than half of the ring held by live mbufs: copy instead.
+  if (q.held.load(std::memory_order_relaxed) * 2 > cfg_.block_count) {
+    m = mbuf_alloc_chain(*q.pool, len);
+    if (m != nullptr) {
+      std::uint32_t off = 0;
+      for (Mbuf* s = m; s != nullptr; s = s->next) {
+        std::memcpy(s->data(), data + off, s->data_len);
+        off += s->data_len;
+      }
+    }
+  } else {
+    m = q.pool->alloc();
+    if (m != nullptr) {
+      blk.info.refcnt.fetch_add(1, std::memory_order_relaxed);
+      mbuf_attach_extbuf(m, frame, head + len, &blk.info);
+      m->data_off = head;
+      m->data_len = static_cast<std::uint16_t>(len);
+      m->pkt_len = len;
+    }
+  }
+  if (m == nullptr) {
+    stats_[qi].rx_drop();
+    return nullptr;
+  }
+  // From a local sender the checksum may not be filled in yet (it would be
+  // by the NIC): the kernel says so, and vouches for the data.
+  if (ppd->tp_status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID))
+    m->ol_flags |= ol::kRxL4CksumGood;
+  m->queue = qi;
+  return m;
+}
+
+std::uint16_t AfPacketPort::rx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_t n) {
+  Queue& q = queues_v_[qi];
+  std::uint16_t got = 0;
+  std::uint64_t bytes = 0;
+  while (got < n) {
+    if (!q.reading) {
+      Block& b = q.blocks[q.current];
+      if ((__atomic_load_n(&b.desc->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0)
+        break;
+      b.info.refcnt.store(1, std::memory_order_relaxed);  // the reader's own reference
+      q.held.fetch_add(1, std::memory_order_relaxed);
+      q.reading = true;
+      q.pkts_left = b.desc->hdr.bh1.num_pkts;
+      q.next_pkt = reinterpret_cast<tpacket3_hdr*>(reinterpret_cast<std::byte*>(b.desc) +
+                                                   b.desc->hdr.bh1.offset_to_first_pkt);
+    }
+    if (q.pkts_left == 0) {
+      finish_block(q);
+      continue;
+    }
+    tpacket3_hdr* ppd = q.next_pkt;
+    --q.pkts_left;
+    q.next_pkt =
+        reinterpret_cast<tpacket3_hdr*>(reinterpret_cast<std::byte*>(ppd) + ppd->tp_next_offset);
+    Mbuf* m = take_frame(q, ppd, q.blocks[q.current], qi);
+    if (m == nullptr) continue;
+    bytes += m->pkt_len;
+    pkts[got++] = m;
+  }
+  if (got > 0) stats_[qi].rx(got, bytes);
+  return got;
+}
+
+std::uint16_t AfPacketPort::tx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_t n) {
+  Queue& q = queues_v_[qi];
+  std::uint16_t sent = 0;
+  std::uint64_t bytes = 0;
+  std::uint16_t i = 0;
+  for (; i < n; ++i) {
+    Mbuf* m = pkts[i];
+    auto* hdr =
+        reinterpret_cast<tpacket3_hdr*>(q.tx_base + std::size_t{q.tx_head} * cfg_.frame_size);
+    if (__atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE) break;
+    if (m->pkt_len > cfg_.frame_size - kTxDataOffset) {
+      stats_[qi].tx_drop();
+      mbuf_free(m);
+      continue;
+    }
+    std::byte* dst = reinterpret_cast<std::byte*>(hdr) + kTxDataOffset;
+    for (const Mbuf* s = m; s != nullptr; s = s->next) {
+      std::memcpy(dst, s->data(), s->data_len);
+      dst += s->data_len;
+    }
+    hdr->tp_len = m->pkt_len;
+    hdr->tp_snaplen = m->pkt_len;
+    hdr->tp_next_offset = 0;
+    __atomic_store_n(&hdr->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+    q.tx_head = (q.tx_head + 1) % tx_frame_count_;
+    bytes += m->pkt_len;
+    ++sent;
+    mbuf_free(m);
+  }
+  drop_unsent(qi, pkts, i, n);
+  if (sent > 0) {
+    // One system call per burst hands every queued frame to the driver.
+    if (send(q.fd, nullptr, 0, MSG_DONTWAIT) < 0 && errno != EAGAIN && errno != ENOBUFS &&
+        errno != EINTR) {
+      log_once(LogLevel::kWarn, "af_packet: send() on the TX ring failed");
+    }
+    stats_[qi].tx(sent, bytes);
+  }
+  return sent;
+}
+
+}  // namespace
+
+std::unique_ptr<Port> open_af_packet(const AfPacketConfig& cfg, std::string* error) {
+  std::string ignored;
+  if (error == nullptr) error = &ignored;
+  if (cfg.queues == 0 || cfg.queues > 64) {
+    *error = "af_packet: queues must be 1..64";
+    return nullptr;
+  }
+  auto port = std::make_unique<AfPacketPort>(cfg, cfg.queues);
+  if (!port->open(error)) return nullptr;
+  return port;
+}
+
+}  // namespace ustack

@@ -1,0 +1,100 @@
+// One ustack host on a real driver, facing the Linux stack across a
+// NetnsPair: its pool, worker, port and stack, polled on the calling thread
+// with the real clock.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "core/clock.h"
+#include "core/worker.h"
+#include "drivers/factory.h"
+#include "kernel/netns.h"
+#include "proto/stack.h"
+#include "unit/test_pool.h"
+
+namespace ustack::testing {
+
+inline const Ipv4Addr kUstackAddr = Ipv4Addr::from_u32(0x0a000001);  // 10.0.0.1
+inline const Ipv4Addr kKernelAddr = Ipv4Addr::from_u32(0x0a000002);  // 10.0.0.2
+
+class KernelHost {
+ public:
+  // Opens `driver` on side A of `pair` and builds a stack with 10.0.0.1/24.
+  static std::unique_ptr<KernelHost> open(const NetnsPair& pair, const std::string& driver,
+                                          std::string* error) {
+    std::unique_ptr<KernelHost> h(new KernelHost());
+    h->pool_ = make_pool(16384, 2048, "kernel-host");
+    PortSpec spec;
+    spec.driver = driver;
+    spec.iface = pair.if_a();
+    spec.rx_pools = {h->pool_.get()};
+    if (!pair.run_in_a([&] { h->port_ = open_port(spec, h->clock_, error); }) || !h->port_)
+      return nullptr;
+    h->worker_ = std::make_unique<Worker>(WorkerConfig{}, h->clock_);
+    TxBatch& tx = h->worker_->add_queue(*h->port_, 0);
+    h->worker_->add_pool(*h->pool_);
+    StackConfig sc;
+    sc.netif.mac = h->port_->mac();
+    sc.netif.addrs = {Ipv4Cidr{kUstackAddr, 24}};
+    sc.netif.mtu = h->port_->mtu();
+    h->stack_ = std::make_unique<Stack>(sc, *h->pool_, h->worker_->timers(), h->worker_->counters(),
+                                        tx, h->clock_.now());
+    h->worker_->set_handler(*h->stack_);
+    h->stack_->start(h->clock_.now());
+    return h;
+  }
+
+  ~KernelHost() {
+    stack_.reset();
+    worker_.reset();  // flushes its transmit batches into the port
+    EXPECT_EQ(pool_->in_use(), 0u) << "mbufs leaked (or still pointing into the ring)";
+    port_.reset();
+  }
+
+  // Polls until done() or `timeout` passes; returns done().
+  bool poll_until(const std::function<bool()>& done, Duration timeout) {
+    const Instant end = clock_.now() + timeout;
+    while (!done()) {
+      if (clock_.now() > end) return false;
+      worker_->run_once(clock_.now());
+    }
+    return true;
+  }
+
+  // Runs `cmd` on a thread while this thread polls the stack; returns its
+  // exit status (-1 if it did not finish within `timeout`).
+  int run_while_polling(const std::string& cmd, Duration timeout, std::string* out = nullptr) {
+    std::atomic<bool> done{false};
+    int rc = -1;
+    std::string text;
+    std::thread t([&] {
+      rc = sh(cmd, &text);
+      done.store(true);
+    });
+    poll_until([&] { return done.load(); }, timeout);
+    t.join();  // commands carry their own time limits
+    if (out != nullptr) *out = text;
+    return rc;
+  }
+
+  Stack& stack() { return *stack_; }
+  Port& port() { return *port_; }
+  std::uint64_t counter(const char* name) { return worker_->counters().value(name); }
+  void sync() { stack_->set_now(clock_.now()); }
+
+ private:
+  KernelHost() = default;
+  TscClock clock_;
+  std::unique_ptr<MbufPool> pool_;
+  std::shared_ptr<Port> port_;
+  std::unique_ptr<Worker> worker_;
+  std::unique_ptr<Stack> stack_;
+};
+
+}  // namespace ustack::testing
