@@ -171,6 +171,11 @@ Mbuf* mbuf_clone(Mbuf* m, MbufPool& pool) {
 
 Mbuf* mbuf_clone_range(Mbuf* m, std::uint32_t offset, std::uint32_t len, MbufPool& pool) {
   if (m == nullptr || len == 0 || std::uint64_t{offset} + len > m->pkt_len) return nullptr;
+  return mbuf_clone_segments(m, offset, len, pool);
+}
+
+Mbuf* mbuf_clone_segments(Mbuf* m, std::uint32_t offset, std::uint32_t len, MbufPool& pool) {
+  if (m == nullptr || len == 0) return nullptr;
   Mbuf* head = nullptr;
   Mbuf* tail = nullptr;
   std::uint32_t left = len;
@@ -190,6 +195,10 @@ Mbuf* mbuf_clone_range(Mbuf* m, std::uint32_t offset, std::uint32_t len, MbufPoo
     left -= take;
     offset = 0;
     ++segs;
+  }
+  if (head == nullptr || left > 0) {  // the chain was shorter than promised
+    if (head != nullptr) mbuf_free(head);
+    return nullptr;
   }
   head->pkt_len = len;
   head->nb_segs = segs;

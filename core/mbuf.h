@@ -145,6 +145,10 @@ Mbuf* mbuf_clone(Mbuf* m, MbufPool& pool);
 // copy; the new chain's segments reference m's). nullptr if the range is
 // outside the chain or the pool runs out.
 Mbuf* mbuf_clone_range(Mbuf* m, std::uint32_t offset, std::uint32_t len, MbufPool& pool);
+// The same from segment `seg` on, for callers that keep their own byte
+// counts (the segments after `seg` must hold offset + len bytes; pkt_len is
+// not consulted). nullptr if the pool runs out.
+Mbuf* mbuf_clone_segments(Mbuf* seg, std::uint32_t offset, std::uint32_t len, MbufPool& pool);
 
 // A deep copy of chain `m` into fresh mbufs of `pool` (slow paths only: a
 // frame whose shared bytes must change). nullptr if the pool runs out.

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "core/compiler.h"
@@ -72,6 +73,11 @@ class MbufPool {
   void* priv(Mbuf* m) const { return reinterpret_cast<std::byte*>(m) + sizeof(Mbuf); }
   // True if m's memory lies inside this pool (for checks and tests).
   bool contains(const Mbuf* m) const;
+  // The one region every mbuf of this pool (headers and buffers) lives in,
+  // for drivers that register it with the kernel (io_uring fixed buffers).
+  std::span<std::byte> memory() const {
+    return {static_cast<std::byte*>(region_.addr()), region_.size()};
+  }
 
  private:
   MbufPool() = default;

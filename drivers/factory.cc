@@ -5,6 +5,9 @@
 
 #include "drivers/af_packet/af_packet.h"
 #include "drivers/memlink/memlink.h"
+#ifdef USTACK_HAVE_URING
+#include "drivers/uring_tap/uring_tap.h"
+#endif
 
 namespace ustack {
 namespace {
@@ -36,7 +39,11 @@ std::shared_ptr<Port> open_memlink(const PortSpec& spec, const Clock& clock, std
 }  // namespace
 
 std::vector<std::string> available_drivers() {
-  return {"memlink"};
+#ifdef USTACK_HAVE_URING
+  return {"af_packet", "memlink", "uring_tap"};
+#else
+  return {"af_packet", "memlink"};
+#endif
 }
 
 std::shared_ptr<Port> open_port(const PortSpec& spec, const Clock& clock, std::string* error) {
@@ -49,6 +56,18 @@ std::shared_ptr<Port> open_port(const PortSpec& spec, const Clock& clock, std::s
     cfg.promiscuous = spec.promiscuous;
     return open_af_packet(cfg, error);
   }
+#ifdef USTACK_HAVE_URING
+  if (spec.driver == "uring_tap") {
+    UringTapConfig cfg;
+    cfg.iface = spec.iface;
+    cfg.queues = spec.queues;
+    cfg.rx_pools = spec.rx_pools;
+    cfg.kernel_cidr = spec.kernel_cidr;
+    cfg.vnet_hdr = spec.vnet_hdr;
+    cfg.sqpoll = spec.sqpoll;
+    return open_uring_tap(cfg, error);
+  }
+#endif
   if (error) {
     std::string names;
     for (const auto& d : available_drivers()) names += (names.empty() ? "" : ", ") + d;

@@ -13,7 +13,7 @@
 namespace ustack {
 
 struct PortSpec {
-  std::string driver;  // "af_packet", "memlink" (see available_drivers())
+  std::string driver;  // "af_packet", "memlink", "uring_tap" (see available_drivers())
   std::string iface;   // interface name; for memlink, the link's name
   std::string end;     // memlink: "a" or "b"
   std::uint16_t queues = 1;
@@ -22,6 +22,11 @@ struct PortSpec {
   // frames received in place).
   std::vector<MbufPool*> rx_pools;
   bool promiscuous = false;  // af_packet: also frames for other MACs
+  // uring_tap: the TAP's kernel side gets this IPv4 address/prefix ("" to
+  // leave it alone; the TAP is created if missing and brought up).
+  std::string kernel_cidr;
+  bool vnet_hdr = false;  // uring_tap: virtio-net headers, checksum offload
+  bool sqpoll = false;    // uring_tap: a kernel thread polls the submission queue
 };
 
 // Driver names this build can open.

@@ -46,10 +46,13 @@ void EthernetLayer::input(Mbuf* m) {
     return;
   }
   // Untagged frames belong to an untagged interface; tagged ones to the
-  // interface of their VLAN. Priority tags (VLAN id 0, IEEE 802.1Q §6.9)
-  // count as untagged.
+  // interface of their VLAN. Priority tags (VLAN id 0) count as untagged:
+  // IEEE 802.1Q §6.9 classifies both to the port's PVID, the native
+  // network. So an interface on a VLAN takes neither; taking them would let
+  // the native network into the VLAN host (its ARP cache, its sockets),
+  // where a Linux eth0.5 takes VLAN 5 only.
   const std::uint16_t vid = eth->has_vlan() ? eth->vlan_id() : 0;
-  if (vid != 0 && vid != nif.vlan_id) {
+  if (vid != nif.vlan_id) {
     drop_vlan_.inc();
     mbuf_free(m);
     return;

@@ -34,13 +34,18 @@ Stack::Stack(const StackConfig& cfg, MbufPool& pool, TimerWheel& timers, Counter
   ipv4_ = std::make_unique<Ipv4Layer>(*this);
   icmp_ = std::make_unique<IcmpLayer>(*this);
   udp_ = std::make_unique<UdpLayer>(*this);
+  tcp_ = std::make_unique<TcpLayer>(*this, cfg_.tcp);
   ipv4_->register_protocol(wire::kIpProtoIcmp, icmp_.get());
   ipv4_->register_protocol(wire::kIpProtoUdp, udp_.get());
+  ipv4_->register_protocol(wire::kIpProtoTcp, tcp_.get());
   icmp_->set_error_sink(wire::kIpProtoUdp, udp_.get());
+  icmp_->set_error_sink(wire::kIpProtoTcp, tcp_.get());
 }
 
 Stack::~Stack() {
-  // Waiting packets and fragments go back to their pools before the layers.
+  // Connections first (they may still send), then waiting packets and
+  // fragments go back to their pools before the layers.
+  tcp_.reset();
   arp_->cache().clear();
   ipv4_->reassembler().clear();
 }

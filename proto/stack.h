@@ -24,6 +24,7 @@
 #include "proto/ipv4.h"
 #include "proto/ipv4_reassembly.h"
 #include "proto/netif.h"
+#include "proto/tcp/tcp.h"
 #include "proto/udp.h"
 
 namespace ustack {
@@ -34,6 +35,7 @@ struct StackConfig {
   ReassemblyConfig reassembly;
   IcmpConfig icmp;
   UdpConfig udp;
+  TcpConfig tcp;
   std::uint8_t default_ttl = 64;
   // Seeds the IP ID start, ephemeral port choice and rate-limit jitter.
   // 0 draws one from the system at construction.
@@ -74,6 +76,7 @@ class Stack final : public PacketHandler {
   Ipv4Layer& ipv4() { return *ipv4_; }
   IcmpLayer& icmp() { return *icmp_; }
   UdpLayer& udp() { return *udp_; }
+  TcpLayer& tcp() { return *tcp_; }
 
  private:
   StackConfig cfg_;
@@ -88,6 +91,7 @@ class Stack final : public PacketHandler {
   std::unique_ptr<Ipv4Layer> ipv4_;
   std::unique_ptr<IcmpLayer> icmp_;
   std::unique_ptr<UdpLayer> udp_;
+  std::unique_ptr<TcpLayer> tcp_;
 };
 
 }  // namespace ustack

@@ -25,7 +25,15 @@ inline const Ipv4Addr kKernelAddr = Ipv4Addr::from_u32(0x0a000002);  // 10.0.0.2
 
 class KernelHost {
  public:
+  // True for the drivers that bring their own link into namespace B (a
+  // TAP): their pair is made with Options::veth = false.
+  static bool makes_own_link(const std::string& driver) {
+    return driver.rfind("uring_tap", 0) == 0;
+  }
+
   // Opens `driver` on side A of `pair` and builds a stack with 10.0.0.1/24.
+  // "uring_tap" instead creates the TAP if_b() inside namespace B with the
+  // kernel side at 10.0.0.2/24 ("uring_tap_vnet": with virtio-net headers).
   static std::unique_ptr<KernelHost> open(const NetnsPair& pair, const std::string& driver,
                                           std::string* error) {
     std::unique_ptr<KernelHost> h(new KernelHost());
@@ -34,8 +42,24 @@ class KernelHost {
     spec.driver = driver;
     spec.iface = pair.if_a();
     spec.rx_pools = {h->pool_.get()};
-    if (!pair.run_in_a([&] { h->port_ = open_port(spec, h->clock_, error); }) || !h->port_)
+    const auto open = [&] { h->port_ = open_port(spec, h->clock_, error); };
+    if (makes_own_link(driver)) {
+      spec.driver = "uring_tap";
+      spec.vnet_hdr = driver == "uring_tap_vnet";
+      spec.iface = pair.if_b();
+      spec.kernel_cidr = kKernelAddr.to_string() + "/24";
+      if (!pair.run_in_b(open) || !h->port_) return nullptr;
+      // As on the veth: the kernel's frames stay within the MTU. With
+      // virtio-net headers the TCP/UDP checksums stay offloaded to us.
+      std::string out;
+      const std::string tx = spec.vnet_hdr ? "" : " tx off";
+      if (sh(pair.in_b("ethtool -K " + pair.if_b() + " tso off gso off gro off" + tx), &out) != 0) {
+        *error = "ethtool on the TAP failed: " + out;
+        return nullptr;
+      }
+    } else if (!pair.run_in_a(open) || !h->port_) {
       return nullptr;
+    }
     h->worker_ = std::make_unique<Worker>(WorkerConfig{}, h->clock_);
     TxBatch& tx = h->worker_->add_queue(*h->port_, 0);
     h->worker_->add_pool(*h->pool_);
@@ -53,8 +77,8 @@ class KernelHost {
   ~KernelHost() {
     stack_.reset();
     worker_.reset();  // flushes its transmit batches into the port
+    port_.reset();    // uring_tap: gives back the buffers its reads hold
     EXPECT_EQ(pool_->in_use(), 0u) << "mbufs leaked (or still pointing into the ring)";
-    port_.reset();
   }
 
   // Polls until done() or `timeout` passes; returns done().

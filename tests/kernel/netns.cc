@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <vector>
 
 namespace ustack::testing {
 
@@ -50,7 +51,7 @@ std::unique_ptr<NetnsPair> NetnsPair::create(const Options& o, std::string* erro
   const std::string mtu = std::to_string(o.mtu);
   const std::string a = " -n " + p->ns_a_, b = " -n " + p->ns_b_;
   const std::string tx = o.peer_tx_checksum_offload ? "" : " tx off";
-  const std::string steps[] = {
+  std::vector<std::string> steps = {
       "ip netns add " + p->ns_a_,
       "ip netns add " + p->ns_b_,
       "ip link add " + p->if_a_ + " netns " + p->ns_a_ + " mtu " + mtu + " type veth peer name " +
@@ -64,6 +65,18 @@ std::unique_ptr<NetnsPair> NetnsPair::create(const Options& o, std::string* erro
       "ip" + b + " link set " + p->if_b_ + " up",
       "ip" + b + " link set lo up",
   };
+  if (!o.veth) {
+    // Only the namespaces: the driver creates its TAP inside B (and IPv6
+    // settings of interfaces made later come from "default").
+    p->if_a_ = p->if_b_ = "uk" + tag + "t";
+    steps = {
+        "ip netns add " + p->ns_a_,
+        "ip netns add " + p->ns_b_,
+        "ip netns exec " + p->ns_b_ + " sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+        "ip netns exec " + p->ns_b_ + " sysctl -qw net.ipv6.conf.default.disable_ipv6=1",
+        "ip" + b + " link set lo up",
+    };
+  }
   for (const std::string& s : steps) {
     std::string out;
     if (sh(s, &out) != 0) {
@@ -81,9 +94,9 @@ NetnsPair::~NetnsPair() {
   if (!ns_b_.empty()) sh("ip netns del " + ns_b_, &out);
 }
 
-bool NetnsPair::run_in_a(const std::function<void()>& fn) const {
+bool NetnsPair::run_in(const std::string& ns, const std::function<void()>& fn) {
   const int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  const int target = open(("/var/run/netns/" + ns_a_).c_str(), O_RDONLY | O_CLOEXEC);
+  const int target = open(("/var/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
   bool ok = self >= 0 && target >= 0 && setns(target, CLONE_NEWNET) == 0;
   if (ok) {
     fn();

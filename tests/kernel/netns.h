@@ -5,6 +5,10 @@
 // Side A carries no kernel address: ustack owns it. Side B is the Linux
 // stack, 10.0.0.2/24 by default, with segmentation offloads off so frames
 // stay within the MTU, as on a real wire.
+//
+// With Options::veth = false there is no veth pair: the driver makes the
+// link itself inside namespace B (a TAP, whose kernel side is B's host), and
+// if_a() == if_b() names the interface it should create there.
 #pragma once
 
 #include <functional>
@@ -26,6 +30,7 @@ class NetnsPair {
     std::string peer_cidr = "10.0.0.2/24";
     std::uint32_t mtu = 1500;
     bool peer_tx_checksum_offload = false;  // leave the kernel's TX checksum to "hardware"
+    bool veth = true;  // false: namespaces only; the driver brings its link into B
   };
   static std::unique_ptr<NetnsPair> create(const Options& o, std::string* error);
   ~NetnsPair();
@@ -40,7 +45,11 @@ class NetnsPair {
   std::string in_b(const std::string& cmd) const { return "ip netns exec " + ns_b_ + " " + cmd; }
   // Runs fn with the calling thread inside namespace A (sockets opened there
   // stay there). false if the namespace could not be entered or left.
-  bool run_in_a(const std::function<void()>& fn) const;
+  bool run_in_a(const std::function<void()>& fn) const { return run_in(ns_a_, fn); }
+  // The same inside namespace B (where a TAP's kernel side lives).
+  bool run_in_b(const std::function<void()>& fn) const { return run_in(ns_b_, fn); }
+  // Runs fn with the calling thread inside namespace `ns`.
+  static bool run_in(const std::string& ns, const std::function<void()>& fn);
 
  private:
   NetnsPair() = default;

@@ -34,6 +34,8 @@ struct LinkOptions {
   FaultConfig b_to_a;
   std::uint32_t mtu = 1500;
   std::uint32_t pool_size = 16384;
+  Ipv4Addr a_gateway;         // host A's default route; 0.0.0.0: none (B never has one)
+  std::uint16_t vlan_id = 0;  // 802.1Q VLAN of both interfaces; 0: untagged
 };
 
 class TwoStacks {
@@ -46,8 +48,8 @@ class TwoStacks {
     std::string err;
     link = Memlink::create(lc, clock, &err);
     EXPECT_NE(link, nullptr) << err;
-    make_host(a, "a", link->a(), kAddrA, o);
-    make_host(b, "b", link->b(), kAddrB, o);
+    make_host(a, "a", link->a(), kAddrA, o.a_gateway, o);
+    make_host(b, "b", link->b(), kAddrB, Ipv4Addr{}, o);
     link->set_rx_pool(0, a.pool.get());
     link->set_rx_pool(1, b.pool.get());
   }
@@ -94,7 +96,8 @@ class TwoStacks {
   Host b;
 
  private:
-  void make_host(Host& h, const char* name, Port& port, Ipv4Addr addr, const LinkOptions& o) {
+  void make_host(Host& h, const char* name, Port& port, Ipv4Addr addr, Ipv4Addr gateway,
+                 const LinkOptions& o) {
     h.pool = make_pool(o.pool_size, 2048, name);
     WorkerConfig wc;
     wc.name = name;
@@ -104,7 +107,9 @@ class TwoStacks {
     StackConfig sc;
     sc.netif.mac = port.mac();
     sc.netif.addrs = {Ipv4Cidr{addr, 24}};
+    sc.netif.gateway = gateway;
     sc.netif.mtu = o.mtu;
+    sc.netif.vlan_id = o.vlan_id;
     sc.seed = addr.to_u32();
     h.stack = std::make_unique<Stack>(sc, *h.pool, h.worker->timers(), h.worker->counters(), tx,
                                       clock.now());

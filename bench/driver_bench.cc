@@ -1,0 +1,473 @@
+// driver_bench: frames per second each real driver receives from a kernel
+// sender in a network namespace, next to a plain system-call receive loop on
+// the same interface in the same run.
+//
+//   af_packet  veth pair in two namespaces; the sender blasts on the B end,
+//              ustack's af_packet port receives on the A end; the baseline
+//              is recvfrom() on an AF_PACKET socket bound to the A end.
+//   uring_tap  a TAP inside one namespace; the sender blasts on the TAP's
+//              kernel side; ustack's uring_tap port attaches to the TAP; the
+//              baseline is read() on a plain /dev/net/tun descriptor of the
+//              same TAP.
+//
+// The sender is a raw AF_PACKET socket in this program (sendmmsg, 64 frames
+// per call, qdisc bypassed), bounded by --frames and --seconds; frames carry
+// ethertype 0x88B5 (local experimental) to a made-up MAC, so no kernel stack
+// answers them. It sends only inside the namespaces made here ("ustk...",
+// removed at exit). Needs root. Sender and receiver are pinned to different
+// cores when the machine has two.
+//
+// usage: driver_bench [--frames N] [--seconds S] [--sizes 64,1514]
+//                     [--drivers af_packet,uring_tap] [--sqpoll]
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/mbuf_pool.h"
+#include "drivers/factory.h"
+#include "kernel/netns.h"
+
+namespace ustack {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+using testing::NetnsPair;
+
+constexpr std::uint16_t kEtherType = 0x88b5;
+
+struct Options {
+  std::uint64_t frames = 3'000'000;
+  double seconds = 3.0;
+  std::vector<std::uint32_t> sizes = {64, 1514};
+  std::vector<std::string> drivers = {"af_packet", "uring_tap"};
+  bool sqpoll = false;
+};
+
+void pin(int cpu) {
+  if (std::thread::hardware_concurrency() < 2) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+double since(SteadyClock::time_point t) {
+  return std::chrono::duration<double>(SteadyClock::now() - t).count();
+}
+
+// ---- The sender: a raw packet socket opened inside a namespace.
+class Blaster {
+ public:
+  // Opens the socket in `ns` on `iface`; false with *error otherwise.
+  bool open(const std::string& ns, const std::string& iface, std::string* error) {
+    bool ok = NetnsPair::run_in(ns, [&] {
+      fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(kEtherType));
+      if (fd_ < 0) return;
+      const int one = 1;
+      setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
+      sockaddr_ll sll{};
+      sll.sll_family = AF_PACKET;
+      sll.sll_protocol = htons(kEtherType);
+      sll.sll_ifindex = static_cast<int>(if_nametoindex(iface.c_str()));
+      if (sll.sll_ifindex == 0 || bind(fd_, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) {
+        close(fd_);
+        fd_ = -1;
+      }
+    });
+    if (!ok || fd_ < 0) {
+      *error = "sender: cannot open a packet socket on " + iface + " in " + ns + ": " +
+               std::strerror(errno);
+      return false;
+    }
+    return true;
+  }
+  ~Blaster() {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  // Sends `size`-byte frames until `frames` went out or `seconds` passed,
+  // on a thread pinned to core 1. Call join() for the result.
+  void start(std::uint32_t size, std::uint64_t frames, double seconds) {
+    done_.store(false);
+    thread_ = std::thread([this, size, frames, seconds] {
+      pin(1);
+      std::uint8_t f[1514] = {};  // sizes are checked to be 60..1514
+      std::memset(f, 0x02, 6);    // to nobody (locally administered)
+      f[5] = 0x99;
+      std::memset(f + 6, 0x02, 6);
+      f[11] = 0x01;
+      f[12] = kEtherType >> 8;
+      f[13] = kEtherType & 0xff;
+      for (std::uint32_t i = 14; i < size; ++i) f[i] = static_cast<std::uint8_t>(i);
+      constexpr unsigned kBatch = 64;
+      iovec iov[kBatch];
+      mmsghdr msgs[kBatch]{};
+      for (unsigned i = 0; i < kBatch; ++i) {
+        iov[i] = {f, size};
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+      }
+      const auto t0 = SteadyClock::now();
+      std::uint64_t sent = 0;
+      std::uint64_t calls = 0;
+      while (sent < frames) {
+        if ((++calls & 15) == 0 && since(t0) >= seconds) break;
+        const auto want = static_cast<unsigned>(std::min<std::uint64_t>(kBatch, frames - sent));
+        const int r = sendmmsg(fd_, msgs, want, 0);
+        if (r > 0) sent += static_cast<std::uint64_t>(r);
+      }
+      elapsed_ = since(t0);
+      sent_ = sent;
+      done_.store(true, std::memory_order_release);
+    });
+  }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  bool done() const { return done_.load(std::memory_order_acquire); }
+  std::uint64_t sent() const { return sent_; }
+  double elapsed() const { return elapsed_; }
+
+ private:
+  int fd_ = -1;
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+  std::uint64_t sent_ = 0;
+  double elapsed_ = 0;
+};
+
+struct Measure {
+  std::uint64_t received = 0;
+  double first = -1, last = 0;  // seconds since the start
+  void frame(double t, std::uint64_t n) {
+    if (first < 0) first = t;
+    last = t;
+    received += n;
+  }
+  double rate() const { return last > first ? static_cast<double>(received) / (last - first) : 0; }
+};
+
+// Receives until the sender finished and 200 ms passed without a frame.
+// `poll_once` receives what is there and returns how many frames it took.
+Measure receive_while(Blaster& b, std::uint32_t size, const Options& o,
+                      const std::function<std::uint64_t()>& poll_once) {
+  Measure m;
+  const auto t0 = SteadyClock::now();
+  b.start(size, o.frames, o.seconds);
+  double quiet_since = -1;
+  for (;;) {
+    const std::uint64_t n = poll_once();
+    const double t = since(t0);
+    if (n > 0) {
+      m.frame(t, n);
+      quiet_since = -1;
+      continue;
+    }
+    if (!b.done()) continue;
+    if (quiet_since < 0) quiet_since = t;
+    if (t - quiet_since > 0.2 || t > o.seconds + 5) break;
+  }
+  b.join();
+  return m;
+}
+
+void report(const std::string& driver, std::uint32_t size, const std::string& receiver,
+            const Blaster& b, const Measure& m) {
+  const double sent_rate = b.elapsed() > 0 ? static_cast<double>(b.sent()) / b.elapsed() : 0;
+  const double loss =
+      b.sent() > 0 ? 100.0 * (1.0 - static_cast<double>(m.received) / static_cast<double>(b.sent()))
+                   : 0;
+  std::printf("%-10s %5u  %-28s %10llu %9.3f %10llu %9.3f %6.1f%%\n", driver.c_str(), size,
+              receiver.c_str(), static_cast<unsigned long long>(b.sent()), sent_rate / 1e6,
+              static_cast<unsigned long long>(m.received), m.rate() / 1e6, loss);
+  std::fflush(stdout);
+}
+
+std::unique_ptr<MbufPool> make_pool(const std::string& name) {
+  MbufPoolConfig cfg;
+  cfg.name = name;
+  cfg.capacity = 16384;
+  cfg.data_room = 2048;
+  std::string err;
+  auto p = MbufPool::create(cfg, &err);
+  if (!p) std::fprintf(stderr, "%s\n", err.c_str());
+  return p;
+}
+
+// ustack's port: rx_burst(0, 32) and free.
+std::function<std::uint64_t()> port_loop(Port& port) {
+  return [&port] {
+    Mbuf* pkts[32];
+    std::uint64_t total = 0;
+    for (std::uint16_t q = 0; q < port.num_queues(); ++q) {
+      const std::uint16_t n = port.rx_burst(q, pkts, 32);
+      mbuf_free_bulk(pkts, n);
+      total += n;
+    }
+    return total;
+  };
+}
+
+// A plain descriptor: non-blocking reads until EAGAIN, then poll() (100 ms).
+std::function<std::uint64_t()> fd_loop(int fd, bool socket) {
+  auto buf = std::make_shared<std::vector<std::uint8_t>>(65536);
+  return [fd, socket, buf] {
+    std::uint64_t n = 0;
+    for (;;) {
+      const ssize_t r = socket
+                            ? recvfrom(fd, buf->data(), buf->size(), MSG_DONTWAIT, nullptr, nullptr)
+                            : read(fd, buf->data(), buf->size());
+      if (r < 0) break;
+      ++n;
+      if (n == 64) return n;
+    }
+    if (n == 0) {
+      pollfd p{fd, POLLIN, 0};
+      poll(&p, 1, 100);
+    }
+    return n;
+  };
+}
+
+bool bench_af_packet(const Options& o) {
+  std::string err;
+  auto pair = NetnsPair::create(NetnsPair::Options{}, &err);
+  if (!pair) {
+    std::fprintf(stderr, "af_packet: %s\n", err.c_str());
+    return false;
+  }
+  Blaster b;
+  if (!b.open(pair->ns_b(), pair->if_b(), &err)) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    return false;
+  }
+  for (std::uint32_t size : o.sizes) {
+    {
+      auto pool = make_pool("af_packet");
+      if (!pool) return false;
+      VirtualClock clock;
+      std::shared_ptr<Port> port;
+      PortSpec spec{.driver = "af_packet", .iface = pair->if_a()};
+      spec.rx_pools = {pool.get()};
+      pair->run_in_a([&] { port = open_port(spec, clock, &err); });
+      if (!port) {
+        std::fprintf(stderr, "%s\n", err.c_str());
+        return false;
+      }
+      const Measure m = receive_while(b, size, o, port_loop(*port));
+      report("af_packet", size, "ustack af_packet (V3 ring)", b, m);
+    }
+    int fd = -1;
+    pair->run_in_a([&] {
+      fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+      const int rcvbuf = 8 << 20;
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+      sockaddr_ll sll{};
+      sll.sll_family = AF_PACKET;
+      sll.sll_protocol = htons(ETH_P_ALL);
+      sll.sll_ifindex = static_cast<int>(if_nametoindex(pair->if_a().c_str()));
+      bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll);
+    });
+    const Measure m = receive_while(b, size, o, fd_loop(fd, true));
+    report("af_packet", size, "recvfrom() AF_PACKET socket", b, m);
+    close(fd);
+  }
+  return true;
+}
+
+// A plain descriptor of TAP `name` in the calling thread's namespace.
+int open_tap_fd(const std::string& name, bool nonblock) {
+  const int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC | (nonblock ? O_NONBLOCK : 0));
+  if (fd < 0) return -1;
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, name.c_str(), name.size());
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool bench_uring_tap(const Options& o) {
+  std::string err;
+  NetnsPair::Options no;
+  no.veth = false;
+  auto pair = NetnsPair::create(no, &err);
+  if (!pair) {
+    std::fprintf(stderr, "uring_tap: %s\n", err.c_str());
+    return false;
+  }
+  const std::string tap = pair->if_b();
+  // A persistent TAP, so both receivers attach to the same interface (and
+  // the sender's socket stays bound to it between them).
+  int keeper = -1;
+  pair->run_in_b([&] {
+    keeper = open_tap_fd(tap, false);
+    if (keeper >= 0) ioctl(keeper, TUNSETPERSIST, 1);
+    const int ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ifreq ifr{};
+    std::memcpy(ifr.ifr_name, tap.c_str(), tap.size());
+    ioctl(ctl, SIOCGIFFLAGS, &ifr);
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    ioctl(ctl, SIOCSIFFLAGS, &ifr);
+    close(ctl);
+  });
+  if (keeper < 0) {
+    std::fprintf(stderr, "uring_tap: cannot create TAP %s\n", tap.c_str());
+    return false;
+  }
+  close(keeper);  // detached: the TAP stays (persistent), and drops what it is sent
+  bool ok = true;
+  Blaster b;
+  if (!b.open(pair->ns_b(), tap, &err)) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    ok = false;
+  }
+  for (std::uint32_t size : o.sizes) {
+    if (!ok) break;
+    for (const bool sqpoll : {false, true}) {
+      if (sqpoll && !o.sqpoll) continue;
+      auto pool = make_pool("uring_tap");
+      if (!pool) return false;
+      VirtualClock clock;
+      std::shared_ptr<Port> port;
+      PortSpec spec{.driver = "uring_tap", .iface = tap};
+      spec.rx_pools = {pool.get()};
+      spec.sqpoll = sqpoll;
+      pair->run_in_b([&] { port = open_port(spec, clock, &err); });
+      if (!port) {
+        std::fprintf(stderr, "%s\n", err.c_str());
+        ok = false;
+        break;
+      }
+      const Measure m = receive_while(b, size, o, port_loop(*port));
+      report("uring_tap", size, sqpoll ? "ustack uring_tap (SQPOLL)" : "ustack uring_tap", b, m);
+    }
+    if (!ok) break;
+    int fd = -1;
+    pair->run_in_b([&] { fd = open_tap_fd(tap, true); });
+    if (fd < 0) {
+      std::fprintf(stderr, "uring_tap: cannot attach to %s\n", tap.c_str());
+      ok = false;
+      break;
+    }
+    const Measure m = receive_while(b, size, o, fd_loop(fd, false));
+    report("uring_tap", size, "read() on the TAP fd", b, m);
+    close(fd);
+  }
+  // Not persistent any more: the TAP goes with its last descriptor.
+  pair->run_in_b([&] {
+    const int fd = open_tap_fd(tap, false);
+    if (fd >= 0) {
+      ioctl(fd, TUNSETPERSIST, 0);
+      close(fd);
+    }
+  });
+  return ok;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const std::size_t comma = s.find(',', start);
+    const std::size_t end = comma == std::string::npos ? s.size() : comma;
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+int run(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (a == "--frames" && has_value) {
+      o.frames = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--seconds" && has_value) {
+      o.seconds = std::strtod(argv[++i], nullptr);
+    } else if (a == "--sizes" && has_value) {
+      o.sizes.clear();
+      for (const auto& s : split(argv[++i]))
+        o.sizes.push_back(static_cast<std::uint32_t>(std::strtoul(s.c_str(), nullptr, 10)));
+    } else if (a == "--drivers" && has_value) {
+      o.drivers = split(argv[++i]);
+    } else if (a == "--sqpoll") {
+      o.sqpoll = true;
+    } else {
+      std::fprintf(stderr,
+                   "usage: driver_bench [--frames N] [--seconds S] [--sizes 64,1514] "
+                   "[--drivers af_packet,uring_tap] [--sqpoll]\n");
+      return 2;
+    }
+  }
+  if (o.frames == 0 || o.frames > 100'000'000 || o.seconds <= 0 || o.seconds > 60) {
+    std::fprintf(stderr, "driver_bench: --frames must be 1..1e8 and --seconds 0..60\n");
+    return 2;
+  }
+  for (std::uint32_t s : o.sizes) {
+    if (s < 60 || s > 1514) {
+      std::fprintf(stderr, "driver_bench: sizes must be 60..1514\n");
+      return 2;
+    }
+  }
+  std::string why;
+  if (!testing::can_make_namespaces(&why)) {
+    std::fprintf(stderr, "driver_bench: %s\n", why.c_str());
+    return 1;
+  }
+  pin(0);
+  std::printf(
+      "# up to %llu frames or %.1f s per run; Mpps = frames/s / 1e6 (receive rate over "
+      "the span from first to last frame received)\n",
+      static_cast<unsigned long long>(o.frames), o.seconds);
+  std::printf("%-10s %5s  %-28s %10s %9s %10s %9s %7s\n", "driver", "size", "receiver", "sent",
+              "sent Mpps", "received", "recv Mpps", "lost");
+  const std::vector<std::string> have = available_drivers();
+  bool ok = true;
+  for (const std::string& d : o.drivers) {
+    if (std::find(have.begin(), have.end(), d) == have.end()) {
+      std::printf("%-10s (not in this build)\n", d.c_str());
+      continue;
+    }
+    if (d == "af_packet") {
+      ok = bench_af_packet(o) && ok;
+    } else if (d == "uring_tap") {
+      ok = bench_uring_tap(o) && ok;
+    } else {
+      std::fprintf(stderr, "driver_bench: no kernel-sender benchmark for '%s'\n", d.c_str());
+      ok = false;
+    }
+  }
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace ustack
+
+int main(int argc, char** argv) {
+  return ustack::run(argc, argv);
+}

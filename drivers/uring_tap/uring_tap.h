@@ -1,0 +1,75 @@
+// uring_tap: a port on a Linux TAP device, driven through io_uring.
+//
+// The TAP is created (or attached to, when it already exists) through
+// /dev/net/tun with IFF_TAP | IFF_NO_PI, and IFF_MULTI_QUEUE with one file
+// descriptor per queue when queues > 1 (the kernel spreads flows over them).
+// Each queue has its own io_uring, used only by the worker that polls it.
+//
+// Receive, zero copy: the queue keeps rx_depth reads in flight, each into
+// the data room of an mbuf from the queue's pool. The pool's whole memory
+// region is registered with the ring (io_uring_register_buffers), so each
+// read is an IORING_OP_READ_FIXED and the kernel copies the frame straight
+// from its socket buffer into the mbuf that rx_burst then hands out: the
+// driver never copies or touches the bytes.
+// Transmit, zero copy: each frame is one write of the mbuf's own bytes
+// (WRITE_FIXED when they lie in the registered region, WRITEV for chains
+// and virtio-net headers); the mbuf is freed when its completion is reaped.
+// rx_burst and tx_burst reap completions without blocking and make at most
+// one io_uring_submit each, never a system call per frame (none at all with
+// SQPOLL, while the kernel's polling thread is awake).
+//
+// With vnet_hdr, every frame carries a struct virtio_net_hdr (read into the
+// mbuf's headroom, so the frame itself still starts at the headroom): frames
+// the local kernel sent with a checksum still to be filled in, or already
+// validated, arrive with ol::kRxL4CksumGood, and TCP/UDP checksums of sent
+// frames are left to the kernel (ol::kTxTcpCksum / kTxUdpCksum honoured).
+//
+// Counters: rx when a frame is handed out; tx when the kernel's write
+// completion is reaped (tx_burst reaps right after submitting, and a write
+// to a TAP completes inside that submit); tx_dropped counts frames refused
+// by tx_burst and writes the kernel failed.
+//
+// Needs Linux >= 5.19 (IORING_ASYNC_CANCEL_ANY, used when the port closes).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/mac_addr.h"
+#include "core/mbuf_pool.h"
+#include "core/port.h"
+
+namespace ustack {
+
+struct UringTapConfig {
+  std::string iface;  // TAP name (at most 15 characters); created if missing
+  std::uint16_t queues = 1;
+  // One pool per queue, owned by the worker that polls the queue: receive
+  // buffers come from it, and its memory is registered with the queue's
+  // ring. Its data room must hold an MTU-sized frame (mtu + 18). Pools must
+  // outlive the port.
+  std::vector<MbufPool*> rx_pools;
+  std::uint32_t rx_depth = 128;  // reads in flight per queue (1..4096)
+  std::uint32_t tx_depth = 256;  // writes in flight per queue (1..4096)
+  // ustack's own MAC; by default a locally administered address that
+  // differs from the TAP's kernel-side MAC (the kernel is a separate host).
+  std::optional<MacAddr> mac;
+  // Kernel side of the TAP, optional: "10.0.0.2/24" gives it that IPv4
+  // address; empty leaves its addresses alone.
+  std::string kernel_cidr;
+  std::uint32_t mtu = 0;         // set the TAP's MTU when nonzero
+  bool bring_up = true;          // set the kernel side up (frames flow only then)
+  bool vnet_hdr = false;         // IFF_VNET_HDR with checksum offload (see above)
+  bool register_buffers = true;  // fixed buffers; plain reads/writes if false
+  bool sqpoll = false;           // IORING_SETUP_SQPOLL: a kernel thread submits
+  std::uint32_t sqpoll_idle_ms = 200;
+};
+
+// Opens the port, or returns nullptr with one clear sentence in *error (no
+// /dev/net/tun, no permission, io_uring disabled by the kernel, bad config).
+std::unique_ptr<Port> open_uring_tap(const UringTapConfig& cfg, std::string* error);
+
+}  // namespace ustack

@@ -1,0 +1,166 @@
+#include "proto/tcp/recv_queue.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ustack {
+
+Mbuf* chain_trim_front(Mbuf* m, std::uint32_t n) {
+  const std::uint16_t segs = m->nb_segs;
+  std::uint16_t dropped = 0;
+  while (n > 0 && n >= m->data_len && m->next != nullptr) {
+    n -= m->data_len;
+    Mbuf* next = m->next;
+    next->ol_flags = m->ol_flags;
+    m->next = nullptr;
+    mbuf_free(m);
+    m = next;
+    ++dropped;
+  }
+  m->data_off = static_cast<std::uint16_t>(m->data_off + n);
+  m->data_len = static_cast<std::uint16_t>(m->data_len - n);
+  m->nb_segs = static_cast<std::uint16_t>(segs - dropped);
+  std::uint32_t sum = 0;
+  for (Mbuf* s = m; s != nullptr; s = s->next) sum += s->data_len;
+  m->pkt_len = sum;
+  return m;
+}
+
+void RecvQueue::append(Mbuf* chain) {
+  if (chain == nullptr) return;
+  bytes_ += chain->pkt_len;
+  if (tail_ == nullptr) {
+    head_ = chain;
+  } else {
+    tail_->next = chain;
+  }
+  tail_ = chain->last();
+}
+
+void RecvQueue::consume(std::uint32_t n) {
+  n = std::min(n, bytes_);
+  bytes_ -= n;
+  while (n > 0 && head_ != nullptr) {
+    if (n >= head_->data_len) {
+      n -= head_->data_len;
+      Mbuf* next = head_->next;
+      head_->next = nullptr;
+      mbuf_free(head_);
+      head_ = next;
+    } else {
+      head_->data_off = static_cast<std::uint16_t>(head_->data_off + n);
+      head_->data_len = static_cast<std::uint16_t>(head_->data_len - n);
+      n = 0;
+    }
+  }
+  // Drop segments left empty.
+  while (head_ != nullptr && head_->data_len == 0) {
+    Mbuf* next = head_->next;
+    head_->next = nullptr;
+    mbuf_free(head_);
+    head_ = next;
+  }
+  if (head_ == nullptr) tail_ = nullptr;
+}
+
+std::size_t RecvQueue::read(std::span<std::byte> out) {
+  std::size_t done = 0;
+  for (const Mbuf* s = head_; s != nullptr && done < out.size(); s = s->next) {
+    const std::size_t n = std::min<std::size_t>(s->data_len, out.size() - done);
+    std::memcpy(out.data() + done, s->data(), n);
+    done += n;
+  }
+  consume(static_cast<std::uint32_t>(done));
+  return done;
+}
+
+Mbuf* RecvQueue::take(std::uint32_t max) {
+  if (head_ == nullptr || head_->data_len > max) return nullptr;
+  Mbuf* first = head_;
+  Mbuf* last = head_;
+  std::uint32_t n = head_->data_len;
+  std::uint16_t segs = 1;
+  while (last->next != nullptr && n + last->next->data_len <= max) {
+    last = last->next;
+    n += last->data_len;
+    ++segs;
+  }
+  head_ = last->next;
+  last->next = nullptr;
+  if (head_ == nullptr) tail_ = nullptr;
+  bytes_ -= n;
+  first->pkt_len = n;
+  first->nb_segs = segs;
+  return first;
+}
+
+void RecvQueue::clear() {
+  if (head_ != nullptr) mbuf_free(head_);
+  head_ = tail_ = nullptr;
+  bytes_ = 0;
+}
+
+bool OutOfOrderQueue::insert(SeqNum seq, Mbuf* m) {
+  // Position: the first entry that ends after seq.
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), seq,
+                             [](const Entry& e, SeqNum s) { return e.end() <= s; });
+  SeqNum end = seq + m->pkt_len;
+  // Trim what the entry before (now at `it` if it starts before seq) holds.
+  if (it != entries_.end() && it->seq <= seq) {
+    if (it->end() >= end) {
+      mbuf_free(m);  // nothing new
+      return false;
+    }
+    const std::uint32_t overlap = static_cast<std::uint32_t>(it->end() - seq);
+    m = chain_trim_front(m, overlap);
+    seq = it->end();
+    ++it;
+  }
+  // Entries wholly inside the new segment go (the new copy covers them);
+  // one that starts inside it trims the new segment's tail.
+  while (it != entries_.end() && it->seq < end) {
+    if (it->end() <= end) {
+      bytes_ -= it->m->pkt_len;
+      mbuf_free(it->m);
+      it = entries_.erase(it);
+    } else {
+      m->trim(static_cast<std::uint32_t>(end - it->seq));
+      end = it->seq;
+      break;
+    }
+  }
+  if (m->pkt_len == 0 || entries_.size() >= max_) {
+    mbuf_free(m);
+    return false;
+  }
+  bytes_ += m->pkt_len;
+  entries_.insert(it, Entry{seq, m});
+  return true;
+}
+
+SeqNum OutOfOrderQueue::drain(SeqNum rcv_nxt, RecvQueue& in_order) {
+  std::size_t i = 0;
+  for (; i < entries_.size(); ++i) {
+    Entry& e = entries_[i];
+    if (e.seq > rcv_nxt) break;
+    bytes_ -= e.m->pkt_len;
+    if (e.end() <= rcv_nxt) {
+      mbuf_free(e.m);  // already had all of it
+      continue;
+    }
+    Mbuf* m = e.m;
+    if (e.seq < rcv_nxt) m = chain_trim_front(m, static_cast<std::uint32_t>(rcv_nxt - e.seq));
+    rcv_nxt += m->pkt_len;
+    in_order.append(m);
+  }
+  entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(i));
+  return rcv_nxt;
+}
+
+void OutOfOrderQueue::clear() {
+  for (Entry& e : entries_) mbuf_free(e.m);
+  entries_.clear();
+  bytes_ = 0;
+}
+
+}  // namespace ustack

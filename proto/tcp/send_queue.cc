@@ -1,0 +1,125 @@
+#include "proto/tcp/send_queue.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ustack {
+
+void SendQueue::append(Mbuf* chain) {
+  // Link the chain's non-empty segments one by one; the chain's own head
+  // metadata (pkt_len, nb_segs) means nothing inside the queue.
+  while (chain != nullptr) {
+    Mbuf* next = chain->next;
+    chain->next = nullptr;
+    if (chain->data_len == 0) {
+      mbuf_free(chain);
+    } else {
+      chain->pkt_len = chain->data_len;
+      chain->nb_segs = 1;
+      if (tail_ == nullptr) {
+        head_ = chain;
+      } else {
+        tail_->next = chain;
+      }
+      tail_ = chain;
+      bytes_ += chain->data_len;
+    }
+    chain = next;
+  }
+}
+
+std::uint32_t SendQueue::append_copy(std::span<const std::byte> data, std::uint32_t max,
+                                     MbufPool& pool) {
+  std::uint32_t want = static_cast<std::uint32_t>(std::min<std::size_t>(data.size(), max));
+  std::uint32_t done = 0;
+  // Fill the room after the last segment when it is a plain buffer of ours
+  // (never an indirect or external one: those bytes belong to someone else).
+  if (tail_ != nullptr && tail_->direct == nullptr && tail_->ext == nullptr && want > 0) {
+    const std::uint32_t room =
+        std::min<std::uint32_t>(tail_->tailroom(), 0xffffu - tail_->data_len);
+    const std::uint32_t n = std::min(room, want);
+    if (n > 0) {
+      std::memcpy(tail_->data() + tail_->data_len, data.data(), n);
+      tail_->data_len = static_cast<std::uint16_t>(tail_->data_len + n);
+      tail_->pkt_len = tail_->data_len;
+      bytes_ += n;
+      done = n;
+    }
+  }
+  while (done < want) {
+    Mbuf* m = pool.alloc();
+    if (m == nullptr) break;
+    const std::uint32_t n = std::min<std::uint32_t>(m->tailroom(), want - done);
+    std::memcpy(m->append(static_cast<std::uint16_t>(n)), data.data() + done, n);
+    append(m);
+    done += n;
+  }
+  return done;
+}
+
+void SendQueue::drop_front(std::uint32_t n) {
+  n = std::min(n, bytes_);
+  bytes_ -= n;
+  cursor_off_ = cursor_off_ >= n ? cursor_off_ - n : 0;
+  while (n > 0 && head_ != nullptr) {
+    if (n >= head_->data_len) {
+      n -= head_->data_len;
+      Mbuf* next = head_->next;
+      if (cursor_ == head_) {
+        cursor_ = nullptr;
+        cursor_off_ = 0;
+      }
+      head_->next = nullptr;
+      mbuf_free(head_);
+      head_ = next;
+    } else {
+      // The front segment is partly acknowledged: our view of it shrinks;
+      // clones in flight keep their own offsets.
+      head_->data_off = static_cast<std::uint16_t>(head_->data_off + n);
+      head_->data_len = static_cast<std::uint16_t>(head_->data_len - n);
+      head_->pkt_len = head_->data_len;
+      n = 0;
+    }
+  }
+  if (head_ == nullptr) {
+    tail_ = nullptr;
+    cursor_ = nullptr;
+    cursor_off_ = 0;
+  }
+}
+
+Mbuf* SendQueue::clone(std::uint32_t offset, std::uint32_t len, MbufPool& pool) {
+  if (len == 0 || offset + len > bytes_) return nullptr;
+  if (cursor_ == nullptr || offset < cursor_off_) {
+    cursor_ = head_;
+    cursor_off_ = 0;
+  }
+  while (offset >= cursor_off_ + cursor_->data_len) {
+    cursor_off_ += cursor_->data_len;
+    cursor_ = cursor_->next;
+  }
+  return mbuf_clone_segments(cursor_, offset - cursor_off_, len, pool);
+}
+
+std::size_t SendQueue::read(std::uint32_t offset, std::span<std::byte> out) const {
+  std::size_t done = 0;
+  for (const Mbuf* s = head_; s != nullptr && done < out.size(); s = s->next) {
+    if (offset >= s->data_len) {
+      offset -= s->data_len;
+      continue;
+    }
+    const std::size_t n = std::min<std::size_t>(s->data_len - offset, out.size() - done);
+    std::memcpy(out.data() + done, s->data() + offset, n);
+    done += n;
+    offset = 0;
+  }
+  return done;
+}
+
+void SendQueue::clear() {
+  if (head_ != nullptr) mbuf_free(head_);
+  head_ = tail_ = cursor_ = nullptr;
+  bytes_ = cursor_off_ = 0;
+}
+
+}  // namespace ustack

@@ -1,0 +1,336 @@
+// TCP (RFC 9293) for one core: connections, listeners and the layer that
+// demultiplexes segments to them.
+//
+// Applications work with callbacks, run to completion on the core that owns
+// the connection:
+//  - a TcpListener accepts connections; its handler's on_accept() gives each
+//    one the TcpHandler that will hear about it;
+//  - TcpLayer::connect() opens one actively;
+//  - a TcpHandler hears on_connected, on_readable, on_writable,
+//    on_peer_closed (FIN received) and finally on_closed (with the reason).
+// A TcpConn* stays valid until on_closed() returns.
+//
+// Data in: read() copies, or front()/consume() and take() hand over the
+// received mbufs themselves. Data out: send(span) copies into mbufs,
+// send(Mbuf*) queues the caller's mbufs (zero copy); both stop at the send
+// buffer (back-pressure), and on_writable says when there is room again.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/counters.h"
+#include "core/mbuf.h"
+#include "core/random.h"
+#include "core/siphash.h"
+#include "core/timer_wheel.h"
+#include "proto/icmp.h"
+#include "proto/ip_addr.h"
+#include "proto/ipv4.h"
+#include "proto/tcp/conn_key.h"
+#include "proto/tcp/conn_table.h"
+#include "proto/tcp/recv_queue.h"
+#include "proto/tcp/send_queue.h"
+#include "proto/tcp/seq.h"
+#include "proto/tcp/tcp_config.h"
+
+namespace ustack {
+
+class Stack;
+class TcpConn;
+class TcpLayer;
+class TcpListener;
+
+enum class TcpState : std::uint8_t {
+  kClosed,
+  kListen,
+  kSynSent,
+  kSynReceived,
+  kEstablished,
+  kFinWait1,
+  kFinWait2,
+  kCloseWait,
+  kClosing,
+  kLastAck,
+  kTimeWait,
+};
+const char* to_string(TcpState s);
+
+enum class TcpCloseReason : std::uint8_t {
+  kNormal,   // both directions closed with FIN
+  kReset,    // the peer sent RST
+  kRefused,  // RST in answer to our SYN
+  kTimeout,  // retransmissions or keepalives went unanswered
+  kAborted,  // abort() by the application, or the stack tore it down
+};
+const char* to_string(TcpCloseReason r);
+
+class TcpHandler {
+ public:
+  virtual ~TcpHandler() = default;
+  virtual void on_connected(TcpConn& /*c*/) {}
+  virtual void on_readable(TcpConn& /*c*/) {}
+  virtual void on_writable(TcpConn& /*c*/) {}
+  // The peer sent FIN: no more data will come (data still queued is readable).
+  virtual void on_peer_closed(TcpConn& /*c*/) {}
+  // The last event: the connection is gone once this returns.
+  virtual void on_closed(TcpConn& /*c*/, TcpCloseReason /*reason*/) {}
+};
+
+class TcpListenHandler {
+ public:
+  virtual ~TcpListenHandler() = default;
+  // A new connection is established; return its handler, or nullptr to
+  // refuse it (it is reset).
+  virtual TcpHandler* on_accept(TcpConn& c) = 0;
+};
+
+class TcpConn {
+ public:
+  // ---- application API
+  TcpState state() const { return state_; }
+  const ConnKey& key() const { return key_; }
+
+  // Bytes received in order and not yet consumed.
+  std::uint32_t readable() const { return rcvq_.bytes(); }
+  std::size_t read(std::span<std::byte> out);
+  const Mbuf* front() const { return rcvq_.front(); }
+  void consume(std::uint32_t n);
+  // Whole received segments up to `max` bytes, owned by the caller; nullptr
+  // when nothing is readable or the first segment is larger than `max`.
+  Mbuf* take(std::uint32_t max = 0xffffffffu);
+
+  // Room left in the send buffer.
+  std::uint32_t send_space() const;
+  // Copies as much of `data` as fits; returns how much.
+  std::uint32_t send(std::span<const std::byte> data);
+  // Queues the caller's chain (zero copy) when it fits in send_space():
+  // true and ownership taken, else false and the caller keeps it.
+  bool send(Mbuf* chain);
+  // No more data from us: FIN after what is queued (half close).
+  void shutdown_write();
+  // shutdown_write(), and data arriving afterwards resets the connection.
+  void close();
+  // RST now; on_closed(kAborted) follows at once.
+  void abort();
+  void set_nodelay(bool on) { nodelay_ = on; }
+  // Ask for on_writable once a third of the send buffer is free (send()
+  // asks by itself when it cannot take everything).
+  void want_writable() { writable_wanted_ = true; }
+  void set_handler(TcpHandler* h) { handler_ = h; }
+  TcpHandler* handler() const { return handler_; }
+  void* user = nullptr;  // for the application
+
+  // ---- introspection (tests, tools)
+  std::uint32_t mss() const { return mss_; }
+  std::uint32_t cwnd() const { return cwnd_; }
+  std::uint32_t ssthresh() const { return ssthresh_; }
+  std::uint32_t send_window() const { return snd_wnd_; }
+  Duration srtt() const { return srtt_; }
+  Duration rto() const { return rto_; }
+  std::uint64_t retransmits() const { return retransmits_; }
+  std::uint32_t bytes_in_flight() const { return static_cast<std::uint32_t>(snd_nxt_ - snd_una_); }
+  std::uint8_t send_wscale() const { return snd_wscale_; }
+  std::uint8_t recv_wscale() const { return rcv_wscale_; }
+  bool timestamps_on() const { return ts_ok_; }
+  bool sack_permitted() const { return sack_ok_; }
+
+ private:
+  friend class TcpLayer;
+  TcpConn() = default;
+
+  TcpLayer* layer_ = nullptr;
+  TcpHandler* handler_ = nullptr;
+  TcpListener* listener_ = nullptr;  // while SYN-RECEIVED from a listener
+  ConnKey key_;
+  TcpState state_ = TcpState::kClosed;
+
+  // Send side (RFC 9293 §3.3.1).
+  SeqNum iss_, snd_una_, snd_nxt_, snd_max_, snd_wl1_, snd_wl2_;
+  std::uint32_t snd_wnd_ = 0;
+  std::uint32_t max_snd_wnd_ = 0;
+  std::uint8_t snd_wscale_ = 0;
+  std::uint8_t rcv_wscale_ = 0;
+  std::uint32_t mss_ = 536;    // payload bytes per segment we send
+  std::uint16_t adv_mss_ = 0;  // what we advertised
+  // Receive side.
+  SeqNum irs_, rcv_nxt_, rcv_adv_;  // rcv_adv_: right edge we advertised
+  SeqNum last_ack_sent_;
+  // Options.
+  bool ts_ok_ = false, sack_ok_ = false, ws_ok_ = false;
+  std::uint32_t ts_recent_ = 0;
+  Instant ts_recent_time_{};
+  std::uint32_t ts_offset_ = 0;
+  // RTT and RTO (RFC 6298).
+  Duration srtt_{0}, rttvar_{0}, rto_{0};
+  bool rtt_timing_ = false;
+  SeqNum rtt_seq_;
+  Instant rtt_start_{};
+  std::uint32_t backoff_ = 0;
+  Instant first_retransmit_{};
+  std::uint64_t retransmits_ = 0;
+  // Congestion control: NewReno (RFC 5681, RFC 6582).
+  std::uint32_t cwnd_ = 0;
+  std::uint32_t ssthresh_ = 0xffffffffu;
+  std::uint32_t dupacks_ = 0;
+  bool in_recovery_ = false;
+  SeqNum recover_;
+  std::uint32_t bytes_acked_ = 0;  // congestion avoidance accumulator (RFC 3465)
+  // Queues.
+  SendQueue sndq_;
+  RecvQueue rcvq_;
+  OutOfOrderQueue ooo_{256};
+  std::uint32_t send_buffer_ = 0;
+  std::uint32_t recv_buffer_ = 0;
+  // FIN and closing.
+  bool fin_queued_ = false;  // the application is done sending
+  bool fin_sent_ = false;
+  bool app_closed_ = false;  // close(): further data resets
+  bool peer_fin_ = false;
+  bool closed_notified_ = false;
+  bool nodelay_ = false;
+  // ACK scheduling.
+  bool ack_now_ = false;
+  std::uint32_t segs_unacked_ = 0;
+  std::uint32_t quickack_ = 0;
+  bool writable_wanted_ = false;
+  Instant last_rx_{};
+  std::uint32_t keepalive_probes_sent_ = 0;
+  std::uint32_t syn_retries_ = 0;
+  // Timers.
+  Timer rto_timer_;
+  Timer delack_timer_;
+  Timer persist_timer_;
+  Timer keepalive_timer_;
+  Timer timewait_timer_;
+  SeqNum peer_fin_seq_;  // where the peer's FIN sits (peer_fin_: seen, not yet in order)
+  SeqNum fin_seq_;       // our FIN's sequence number, once sent
+  // Free list link in the layer's pool, and a generation that changes when
+  // the object is released (a callback may close the connection under us).
+  TcpConn* next_free_ = nullptr;
+  std::uint32_t gen_ = 0;
+};
+
+class TcpListener {
+ public:
+  std::uint16_t port() const { return port_; }
+  std::uint32_t pending() const { return pending_; }
+  void close();
+
+ private:
+  friend class TcpLayer;
+  TcpListener(TcpLayer& layer, TcpListenHandler& handler, std::uint16_t port)
+      : layer_(layer), handler_(handler), port_(port) {}
+  TcpLayer& layer_;
+  TcpListenHandler& handler_;
+  std::uint16_t port_;
+  std::uint32_t pending_ = 0;  // SYN-RECEIVED connections
+};
+
+class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
+ public:
+  TcpLayer(Stack& stack, const TcpConfig& cfg);
+  ~TcpLayer() override;
+  TcpLayer(const TcpLayer&) = delete;
+  TcpLayer& operator=(const TcpLayer&) = delete;
+
+  // A listener on `port` on every local address. nullptr and *error when
+  // the port is taken.
+  TcpListener* listen(std::uint16_t port, TcpListenHandler& handler, std::string* error);
+  // Opens a connection to (addr, port). nullptr and *error when no
+  // connection or port is free, or there is no route.
+  TcpConn* connect(IpAddr addr, std::uint16_t port, TcpHandler& handler, std::string* error,
+                   std::uint16_t local_port = 0);
+
+  void ipv4_input(Mbuf* m, const Ipv4Meta& meta) override;
+  void icmp_error(const IcmpError& error) override;
+
+  const TcpConfig& config() const { return cfg_; }
+  std::uint32_t connections() const { return table_.size(); }
+  // Connections per state (tests, tools).
+  std::uint32_t count_in_state(TcpState s) const;
+
+ private:
+  friend class TcpConn;
+  friend class TcpListener;
+  struct Segment;
+
+  // Connection pool.
+  TcpConn* alloc_conn();
+  void release(TcpConn& c);
+  void init_conn(TcpConn& c, const ConnKey& key, TcpHandler* h);
+
+  // Input (tcp_input.cc), RFC 9293 §3.10.7.
+  void input_closed(const Segment& seg);
+  void input_listen(TcpListener& l, const Segment& seg);
+  void input_syn_sent(TcpConn& c, Segment& seg);
+  void input_synchronized(TcpConn& c, Segment& seg);
+  bool acceptable(const TcpConn& c, const Segment& seg) const;
+  void process_ack(TcpConn& c, const Segment& seg);
+  void process_data(TcpConn& c, Segment& seg);
+  enum class FinResult : std::uint8_t { kNone, kPeerClosed, kTimeWait };
+  FinResult process_fin(TcpConn& c, const Segment& seg);
+  void apply_syn_options(TcpConn& c, const Segment& seg);
+  void update_rtt(TcpConn& c, Duration sample);
+
+  // Output (tcp_output.cc).
+  void output(TcpConn& c);
+  bool send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint8_t flags);
+  void send_ack(TcpConn& c);
+  void send_syn(TcpConn& c, bool with_ack);
+  void send_reset(const ConnKey& key, SeqNum seq, SeqNum ack, bool with_ack);
+  std::uint32_t receive_window(TcpConn& c);
+  std::uint32_t ts_now(const TcpConn& c) const;
+  void arm_rto(TcpConn& c);
+
+  // Timers and teardown (tcp_timers.cc).
+  static void on_rto(Timer& t, void* arg);
+  static void on_delack(Timer& t, void* arg);
+  static void on_persist(Timer& t, void* arg);
+  static void on_keepalive(Timer& t, void* arg);
+  static void on_timewait(Timer& t, void* arg);
+  void enter_time_wait(TcpConn& c);
+  void teardown(TcpConn& c, TcpCloseReason reason);  // to CLOSED, released
+  void notify_closed(TcpConn& c, TcpCloseReason reason);
+  void established(TcpConn& c);
+  void maybe_writable(TcpConn& c);
+  void window_opened(TcpConn& c);
+
+  SeqNum make_isn(const ConnKey& k) const;
+  Instant now() const;
+
+  Stack& stack_;
+  TcpConfig cfg_;
+  ConnTable table_;
+  SipKey isn_key_;
+  std::vector<std::unique_ptr<TcpConn[]>> chunks_;
+  TcpConn* free_ = nullptr;
+  std::uint32_t allocated_ = 0;
+  std::vector<std::unique_ptr<TcpListener>> listeners_;  // by port, sparse
+  std::unique_ptr<TcpListener*[]> listener_by_port_;
+  Rng rng_;
+
+  Counter& c_rx_;
+  Counter& c_tx_;
+  Counter& c_retransmits_;
+  Counter& c_drop_malformed_;
+  Counter& c_drop_checksum_;
+  Counter& c_drop_no_conn_;
+  Counter& c_drop_unacceptable_;
+  Counter& c_drop_paws_;
+  Counter& c_drop_backlog_;
+  Counter& c_drop_table_full_;
+  Counter& c_drop_ooo_;
+  Counter& c_tx_rst_;
+  Counter& c_rx_rst_;
+  Counter& c_active_opens_;
+  Counter& c_passive_opens_;
+  Counter& c_timeouts_;
+  Counter& c_fast_retransmits_;
+  Counter& c_challenge_acks_;
+};
+
+}  // namespace ustack

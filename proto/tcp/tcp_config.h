@@ -1,0 +1,47 @@
+// TCP tunables (one per stack; listeners and connections copy what they need).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "core/instant.h"
+
+namespace ustack {
+
+struct TcpConfig {
+  std::uint32_t max_connections = 16384;  // per core, TIME_WAIT included
+  std::uint32_t send_buffer = 1u << 20;   // bytes queued for sending per connection
+  std::uint32_t recv_buffer = 1u << 20;   // receive window ceiling per connection
+  // Retransmission timeout, RFC 6298: initial 1 s (§2.1), a floor (§2.4 says
+  // 1 s; Linux and most stacks use 200 ms), a ceiling (§2.5), and when to
+  // give up on data (RFC 9293 §3.8.3, R2 >= 100 s) or on a SYN.
+  Duration rto_initial = std::chrono::seconds(1);
+  Duration rto_min = std::chrono::milliseconds(200);
+  Duration rto_max = std::chrono::seconds(60);
+  Duration user_timeout = std::chrono::seconds(100);
+  std::uint32_t syn_retries = 6;
+  // TIME-WAIT lasts 2 * MSL (RFC 9293 §3.4.2; Linux waits 60 s).
+  Duration msl = std::chrono::seconds(30);
+  // Delayed ACK: at most this long, and at least every second full segment
+  // (RFC 9293 §3.8.6.3; RFC 5681 §4.2). The first quickack_segments data
+  // segments are acknowledged at once, as Linux does, to open the peer's
+  // congestion window fast.
+  Duration delayed_ack = std::chrono::milliseconds(40);
+  std::uint32_t quickack_segments = 16;
+  std::uint32_t initial_window_segments = 10;  // RFC 6928
+  bool nagle = true;
+  bool timestamps = true;      // RFC 7323 §3
+  bool window_scaling = true;  // RFC 7323 §2
+  bool sack_permitted = true;  // negotiated (RFC 2018); blocks come with part 2
+  // Keepalive (RFC 9293 §3.8.4), off by default.
+  bool keepalive = false;
+  Duration keepalive_idle = std::chrono::seconds(7200);
+  Duration keepalive_interval = std::chrono::seconds(75);
+  std::uint32_t keepalive_probes = 9;
+  std::uint32_t max_syn_backlog = 1024;  // half-open connections per listener
+  std::uint32_t max_ooo_segments = 256;  // out-of-order segments held per connection
+  std::uint16_t ephemeral_lo = 32768;    // RFC 6056 §2.1
+  std::uint16_t ephemeral_hi = 60999;
+};
+
+}  // namespace ustack

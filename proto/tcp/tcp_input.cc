@@ -1,0 +1,519 @@
+// TCP input: RFC 9293 §3.10.7 "SEGMENT ARRIVES", step by step, with RFC
+// 5961's defenses, RFC 7323's PAWS and RTT measurement, and RFC 5681 /
+// RFC 6582 (NewReno) for the sender's reaction to ACKs.
+#include <algorithm>
+
+#include "proto/stack.h"
+#include "proto/tcp/tcp.h"
+#include "proto/tcp/tcp_segment.h"
+#include "proto/wire/tcp.h"
+
+namespace ustack {
+namespace {
+
+// Calls an application callback and says whether the connection survived it
+// (the callback may close, abort or replace it).
+template <typename F>
+bool callback(TcpConn& c, std::uint32_t gen, const std::uint32_t& live_gen, F&& f) {
+  f();
+  return live_gen == gen && c.state() != TcpState::kClosed;
+}
+
+}  // namespace
+
+// §3.10.7.1: no connection. "An incoming segment containing a RST is
+// discarded. An incoming segment not containing a RST causes a RST to be
+// sent in response."
+void TcpLayer::input_closed(const Segment& seg) {
+  if (seg.rst()) return;
+  if (seg.ack_flag()) {
+    send_reset(seg.key, seg.ack, SeqNum(0), false);
+  } else {
+    send_reset(seg.key, SeqNum(0), seg.seq + seg.len(), true);
+  }
+}
+
+void TcpLayer::apply_syn_options(TcpConn& c, const Segment& seg) {
+  const wire::TcpOptions& o = seg.opts;
+  // RFC 9293 §3.7.1: without the option assume 536. A tiny MSS turns one
+  // byte into one segment (the low-MSS resource drain): clamp it to 88 bytes,
+  // Linux's floor.
+  std::uint32_t peer_mss = o.mss ? *o.mss : 536u;
+  peer_mss = std::max<std::uint32_t>(peer_mss, 88);
+  // RFC 7323 §2.2: scaling only when both sides sent the option.
+  c.ws_ok_ = cfg_.window_scaling && o.window_scale.has_value();
+  c.snd_wscale_ = c.ws_ok_ ? std::min<std::uint8_t>(*o.window_scale, 14) : 0;
+  if (!c.ws_ok_) c.rcv_wscale_ = 0;
+  c.ts_ok_ = cfg_.timestamps && seg.has_ts;
+  if (c.ts_ok_) {
+    c.ts_recent_ = o.timestamps->tsval;
+    c.ts_recent_time_ = now();
+  }
+  c.sack_ok_ = cfg_.sack_permitted && o.sack_permitted;
+  const std::uint32_t our_mss = stack_.config().netif.mtu - 40;
+  c.mss_ = std::min(peer_mss, our_mss) - (c.ts_ok_ ? 12u : 0u);
+}
+
+// §3.10.7.2: LISTEN.
+void TcpLayer::input_listen(TcpListener& l, const Segment& seg) {
+  if (seg.rst()) return;  // "An incoming RST should be ignored."
+  if (seg.ack_flag()) {   // "Any acknowledgment is bad if it arrives on a
+                          // connection still in the LISTEN state."
+    send_reset(seg.key, seg.ack, SeqNum(0), false);
+    return;
+  }
+  if (!seg.syn()) return;
+  if (l.pending_ >= cfg_.max_syn_backlog) {
+    c_drop_backlog_.inc();  // the client retries; SYN cookies come in part 2
+    return;
+  }
+  TcpConn* c = alloc_conn();
+  if (c == nullptr || !table_.insert(seg.key, c)) {
+    if (c != nullptr) release(*c);
+    c_drop_table_full_.inc();
+    return;
+  }
+  init_conn(*c, seg.key, nullptr);
+  c->listener_ = &l;
+  ++l.pending_;
+  c_passive_opens_.inc();
+  c->irs_ = seg.seq;
+  c->rcv_nxt_ = seg.seq + 1;
+  apply_syn_options(*c, seg);
+  c->iss_ = make_isn(seg.key);
+  c->snd_una_ = c->snd_nxt_ = c->snd_max_ = c->iss_;
+  c->snd_wnd_ = c->max_snd_wnd_ = seg.wnd;  // never scaled in a SYN (RFC 7323 §2.2)
+  c->snd_wl1_ = seg.seq;
+  c->snd_wl2_ = c->iss_;
+  c->state_ = TcpState::kSynReceived;
+  // Data in a SYN is not queued: the peer sends it again once established.
+  send_syn(*c, /*with_ack=*/true);
+}
+
+// §3.10.7.3: SYN-SENT.
+void TcpLayer::input_syn_sent(TcpConn& c, Segment& seg) {
+  const bool ack_ok = seg.ack_flag() && seg.ack > c.iss_ && seg.ack <= c.snd_max_;
+  if (seg.ack_flag() && !ack_ok) {
+    if (!seg.rst()) send_reset(seg.key, seg.ack, SeqNum(0), false);
+    return;
+  }
+  if (seg.rst()) {
+    // RFC 5961 §3.2 does not change this: with an acceptable ACK, the RST
+    // means "connection refused".
+    if (ack_ok) {
+      c_rx_rst_.inc();
+      teardown(c, TcpCloseReason::kRefused);
+    }
+    return;
+  }
+  if (!seg.syn()) return;
+  c.irs_ = seg.seq;
+  c.rcv_nxt_ = seg.seq + 1;
+  apply_syn_options(c, seg);
+  c.snd_wnd_ = c.max_snd_wnd_ = seg.wnd;
+  c.snd_wl1_ = seg.seq;
+  c.snd_wl2_ = seg.ack;
+  if (ack_ok) {
+    c.snd_una_ = seg.ack;
+    if (c.syn_retries_ == 0 && !c.ts_ok_) update_rtt(c, now() - c.rtt_start_);  // Karn
+    if (c.ts_ok_ && seg.opts.timestamps->tsecr != 0)
+      update_rtt(c, std::chrono::milliseconds(ts_now(c) - seg.opts.timestamps->tsecr));
+    stack_.timers().cancel(c.rto_timer_);
+    c.ack_now_ = true;
+    established(c);
+    if (c.state_ != TcpState::kClosed) output(c);
+    return;
+  }
+  // Simultaneous open (§3.5, figure 7): SYN-RECEIVED, send SYN,ACK.
+  c.state_ = TcpState::kSynReceived;
+  send_syn(c, /*with_ack=*/true);
+}
+
+// §3.10.7.4, first check: is the segment within the receive window?
+bool TcpLayer::acceptable(const TcpConn& c, const Segment& seg) const {
+  const std::uint32_t wnd =
+      static_cast<std::uint32_t>(std::max<std::int32_t>(c.rcv_adv_ - c.rcv_nxt_, 0));
+  const std::uint32_t len = seg.len();
+  if (len == 0) {
+    return wnd == 0 ? seg.seq == c.rcv_nxt_ : seq_in(seg.seq, c.rcv_nxt_, c.rcv_nxt_ + wnd);
+  }
+  if (wnd == 0) return false;
+  return seq_in(seg.seq, c.rcv_nxt_, c.rcv_nxt_ + wnd) ||
+         seq_in(seg.seq + (len - 1), c.rcv_nxt_, c.rcv_nxt_ + wnd);
+}
+
+void TcpLayer::update_rtt(TcpConn& c, Duration r) {
+  if (r.count() < 0) return;
+  // RFC 6298 §2.2 and §2.3, with G = the timer tick.
+  if (c.srtt_.count() == 0) {
+    c.srtt_ = r;
+    c.rttvar_ = r / 2;
+  } else {
+    const Duration err = c.srtt_ > r ? c.srtt_ - r : r - c.srtt_;
+    c.rttvar_ = (3 * c.rttvar_ + err) / 4;
+    c.srtt_ = (7 * c.srtt_ + r) / 8;
+  }
+  const Duration g = stack_.timers().tick();
+  c.rto_ = std::clamp(c.srtt_ + std::max(g, 4 * c.rttvar_), cfg_.rto_min, cfg_.rto_max);
+}
+
+void TcpLayer::input_synchronized(TcpConn& c, Segment& seg) {
+  const std::uint32_t gen = c.gen_;
+  c.last_rx_ = now();
+  c.keepalive_probes_sent_ = 0;
+
+  // RFC 7323 §5.3 PAWS: a timestamp older than TS.Recent marks an old
+  // duplicate (unless TS.Recent is over 24 days old).
+  if (c.ts_ok_ && seg.has_ts && !seg.rst()) {
+    const std::uint32_t tsval = seg.opts.timestamps->tsval;
+    if (static_cast<std::int32_t>(tsval - c.ts_recent_) < 0 &&
+        now() - c.ts_recent_time_ < std::chrono::hours(24 * 24)) {
+      c_drop_paws_.inc();
+      c.ack_now_ = true;
+      output(c);
+      return;
+    }
+  }
+
+  // First: sequence number acceptability.
+  if (!acceptable(c, seg)) {
+    c_drop_unacceptable_.inc();
+    if (!seg.rst()) {
+      if (c.state_ == TcpState::kSynReceived) {
+        send_syn(c, /*with_ack=*/true);  // our SYN,ACK was lost; say it again
+      } else {
+        c.ack_now_ = true;
+        output(c);
+      }
+    }
+    return;
+  }
+
+  // Second: RST. RFC 5961 §3.2: only an RST at exactly RCV.NXT resets; one
+  // elsewhere in the window earns a challenge ACK.
+  if (seg.rst()) {
+    c_rx_rst_.inc();
+    if (seg.seq != c.rcv_nxt_) {
+      c_challenge_acks_.inc();
+      send_ack(c);
+      return;
+    }
+    if (c.state_ == TcpState::kSynReceived && c.listener_ != nullptr) {
+      c.closed_notified_ = true;  // nobody knew of it: back to LISTEN quietly
+      teardown(c, TcpCloseReason::kReset);
+    } else if (c.state_ == TcpState::kSynReceived) {
+      teardown(c, TcpCloseReason::kRefused);
+    } else if (c.state_ == TcpState::kClosing || c.state_ == TcpState::kLastAck ||
+               c.state_ == TcpState::kTimeWait) {
+      teardown(c, TcpCloseReason::kNormal);
+    } else {
+      teardown(c, TcpCloseReason::kReset);
+    }
+    return;
+  }
+
+  // Fourth: SYN in a synchronized state. RFC 5961 §4.2: challenge ACK.
+  if (seg.syn()) {
+    if (c.state_ == TcpState::kSynReceived) {
+      send_syn(c, /*with_ack=*/true);
+      return;
+    }
+    c_challenge_acks_.inc();
+    send_ack(c);
+    return;
+  }
+
+  // Fifth: the ACK field. "if the ACK bit is off, drop the segment".
+  if (!seg.ack_flag()) return;
+  if (c.state_ == TcpState::kSynReceived) {
+    if (!(c.snd_una_ < seg.ack && seg.ack <= c.snd_max_)) {
+      send_reset(seg.key, seg.ack, SeqNum(0), false);
+      return;
+    }
+    c.snd_wnd_ = std::uint32_t{seg.wnd} << c.snd_wscale_;
+    c.max_snd_wnd_ = std::max(c.max_snd_wnd_, c.snd_wnd_);
+    c.snd_wl1_ = seg.seq;
+    c.snd_wl2_ = seg.ack;
+    c.snd_una_ = seg.ack;
+    stack_.timers().cancel(c.rto_timer_);
+    if (c.syn_retries_ == 0) {
+      if (c.ts_ok_ && seg.has_ts && seg.opts.timestamps->tsecr != 0) {
+        update_rtt(c, std::chrono::milliseconds(ts_now(c) - seg.opts.timestamps->tsecr));
+      } else {
+        update_rtt(c, now() - c.rtt_start_);
+      }
+    }
+    established(c);
+    if (c.gen_ != gen || c.state_ == TcpState::kClosed) return;
+  }
+  // RFC 5961 §5.2: an ACK acceptable only within [SND.UNA - MAX.SND.WND,
+  // SND.NXT]; beyond SND.NXT "send an ACK, drop the segment".
+  if (seg.ack > c.snd_max_) {
+    c.ack_now_ = true;
+    output(c);
+    return;
+  }
+  if (seg.ack < c.snd_una_ - c.max_snd_wnd_) {
+    c_challenge_acks_.inc();
+    send_ack(c);
+    return;
+  }
+  // RFC 7323 §4.3: remember the timestamp of the segment that covers the
+  // last ACK we sent.
+  if (c.ts_ok_ && seg.has_ts && seg.seq <= c.last_ack_sent_ &&
+      static_cast<std::int32_t>(seg.opts.timestamps->tsval - c.ts_recent_) >= 0) {
+    c.ts_recent_ = seg.opts.timestamps->tsval;
+    c.ts_recent_time_ = now();
+  }
+  process_ack(c, seg);
+  if (c.gen_ != gen || c.state_ == TcpState::kClosed) return;
+
+  switch (c.state_) {
+    case TcpState::kFinWait1:
+      if (c.fin_sent_ && c.snd_una_ == c.snd_max_) {
+        c.state_ = TcpState::kFinWait2;
+        // An orphaned FIN-WAIT-2 does not wait forever for the peer's FIN.
+        if (c.app_closed_) stack_.timers().arm(c.timewait_timer_, now() + 2 * cfg_.msl);
+      }
+      break;
+    case TcpState::kClosing:
+      if (c.fin_sent_ && c.snd_una_ == c.snd_max_) {
+        enter_time_wait(c);
+        return;
+      }
+      break;
+    case TcpState::kLastAck:
+      if (c.fin_sent_ && c.snd_una_ == c.snd_max_) {
+        teardown(c, TcpCloseReason::kNormal);
+        return;
+      }
+      break;
+    case TcpState::kTimeWait:
+      // Only the peer's FIN can come again: ACK it and wait 2 MSL anew.
+      if (seg.fin()) {
+        c.ack_now_ = true;
+        output(c);
+        stack_.timers().arm(c.timewait_timer_, now() + 2 * cfg_.msl);
+      }
+      return;
+    default:
+      break;
+  }
+
+  // Seventh: the segment text (URG, the sixth, is read as plain data, RFC
+  // 6093).
+  const bool had_data = c.rcvq_.bytes() > 0;
+  const bool data_ok = c.state_ == TcpState::kEstablished || c.state_ == TcpState::kFinWait1 ||
+                       c.state_ == TcpState::kFinWait2;
+  if (seg.payload > 0 && data_ok) {
+    if (c.app_closed_) {
+      // RFC 9293 §3.10.4 / RFC 2525 §2.17: data for an application that has
+      // closed cannot be delivered: reset.
+      send_reset(c.key_, c.snd_nxt_, c.rcv_nxt_ + seg.payload, true);
+      teardown(c, TcpCloseReason::kAborted);
+      return;
+    }
+    process_data(c, seg);
+  }
+  // Eighth: FIN.
+  FinResult fin = FinResult::kNone;
+  if (seg.fin() || (c.peer_fin_ && c.state_ != TcpState::kCloseWait)) fin = process_fin(c, seg);
+
+  // Tell the application, in order: data first, then the end of it; then
+  // send whatever is due (data, ACK, FIN).
+  if (c.rcvq_.bytes() > 0 && (!had_data || seg.payload > 0) && c.handler_ != nullptr) {
+    if (!callback(c, gen, c.gen_, [&] { c.handler_->on_readable(c); })) return;
+  }
+  if (fin != FinResult::kNone && c.handler_ != nullptr) {
+    if (!callback(c, gen, c.gen_, [&] { c.handler_->on_peer_closed(c); })) return;
+  }
+  if (fin == FinResult::kTimeWait) {
+    send_ack(c);
+    enter_time_wait(c);  // on_closed
+    return;
+  }
+  maybe_writable(c);
+  if (c.gen_ != gen || c.state_ == TcpState::kClosed) return;
+  output(c);
+}
+
+void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
+  const std::uint32_t old_wnd = c.snd_wnd_;
+  // Window update (§3.10.7.4, fifth check): from the newest segment only.
+  if (c.snd_wl1_ < seg.seq || (c.snd_wl1_ == seg.seq && c.snd_wl2_ <= seg.ack)) {
+    c.snd_wnd_ = std::uint32_t{seg.wnd} << c.snd_wscale_;
+    c.max_snd_wnd_ = std::max(c.max_snd_wnd_, c.snd_wnd_);
+    c.snd_wl1_ = seg.seq;
+    c.snd_wl2_ = seg.ack;
+    if (c.snd_wnd_ > 0) stack_.timers().cancel(c.persist_timer_);
+  }
+  if (seg.ack <= c.snd_una_) {
+    // RFC 5681 §2: a duplicate ACK carries no data, no SYN or FIN, does not
+    // move the window, and comes while data is outstanding.
+    const bool dup = seg.ack == c.snd_una_ && seg.payload == 0 && !seg.fin() &&
+                     c.snd_wnd_ == old_wnd && c.snd_max_ > c.snd_una_;
+    if (!dup) return;
+    ++c.dupacks_;
+    const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
+    if (c.dupacks_ == 3 && !c.in_recovery_) {
+      // RFC 6582 §3.2 step 2: fast retransmit, enter fast recovery.
+      c.ssthresh_ = std::max(flight / 2, 2 * c.mss_);
+      c.recover_ = c.snd_max_;
+      c.in_recovery_ = true;
+      c.rtt_timing_ = false;
+      c_fast_retransmits_.inc();
+      const std::uint32_t len = std::min(
+          c.mss_, std::min(static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_), c.sndq_.bytes()));
+      if (len > 0) send_segment(c, c.snd_una_, len, wire::kTcpAck);
+      c.cwnd_ = c.ssthresh_ + 3 * c.mss_;
+    } else if (c.in_recovery_) {
+      c.cwnd_ += c.mss_;  // step 4: each further duplicate inflates the window
+    }
+    return;
+  }
+  // New data acknowledged.
+  const std::uint32_t acked = static_cast<std::uint32_t>(seg.ack - c.snd_una_);
+  const std::uint32_t data_acked = std::min(acked, c.sndq_.bytes());
+  c.sndq_.drop_front(data_acked);
+  // RTT: RFC 7323 §4.1 from the echoed timestamp, else the timed segment
+  // (Karn: never a retransmitted one).
+  if (c.ts_ok_ && seg.has_ts && seg.opts.timestamps->tsecr != 0) {
+    update_rtt(c, std::chrono::milliseconds(ts_now(c) - seg.opts.timestamps->tsecr));
+  } else if (c.rtt_timing_ && seg.ack > c.rtt_seq_) {
+    update_rtt(c, now() - c.rtt_start_);
+    c.rtt_timing_ = false;
+  }
+  c.snd_una_ = seg.ack;
+  if (c.snd_nxt_ < c.snd_una_) c.snd_nxt_ = c.snd_una_;
+  c.backoff_ = 0;
+  c.dupacks_ = 0;
+  // Congestion control.
+  if (c.in_recovery_) {
+    if (seg.ack >= c.recover_) {
+      // RFC 6582 §3.2 step 3, full ACK: deflate and leave recovery.
+      const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
+      c.cwnd_ = std::min(c.ssthresh_, std::max(flight, c.mss_) + c.mss_);
+      c.in_recovery_ = false;
+    } else {
+      // Partial ACK: retransmit the next hole, deflate by what was acked.
+      const std::uint32_t len = std::min(
+          c.mss_, std::min(static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_), c.sndq_.bytes()));
+      if (len > 0) send_segment(c, c.snd_una_, len, wire::kTcpAck);
+      c.cwnd_ = (c.cwnd_ > acked ? c.cwnd_ - acked : 0) + c.mss_;
+    }
+  } else if (c.cwnd_ < c.ssthresh_) {
+    // Slow start with RFC 3465's limit of 2 SMSS per ACK.
+    c.cwnd_ += std::min(acked, 2 * c.mss_);
+  } else {
+    // Congestion avoidance: one SMSS per cwnd of data acknowledged.
+    c.bytes_acked_ += acked;
+    if (c.bytes_acked_ >= c.cwnd_) {
+      c.bytes_acked_ -= c.cwnd_;
+      c.cwnd_ += c.mss_;
+    }
+  }
+  // RFC 6298 §5.2/5.3: restart the timer if data is still out, else stop.
+  if (c.snd_una_ == c.snd_max_) {
+    stack_.timers().cancel(c.rto_timer_);
+  } else {
+    arm_rto(c);
+  }
+}
+
+void TcpLayer::process_data(TcpConn& c, Segment& seg) {
+  Mbuf* m = seg.m;
+  seg.m = nullptr;
+  SeqNum seq = seg.seq;
+  std::uint32_t len = seg.payload;
+  // Strip the header, and what we have already (in front of RCV.NXT).
+  std::uint32_t skip = seg.hlen;
+  if (seq < c.rcv_nxt_) {
+    const std::uint32_t old = static_cast<std::uint32_t>(c.rcv_nxt_ - seq);
+    skip += old;
+    len -= old;
+    seq = c.rcv_nxt_;
+  }
+  m = chain_trim_front(m, skip);
+  // And what lies past the window we offered.
+  const SeqNum right = c.rcv_adv_;
+  if (seq + len > right) {
+    const std::uint32_t over = static_cast<std::uint32_t>((seq + len) - right);
+    m->trim(over);
+    len -= over;
+    seg.flags &= static_cast<std::uint8_t>(~wire::kTcpFin);  // the FIN was past it too
+  }
+  if (len == 0) {
+    mbuf_free(m);
+    return;
+  }
+  m->ol_flags = 0;
+  if (seq == c.rcv_nxt_) {
+    c.rcvq_.append(m);
+    c.rcv_nxt_ += len;
+    if (!c.ooo_.empty()) {
+      c.rcv_nxt_ = c.ooo_.drain(c.rcv_nxt_, c.rcvq_);
+      c.ack_now_ = true;  // RFC 5681 §4.2: ACK at once when a hole fills
+    }
+    ++c.segs_unacked_;
+    if (c.quickack_ > 0) {
+      --c.quickack_;
+      c.ack_now_ = true;
+    }
+    // RFC 9293 §3.8.6.3: an ACK for at least every second full segment.
+    if (c.segs_unacked_ >= 2) c.ack_now_ = true;
+    if (!c.ack_now_ && !c.delack_timer_.armed())
+      stack_.timers().arm(c.delack_timer_, now() + cfg_.delayed_ack);
+  } else {
+    // Ahead of a hole: keep it, and send a duplicate ACK at once (RFC 5681
+    // §4.2) so the sender learns of the hole.
+    if (!c.ooo_.insert(seq, m)) c_drop_ooo_.inc();
+    if (seg.fin()) {
+      c.peer_fin_ = true;  // remembered until the hole fills
+      c.peer_fin_seq_ = seq + len;
+    }
+    c.ack_now_ = true;
+  }
+}
+
+TcpLayer::FinResult TcpLayer::process_fin(TcpConn& c, const Segment& seg) {
+  if (c.state_ == TcpState::kCloseWait || c.state_ == TcpState::kClosing ||
+      c.state_ == TcpState::kLastAck || c.state_ == TcpState::kTimeWait)
+    return FinResult::kNone;  // "remain in the state": the FIN was seen before
+  SeqNum fin_seq;
+  if (seg.fin()) {
+    fin_seq = seg.seq + seg.payload;
+    if (fin_seq != c.rcv_nxt_) {
+      // A FIN beyond a hole: remember it.
+      if (fin_seq > c.rcv_nxt_) {
+        c.peer_fin_ = true;
+        c.peer_fin_seq_ = fin_seq;
+      }
+      return FinResult::kNone;
+    }
+  } else {
+    if (!c.peer_fin_ || c.peer_fin_seq_ != c.rcv_nxt_) return FinResult::kNone;
+  }
+  // The FIN is in order: "advance RCV.NXT over the FIN, send an ACK".
+  c.peer_fin_ = false;
+  c.rcv_nxt_ += 1;
+  c.ack_now_ = true;
+  switch (c.state_) {
+    case TcpState::kSynReceived:
+    case TcpState::kEstablished:
+      c.state_ = TcpState::kCloseWait;
+      break;
+    case TcpState::kFinWait1:
+      // Our FIN is acknowledged too: TIME-WAIT, once the application has
+      // read what came with this FIN.
+      if (c.fin_sent_ && c.snd_una_ == c.snd_max_) return FinResult::kTimeWait;
+      c.state_ = TcpState::kClosing;
+      break;
+    case TcpState::kFinWait2:
+      return FinResult::kTimeWait;
+    default:
+      break;
+  }
+  return FinResult::kPeerClosed;
+}
+
+}  // namespace ustack

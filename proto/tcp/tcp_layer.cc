@@ -1,0 +1,335 @@
+// TcpLayer: the connection pool, listeners, active opens, demultiplexing of
+// arriving segments, ISNs, and ICMP errors.
+#include <algorithm>
+
+#include "proto/stack.h"
+#include "proto/tcp/tcp.h"
+#include "proto/tcp/tcp_segment.h"
+#include "proto/wire/checksum.h"
+#include "proto/wire/tcp.h"
+
+namespace ustack {
+
+const char* to_string(TcpState s) {
+  switch (s) {
+    case TcpState::kClosed:
+      return "CLOSED";
+    case TcpState::kListen:
+      return "LISTEN";
+    case TcpState::kSynSent:
+      return "SYN-SENT";
+    case TcpState::kSynReceived:
+      return "SYN-RECEIVED";
+    case TcpState::kEstablished:
+      return "ESTABLISHED";
+    case TcpState::kFinWait1:
+      return "FIN-WAIT-1";
+    case TcpState::kFinWait2:
+      return "FIN-WAIT-2";
+    case TcpState::kCloseWait:
+      return "CLOSE-WAIT";
+    case TcpState::kClosing:
+      return "CLOSING";
+    case TcpState::kLastAck:
+      return "LAST-ACK";
+    case TcpState::kTimeWait:
+      return "TIME-WAIT";
+  }
+  return "?";
+}
+
+const char* to_string(TcpCloseReason r) {
+  switch (r) {
+    case TcpCloseReason::kNormal:
+      return "closed";
+    case TcpCloseReason::kReset:
+      return "connection reset by peer";
+    case TcpCloseReason::kRefused:
+      return "connection refused";
+    case TcpCloseReason::kTimeout:
+      return "connection timed out";
+    case TcpCloseReason::kAborted:
+      return "connection aborted";
+  }
+  return "?";
+}
+
+TcpLayer::TcpLayer(Stack& stack, const TcpConfig& cfg)
+    : stack_(stack),
+      cfg_(cfg),
+      table_(cfg.max_connections, stack.config().seed * 0x2545f4914f6cdd1dull + 1),
+      isn_key_(sip_random_key()),
+      listener_by_port_(std::make_unique<TcpListener*[]>(65536)),
+      rng_(stack.config().seed ^ 0x7c9),
+      c_rx_(stack.counters().get("tcp.rx")),
+      c_tx_(stack.counters().get("tcp.tx")),
+      c_retransmits_(stack.counters().get("tcp.tx.retransmits")),
+      c_drop_malformed_(stack.counters().get("tcp.drop.malformed")),
+      c_drop_checksum_(stack.counters().get("tcp.drop.bad_checksum")),
+      c_drop_no_conn_(stack.counters().get("tcp.drop.no_connection")),
+      c_drop_unacceptable_(stack.counters().get("tcp.drop.unacceptable")),
+      c_drop_paws_(stack.counters().get("tcp.drop.paws")),
+      c_drop_backlog_(stack.counters().get("tcp.drop.backlog_full")),
+      c_drop_table_full_(stack.counters().get("tcp.drop.table_full")),
+      c_drop_ooo_(stack.counters().get("tcp.drop.ooo_full")),
+      c_tx_rst_(stack.counters().get("tcp.tx.rst")),
+      c_rx_rst_(stack.counters().get("tcp.rx.rst")),
+      c_active_opens_(stack.counters().get("tcp.active_opens")),
+      c_passive_opens_(stack.counters().get("tcp.passive_opens")),
+      c_timeouts_(stack.counters().get("tcp.timeouts")),
+      c_fast_retransmits_(stack.counters().get("tcp.fast_retransmits")),
+      c_challenge_acks_(stack.counters().get("tcp.tx.challenge_ack")) {}
+
+TcpLayer::~TcpLayer() {
+  // Every connection goes without callbacks: the application is going too.
+  for (auto& chunk : chunks_) {
+    for (std::uint32_t i = 0; i < 256; ++i) {
+      TcpConn& c = chunk[i];
+      if (c.layer_ != nullptr && c.state_ != TcpState::kClosed) {
+        c.closed_notified_ = true;
+        teardown(c, TcpCloseReason::kAborted);
+      }
+    }
+  }
+}
+
+Instant TcpLayer::now() const {
+  return stack_.now();
+}
+
+TcpConn* TcpLayer::alloc_conn() {
+  if (free_ == nullptr) {
+    if (allocated_ >= cfg_.max_connections) return nullptr;
+    // Connections come in chunks, allocated at connection-setup rate and
+    // never per packet.
+    std::unique_ptr<TcpConn[]> chunk(new TcpConn[256]);
+    for (std::uint32_t i = 256; i > 0; --i) {
+      chunk[i - 1].next_free_ = free_;
+      free_ = &chunk[i - 1];
+    }
+    chunks_.push_back(std::move(chunk));
+    allocated_ += 256;
+  }
+  TcpConn* c = free_;
+  free_ = c->next_free_;
+  c->next_free_ = nullptr;
+  return c;
+}
+
+void TcpLayer::release(TcpConn& c) {
+  c.sndq_.clear();
+  c.rcvq_.clear();
+  c.ooo_.clear();
+  c.layer_ = nullptr;
+  c.handler_ = nullptr;
+  c.state_ = TcpState::kClosed;
+  ++c.gen_;
+  c.next_free_ = free_;
+  free_ = &c;
+}
+
+void TcpLayer::init_conn(TcpConn& c, const ConnKey& key, TcpHandler* h) {
+  // Reset every field to its initial value, keeping the timers' identity.
+  c.layer_ = this;
+  c.handler_ = h;
+  c.listener_ = nullptr;
+  c.user = nullptr;
+  c.key_ = key;
+  c.state_ = TcpState::kClosed;
+  c.snd_wnd_ = c.max_snd_wnd_ = 0;
+  c.snd_wscale_ = c.rcv_wscale_ = 0;
+  c.mss_ = 536;
+  c.ts_ok_ = c.sack_ok_ = c.ws_ok_ = false;
+  c.ts_recent_ = 0;
+  c.ts_offset_ = static_cast<std::uint32_t>(rng_.next());
+  c.srtt_ = c.rttvar_ = Duration(0);
+  c.rto_ = cfg_.rto_initial;
+  c.rtt_timing_ = false;
+  c.backoff_ = 0;
+  c.retransmits_ = 0;
+  c.cwnd_ = 0;
+  c.ssthresh_ = 0xffffffffu;
+  c.dupacks_ = 0;
+  c.in_recovery_ = false;
+  c.bytes_acked_ = 0;
+  c.send_buffer_ = cfg_.send_buffer;
+  c.recv_buffer_ = cfg_.recv_buffer;
+  c.fin_queued_ = c.fin_sent_ = c.app_closed_ = c.peer_fin_ = c.closed_notified_ = false;
+  c.nodelay_ = !cfg_.nagle;
+  c.ack_now_ = false;
+  c.segs_unacked_ = 0;
+  c.quickack_ = cfg_.quickack_segments;
+  c.writable_wanted_ = false;
+  c.last_rx_ = now();
+  c.keepalive_probes_sent_ = 0;
+  c.syn_retries_ = 0;
+  // RFC 7323 §2.3: the smallest shift that lets the buffer be advertised.
+  std::uint8_t ws = 0;
+  while (ws < 14 && (cfg_.recv_buffer >> ws) > 0xffff) ++ws;
+  c.rcv_wscale_ = cfg_.window_scaling ? ws : 0;
+  c.rto_timer_.set_callback(&TcpLayer::on_rto, &c);
+  c.delack_timer_.set_callback(&TcpLayer::on_delack, &c);
+  c.persist_timer_.set_callback(&TcpLayer::on_persist, &c);
+  c.keepalive_timer_.set_callback(&TcpLayer::on_keepalive, &c);
+  c.timewait_timer_.set_callback(&TcpLayer::on_timewait, &c);
+}
+
+SeqNum TcpLayer::make_isn(const ConnKey& k) const {
+  // RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport,
+  // secretkey), M a 4-microsecond timer, F a keyed hash (SipHash-2-4).
+  const std::uint64_t f = siphash24(isn_key_, &k, sizeof k);
+  const auto m = static_cast<std::uint32_t>(ns_of(now()) / 4000);
+  return SeqNum(static_cast<std::uint32_t>(f) + m);
+}
+
+TcpListener* TcpLayer::listen(std::uint16_t port, TcpListenHandler& handler, std::string* error) {
+  if (port == 0 || listener_by_port_[port] != nullptr) {
+    if (error)
+      *error = port == 0 ? "TCP port 0 cannot be listened on"
+                         : "TCP port " + std::to_string(port) + " is in use";
+    return nullptr;
+  }
+  listeners_.push_back(std::unique_ptr<TcpListener>(new TcpListener(*this, handler, port)));
+  listener_by_port_[port] = listeners_.back().get();
+  return listeners_.back().get();
+}
+
+void TcpListener::close() {
+  layer_.listener_by_port_[port_] = nullptr;
+  auto& v = layer_.listeners_;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    if (it->get() == this) {
+      v.erase(it);  // destroys this
+      return;
+    }
+  }
+}
+
+TcpConn* TcpLayer::connect(IpAddr addr, std::uint16_t port, TcpHandler& handler, std::string* error,
+                           std::uint16_t local_port) {
+  if (!addr.is_v4()) {
+    if (error) *error = "TCP over IPv6 is not supported yet";
+    return nullptr;
+  }
+  ConnKey key;
+  key.remote = addr;
+  key.remote_port = port;
+  key.local = IpAddr::v4(stack_.ipv4().source_for(addr.as_v4()));
+  if (local_port != 0) {
+    key.local_port = local_port;
+    if (table_.find(key) != nullptr) {
+      if (error) *error = "that connection exists already";
+      return nullptr;
+    }
+  } else {
+    // RFC 6056 §3.3.1 (algorithm 1): a random start, then the next free one.
+    const std::uint32_t n = std::uint32_t{cfg_.ephemeral_hi} - cfg_.ephemeral_lo + 1;
+    const auto start = static_cast<std::uint32_t>(rng_.below(n));
+    for (std::uint32_t i = 0; i < n; ++i) {
+      key.local_port = static_cast<std::uint16_t>(cfg_.ephemeral_lo + (start + i) % n);
+      if (listener_by_port_[key.local_port] == nullptr && table_.find(key) == nullptr) break;
+      key.local_port = 0;
+    }
+    if (key.local_port == 0) {
+      if (error) *error = "no free local port for " + addr.to_string();
+      return nullptr;
+    }
+  }
+  TcpConn* c = alloc_conn();
+  if (c == nullptr || !table_.insert(key, c)) {
+    if (c != nullptr) release(*c);
+    c_drop_table_full_.inc();
+    if (error) *error = "too many TCP connections";
+    return nullptr;
+  }
+  init_conn(*c, key, &handler);
+  c->iss_ = make_isn(key);
+  c->snd_una_ = c->snd_nxt_ = c->snd_max_ = c->iss_;
+  c->state_ = TcpState::kSynSent;
+  c_active_opens_.inc();
+  send_syn(*c, /*with_ack=*/false);
+  return c;
+}
+
+std::uint32_t TcpLayer::count_in_state(TcpState s) const {
+  std::uint32_t n = 0;
+  for (const auto& chunk : chunks_)
+    for (std::uint32_t i = 0; i < 256; ++i)
+      if (chunk[i].layer_ != nullptr && chunk[i].state_ == s) ++n;
+  return n;
+}
+
+void TcpLayer::ipv4_input(Mbuf* m, const Ipv4Meta& meta) {
+  c_rx_.inc();
+  Segment seg;
+  seg.m = m;
+  // The header is contiguous in the first segment (IPv4 made 64 bytes so).
+  const auto tcp = wire::TcpView::parse(std::as_const(*m).span());
+  if (!tcp || meta.ip_broadcast || meta.dst.is_multicast()) {
+    // RFC 9293 §3.9.2.4 (RFC 1122 §4.2.3.10): no TCP to broadcast/multicast.
+    c_drop_malformed_.inc();
+    return mbuf_free(m);
+  }
+  const auto len = static_cast<std::uint16_t>(std::min<std::uint32_t>(m->pkt_len, 0xffff));
+  if (wire::l4_checksum_known_bad(*m) ||
+      (wire::l4_checksum_needs_verify(*m) &&
+       wire::checksum_finish(wire::checksum_mbuf(
+           m, 0, m->pkt_len,
+           wire::ipv4_pseudo_header_sum(meta.src, meta.dst, wire::kIpProtoTcp, len))) != 0)) {
+    c_drop_checksum_.inc();
+    return mbuf_free(m);
+  }
+  seg.meta = meta;
+  seg.seq = SeqNum(tcp->seq_number());
+  seg.ack = SeqNum(tcp->ack_number());
+  seg.flags = tcp->flags();
+  seg.wnd = tcp->window();
+  seg.hlen = static_cast<std::uint16_t>(tcp->header_len());
+  seg.payload = m->pkt_len - seg.hlen;
+  if (seg.hlen > wire::TcpView::kMinHeaderLen) {
+    seg.opts = tcp->options();
+    seg.has_ts = seg.opts.timestamps.has_value();
+  }
+  seg.key.local = IpAddr::v4(meta.dst);
+  seg.key.remote = IpAddr::v4(meta.src);
+  seg.key.local_port = tcp->dst_port();
+  seg.key.remote_port = tcp->src_port();
+  m->l4_len = seg.hlen;
+
+  if (TcpConn* c = table_.find(seg.key)) {
+    if (c->state_ == TcpState::kSynSent) {
+      input_syn_sent(*c, seg);
+    } else {
+      input_synchronized(*c, seg);
+    }
+  } else if (TcpListener* l = listener_by_port_[seg.key.local_port]) {
+    input_listen(*l, seg);
+  } else {
+    c_drop_no_conn_.inc();
+    input_closed(seg);
+  }
+  if (seg.m != nullptr) mbuf_free(seg.m);
+}
+
+void TcpLayer::icmp_error(const IcmpError& e) {
+  ConnKey k;
+  k.local = IpAddr::v4(e.src);
+  k.remote = IpAddr::v4(e.dst);
+  k.local_port = e.src_port;
+  k.remote_port = e.dst_port;
+  TcpConn* c = table_.find(k);
+  if (c == nullptr) return;
+  // RFC 1122 §4.2.3.9: port and protocol unreachable are hard errors for a
+  // connection still opening; other unreachables are soft. Fragmentation
+  // needed lowers the MSS (RFC 1191 path MTU discovery).
+  if (e.type == 3 && e.code == 4 && e.next_hop_mtu >= 68) {
+    const std::uint32_t mss = e.next_hop_mtu - 40u - (c->ts_ok_ ? 12u : 0u);
+    if (mss < c->mss_) c->mss_ = std::max<std::uint32_t>(mss, 64);
+    return;
+  }
+  if (c->state_ == TcpState::kSynSent && e.type == 3 && (e.code == 2 || e.code == 3)) {
+    teardown(*c, TcpCloseReason::kRefused);
+  }
+}
+
+}  // namespace ustack

@@ -1,0 +1,223 @@
+// TCP output: what may be sent now (window, congestion window, Nagle,
+// sender-side silly window avoidance), building segments with their options
+// and checksum, the receive window we advertise, and resets.
+#include <algorithm>
+
+#include "proto/stack.h"
+#include "proto/tcp/tcp.h"
+#include "proto/wire/bytes.h"
+#include "proto/wire/checksum.h"
+#include "proto/wire/tcp.h"
+
+namespace ustack {
+
+std::uint32_t TcpLayer::ts_now(const TcpConn& c) const {
+  // RFC 7323 §5.4: a millisecond clock with a random offset per connection.
+  return static_cast<std::uint32_t>(ns_of(now()) / 1'000'000) + c.ts_offset_;
+}
+
+void TcpLayer::arm_rto(TcpConn& c) {
+  const Duration rto = std::min(c.rto_ * (1u << std::min(c.backoff_, 16u)), cfg_.rto_max);
+  stack_.timers().arm(c.rto_timer_, now() + rto);
+}
+
+std::uint32_t TcpLayer::receive_window(TcpConn& c) {
+  const std::uint32_t held = c.rcvq_.bytes() + c.ooo_.bytes();
+  const std::uint32_t space = c.recv_buffer_ > held ? c.recv_buffer_ - held : 0;
+  // The right edge moves in units of the scale, and (RFC 9293 §3.8.6.2.2,
+  // receiver SWS avoidance) only by at least min(buffer / 2, MSS); it never
+  // moves left (§3.8.6.2.2: "SHOULD NOT shrink").
+  const std::uint32_t unit = 1u << c.rcv_wscale_;
+  const SeqNum edge = c.rcv_nxt_ + (space / unit) * unit;
+  const std::uint32_t step = std::min(c.recv_buffer_ / 2, c.mss_);
+  if (edge > c.rcv_adv_ &&
+      (edge - c.rcv_adv_ >= static_cast<std::int32_t>(step) || c.rcv_adv_ <= c.rcv_nxt_)) {
+    c.rcv_adv_ = edge;
+  }
+  if (c.rcv_adv_ < c.rcv_nxt_) c.rcv_adv_ = c.rcv_nxt_;
+  return static_cast<std::uint32_t>(c.rcv_adv_ - c.rcv_nxt_);
+}
+
+bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint8_t flags) {
+  MbufPool& pool = stack_.pool();
+  Mbuf* m = pool.alloc();
+  if (m == nullptr) return false;
+  Mbuf* data = nullptr;
+  if (len > 0) {
+    data = c.sndq_.clone(static_cast<std::uint32_t>(seq - c.snd_una_), len, pool);
+    if (data == nullptr) {
+      mbuf_free(m);
+      return false;
+    }
+  }
+  const bool syn = (flags & wire::kTcpSyn) != 0;
+  wire::TcpOptions o;
+  if (syn) {
+    c.adv_mss_ = static_cast<std::uint16_t>(stack_.config().netif.mtu - 40);
+    o.mss = c.adv_mss_;
+    // In a SYN,ACK only what the peer offered (RFC 7323 §2.2, §3.2; RFC 2018).
+    const bool reply = (flags & wire::kTcpAck) != 0;
+    if (cfg_.window_scaling && (!reply || c.ws_ok_)) o.window_scale = c.rcv_wscale_;
+    if (cfg_.sack_permitted && (!reply || c.sack_ok_)) o.sack_permitted = true;
+    if (cfg_.timestamps && (!reply || c.ts_ok_))
+      o.timestamps = wire::TcpTimestamps{ts_now(c), reply ? c.ts_recent_ : 0};
+  } else if (c.ts_ok_) {
+    o.timestamps = wire::TcpTimestamps{ts_now(c), c.ts_recent_};
+  }
+  const std::size_t olen = o.encoded_len();
+  const auto hlen = static_cast<std::uint16_t>(20 + olen);
+  std::byte* h = m->append(hlen);
+  wire::store_be16(h, c.key_.local_port);
+  wire::store_be16(h + 2, c.key_.remote_port);
+  wire::store_be32(h + 4, seq.raw());
+  const bool ack = (flags & wire::kTcpAck) != 0;
+  wire::store_be32(h + 8, ack ? c.rcv_nxt_.raw() : 0);
+  h[12] = std::byte(static_cast<std::uint8_t>((hlen / 4) << 4));
+  h[13] = std::byte(flags);
+  std::uint32_t wnd = 0;
+  if (syn) {
+    // The window of a SYN is never scaled (RFC 7323 §2.2).
+    wnd = std::min<std::uint32_t>(c.recv_buffer_, 0xffff);
+    if (c.rcv_adv_ <= c.rcv_nxt_) c.rcv_adv_ = c.rcv_nxt_ + wnd;
+  } else {
+    wnd = std::min<std::uint32_t>(receive_window(c) >> c.rcv_wscale_, 0xffff);
+  }
+  wire::store_be16(h + 14, static_cast<std::uint16_t>(wnd));
+  wire::store_be16(h + 16, 0);
+  wire::store_be16(h + 18, 0);
+  o.emit({h + 20, olen});
+  m->l4_len = hlen;
+  if (data != nullptr) m->chain(data);
+  // Checksum: the driver's when it offers one, else ours over the chain.
+  const Ipv4Addr src = c.key_.local.as_v4();
+  const Ipv4Addr dst = c.key_.remote.as_v4();
+  const auto total = static_cast<std::uint16_t>(m->pkt_len);
+  if (stack_.caps().tx_l4_cksum) {
+    wire::store_be16(
+        h + 16, wire::ipv4_pseudo_header_for_offload(src, dst, wire::kIpProtoTcp, total, false));
+    m->ol_flags |= ol::kTxTcpCksum | ol::kTxIpv4;
+  } else {
+    const std::uint32_t sum = wire::checksum_mbuf(
+        m, 0, total, wire::ipv4_pseudo_header_sum(src, dst, wire::kIpProtoTcp, total));
+    wire::store_be16(h + 16, wire::checksum_finish(sum));
+  }
+  if (ack) {
+    c.last_ack_sent_ = c.rcv_nxt_;
+    c.ack_now_ = false;
+    c.segs_unacked_ = 0;
+    stack_.timers().cancel(c.delack_timer_);
+  }
+  const bool retransmission = seq < c.snd_max_;
+  if (retransmission && (len > 0 || syn || (flags & wire::kTcpFin) != 0)) {
+    ++c.retransmits_;
+    c_retransmits_.inc();
+  }
+  // Time one new segment per round trip when timestamps are off (RFC 6298
+  // §3, Karn's algorithm: never a retransmission).
+  if (!c.ts_ok_ && !c.rtt_timing_ && !retransmission && len > 0) {
+    c.rtt_timing_ = true;
+    c.rtt_seq_ = seq;
+    c.rtt_start_ = now();
+  }
+  c_tx_.inc();
+  stack_.ipv4().output(m, src, dst, wire::kIpProtoTcp);
+  if ((len > 0 || syn || (flags & wire::kTcpFin) != 0) && !c.rto_timer_.armed()) arm_rto(c);
+  return true;
+}
+
+void TcpLayer::send_ack(TcpConn& c) {
+  send_segment(c, c.snd_nxt_, 0, wire::kTcpAck);
+}
+
+void TcpLayer::send_syn(TcpConn& c, bool with_ack) {
+  if (c.syn_retries_ == 0) c.rtt_start_ = now();
+  const std::uint8_t flags = wire::kTcpSyn | (with_ack ? wire::kTcpAck : 0);
+  send_segment(c, c.iss_, 0, flags);
+  c.snd_nxt_ = c.iss_ + 1;
+  c.snd_max_ = seq_max(c.snd_max_, c.snd_nxt_);
+}
+
+void TcpLayer::send_reset(const ConnKey& key, SeqNum seq, SeqNum ack, bool with_ack) {
+  if (!key.local.is_v4()) return;
+  Mbuf* m = stack_.pool().alloc();
+  if (m == nullptr) return;
+  std::byte* h = m->append(20);
+  wire::store_be16(h, key.local_port);
+  wire::store_be16(h + 2, key.remote_port);
+  wire::store_be32(h + 4, seq.raw());
+  wire::store_be32(h + 8, with_ack ? ack.raw() : 0);
+  h[12] = std::byte(0x50);
+  h[13] = std::byte(wire::kTcpRst | (with_ack ? wire::kTcpAck : 0));
+  wire::store_be32(h + 14, 0);  // window and checksum
+  wire::store_be16(h + 18, 0);
+  const Ipv4Addr src = key.local.as_v4();
+  const Ipv4Addr dst = key.remote.as_v4();
+  wire::store_be16(h + 16,
+                   wire::checksum_finish(wire::checksum_partial(
+                       {h, 20}, wire::ipv4_pseudo_header_sum(src, dst, wire::kIpProtoTcp, 20))));
+  c_tx_rst_.inc();
+  stack_.ipv4().output(m, src, dst, wire::kIpProtoTcp);
+}
+
+void TcpLayer::output(TcpConn& c) {
+  switch (c.state_) {
+    case TcpState::kEstablished:
+    case TcpState::kCloseWait:
+    case TcpState::kFinWait1:
+    case TcpState::kClosing:
+    case TcpState::kLastAck:
+      break;
+    default:
+      if (c.ack_now_ && c.state_ != TcpState::kSynSent && c.state_ != TcpState::kClosed)
+        send_ack(c);
+      return;
+  }
+  bool sent_any = false;
+  for (;;) {
+    const std::uint32_t queued = c.sndq_.bytes();
+    // Data offset of SND.NXT in the queue (our FIN, once sent, sits after it).
+    const std::uint32_t off = std::min(static_cast<std::uint32_t>(c.snd_nxt_ - c.snd_una_), queued);
+    const bool fin_here = c.fin_queued_ && (!c.fin_sent_ || c.snd_nxt_ <= c.fin_seq_);
+    const std::uint32_t avail = queued - off;
+    const std::uint32_t win = std::min(c.snd_wnd_, c.cwnd_);
+    const std::int32_t usable_s = (c.snd_una_ + win) - c.snd_nxt_;
+    const std::uint32_t usable = usable_s > 0 ? static_cast<std::uint32_t>(usable_s) : 0;
+    std::uint32_t len = std::min({c.mss_, avail, usable});
+    // FIN rides on the segment that empties the queue (or goes alone).
+    const bool fin = fin_here && off + len == queued;
+    if (len == 0 && !fin) break;
+    if (len > 0 && len < c.mss_) {
+      // RFC 9293 §3.8.6.2.1 (sender SWS avoidance) with Nagle (RFC 896,
+      // §3.7.4): a short segment goes only when it empties the queue and
+      // nothing is outstanding (or Nagle is off), or it is at least half
+      // the largest window the peer offered.
+      const bool last = len == avail;
+      const bool idle = c.snd_nxt_ == c.snd_una_ || c.nodelay_ || fin;
+      const bool half = c.max_snd_wnd_ > 0 && len >= c.max_snd_wnd_ / 2;
+      if (!((last && idle) || half)) break;
+    }
+    std::uint8_t flags = wire::kTcpAck;
+    if (len > 0 && off + len == queued) flags |= wire::kTcpPsh;
+    if (fin) flags |= wire::kTcpFin;
+    if (!send_segment(c, c.snd_nxt_, len, flags)) break;
+    sent_any = true;
+    c.snd_nxt_ += len;
+    if (fin) {
+      c.fin_seq_ = c.snd_nxt_;
+      c.fin_sent_ = true;
+      c.snd_nxt_ += 1;
+      if (c.state_ == TcpState::kEstablished) c.state_ = TcpState::kFinWait1;
+      if (c.state_ == TcpState::kCloseWait) c.state_ = TcpState::kLastAck;
+    }
+    c.snd_max_ = seq_max(c.snd_max_, c.snd_nxt_);
+    if (fin) break;
+  }
+  if (!sent_any && c.ack_now_) send_ack(c);
+  // Zero window with data waiting and nothing in flight: probe (§3.8.6.1).
+  if (c.snd_wnd_ == 0 && c.sndq_.bytes() > static_cast<std::uint32_t>(c.snd_nxt_ - c.snd_una_) &&
+      c.snd_nxt_ == c.snd_una_ && !c.persist_timer_.armed() && !c.rto_timer_.armed()) {
+    stack_.timers().arm(c.persist_timer_, now() + std::max(c.rto_, cfg_.rto_min));
+  }
+}
+
+}  // namespace ustack
