@@ -18,7 +18,11 @@
 // cores when the machine has two.
 //
 // usage: driver_bench [--frames N] [--seconds S] [--sizes 64,1514]
-//                     [--drivers af_packet,uring_tap] [--sqpoll]
+//                     [--drivers af_packet,uring_tap] [--rounds R]
+//                     [--pace-us P]     one frame every P microseconds
+//                     [--sqpoll]        also uring_tap with IORING_SETUP_SQPOLL
+//                     [--rx-depth N]    uring_tap reads in flight (128)
+//                     [--rx-chains C]   ... as C hard-linked chains (2; 0: unlinked)
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/if_ether.h>
@@ -29,6 +33,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,6 +52,9 @@
 #include "core/mbuf_pool.h"
 #include "drivers/factory.h"
 #include "kernel/netns.h"
+#ifdef USTACK_HAVE_URING
+#include "drivers/uring_tap/uring_tap.h"
+#endif
 
 namespace ustack {
 namespace {
@@ -62,6 +70,10 @@ struct Options {
   std::vector<std::uint32_t> sizes = {64, 1514};
   std::vector<std::string> drivers = {"af_packet", "uring_tap"};
   bool sqpoll = false;
+  int rounds = 3;
+  unsigned pace_us = 0;          // 0: as fast as possible; else one frame per pace_us
+  std::uint32_t rx_depth = 128;  // uring_tap reads in flight
+  std::uint32_t rx_chains = 2;   // ... posted as this many hard-linked chains
 };
 
 void pin(int cpu) {
@@ -74,6 +86,12 @@ void pin(int cpu) {
 
 double since(SteadyClock::time_point t) {
   return std::chrono::duration<double>(SteadyClock::now() - t).count();
+}
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 // ---- The sender: a raw packet socket opened inside a namespace.
@@ -107,10 +125,11 @@ class Blaster {
   }
 
   // Sends `size`-byte frames until `frames` went out or `seconds` passed,
-  // on a thread pinned to core 1. Call join() for the result.
-  void start(std::uint32_t size, std::uint64_t frames, double seconds) {
+  // on a thread pinned to core 1, 64 per call, or one every `pace_us`
+  // microseconds when nonzero. Call join() for the result.
+  void start(std::uint32_t size, std::uint64_t frames, double seconds, unsigned pace_us) {
     done_.store(false);
-    thread_ = std::thread([this, size, frames, seconds] {
+    thread_ = std::thread([this, size, frames, seconds, pace_us] {
       pin(1);
       std::uint8_t f[1514] = {};  // sizes are checked to be 60..1514
       std::memset(f, 0x02, 6);    // to nobody (locally administered)
@@ -129,15 +148,18 @@ class Blaster {
         msgs[i].msg_hdr.msg_iovlen = 1;
       }
       const auto t0 = SteadyClock::now();
+      const double cpu0 = thread_cpu_seconds();
       std::uint64_t sent = 0;
       std::uint64_t calls = 0;
       while (sent < frames) {
         if ((++calls & 15) == 0 && since(t0) >= seconds) break;
         const auto want = static_cast<unsigned>(std::min<std::uint64_t>(kBatch, frames - sent));
-        const int r = sendmmsg(fd_, msgs, want, 0);
+        const int r = sendmmsg(fd_, msgs, pace_us > 0 ? 1 : want, 0);
+        if (pace_us > 0) usleep(pace_us);
         if (r > 0) sent += static_cast<std::uint64_t>(r);
       }
       elapsed_ = since(t0);
+      cpu_ = thread_cpu_seconds() - cpu0;
       sent_ = sent;
       done_.store(true, std::memory_order_release);
     });
@@ -148,6 +170,9 @@ class Blaster {
   bool done() const { return done_.load(std::memory_order_acquire); }
   std::uint64_t sent() const { return sent_; }
   double elapsed() const { return elapsed_; }
+  // CPU time of the sending thread, kernel work done on its behalf included
+  // (for a TAP: waking the receiver).
+  double cpu() const { return cpu_; }
 
  private:
   int fd_ = -1;
@@ -155,11 +180,19 @@ class Blaster {
   std::atomic<bool> done_{false};
   std::uint64_t sent_ = 0;
   double elapsed_ = 0;
+  double cpu_ = 0;
 };
+
+double thread_sys_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_THREAD, &ru);
+  return static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) * 1e-6;
+}
 
 struct Measure {
   std::uint64_t received = 0;
   double first = -1, last = 0;  // seconds since the start
+  double sys = 0;               // kernel CPU time of the receiving thread
   void frame(double t, std::uint64_t n) {
     if (first < 0) first = t;
     last = t;
@@ -173,8 +206,9 @@ struct Measure {
 Measure receive_while(Blaster& b, std::uint32_t size, const Options& o,
                       const std::function<std::uint64_t()>& poll_once) {
   Measure m;
+  const double sys0 = thread_sys_seconds();
   const auto t0 = SteadyClock::now();
-  b.start(size, o.frames, o.seconds);
+  b.start(size, o.frames, o.seconds, o.pace_us);
   double quiet_since = -1;
   for (;;) {
     const std::uint64_t n = poll_once();
@@ -189,19 +223,61 @@ Measure receive_while(Blaster& b, std::uint32_t size, const Options& o,
     if (t - quiet_since > 0.2 || t > o.seconds + 5) break;
   }
   b.join();
+  m.sys = thread_sys_seconds() - sys0;
   return m;
 }
 
+struct Row {
+  std::string key;         // driver, size, receiver
+  double rate = 0;         // received frames/s
+  double loss = 0;         // percent of what was sent
+  double send_ns = 0;      // sender CPU per frame sent
+  double recv_sys_ns = 0;  // receiver kernel CPU per frame received
+};
+std::vector<Row> g_rows;
+
 void report(const std::string& driver, std::uint32_t size, const std::string& receiver,
             const Blaster& b, const Measure& m) {
-  const double sent_rate = b.elapsed() > 0 ? static_cast<double>(b.sent()) / b.elapsed() : 0;
-  const double loss =
-      b.sent() > 0 ? 100.0 * (1.0 - static_cast<double>(m.received) / static_cast<double>(b.sent()))
-                   : 0;
-  std::printf("%-10s %5u  %-28s %10llu %9.3f %10llu %9.3f %6.1f%%\n", driver.c_str(), size,
-              receiver.c_str(), static_cast<unsigned long long>(b.sent()), sent_rate / 1e6,
-              static_cast<unsigned long long>(m.received), m.rate() / 1e6, loss);
+  const double sent = static_cast<double>(b.sent());
+  const double got = static_cast<double>(m.received);
+  Row r;
+  char key[128];
+  std::snprintf(key, sizeof key, "%-10s %5u  %-28s", driver.c_str(), size, receiver.c_str());
+  r.key = key;
+  r.rate = m.rate();
+  r.loss = sent > 0 ? 100.0 * (1.0 - got / sent) : 0;
+  r.send_ns = sent > 0 ? b.cpu() * 1e9 / sent : 0;
+  r.recv_sys_ns = got > 0 ? m.sys * 1e9 / got : 0;
+  std::printf(
+      "%s %10llu %9.3f %10llu %9.3f %6.1f%% %9.0f %9.0f\n", key,
+      static_cast<unsigned long long>(b.sent()), b.elapsed() > 0 ? sent / b.elapsed() / 1e6 : 0,
+      static_cast<unsigned long long>(m.received), r.rate / 1e6, r.loss, r.send_ns, r.recv_sys_ns);
   std::fflush(stdout);
+  g_rows.push_back(r);
+}
+
+// Medians over the rounds, per (driver, size, receiver).
+void summarize() {
+  std::vector<std::string> keys;
+  for (const Row& r : g_rows) {
+    if (std::find(keys.begin(), keys.end(), r.key) == keys.end()) keys.push_back(r.key);
+  }
+  std::printf("\n# median over the rounds\n%-10s %5s  %-28s %9s %7s %9s %9s %7s\n", "driver",
+              "size", "receiver", "recv Mpps", "lost", "send ns", "rcv sys", "rounds");
+  for (const std::string& k : keys) {
+    std::vector<double> rates, losses, ns, sys;
+    for (const Row& r : g_rows) {
+      if (r.key != k) continue;
+      rates.push_back(r.rate);
+      losses.push_back(r.loss);
+      ns.push_back(r.send_ns);
+      sys.push_back(r.recv_sys_ns);
+    }
+    for (auto* v : {&rates, &losses, &ns, &sys}) std::sort(v->begin(), v->end());
+    const std::size_t mid = rates.size() / 2;
+    std::printf("%s %9.3f %6.1f%% %9.0f %9.0f %7zu\n", k.c_str(), rates[mid] / 1e6, losses[mid],
+                ns[mid], sys[mid], rates.size());
+  }
 }
 
 std::unique_ptr<MbufPool> make_pool(const std::string& name) {
@@ -262,7 +338,8 @@ bool bench_af_packet(const Options& o) {
     std::fprintf(stderr, "%s\n", err.c_str());
     return false;
   }
-  for (std::uint32_t size : o.sizes) {
+  for (int round = 0; round < o.rounds * static_cast<int>(o.sizes.size()); ++round) {
+    const std::uint32_t size = o.sizes[static_cast<std::size_t>(round) % o.sizes.size()];
     {
       auto pool = make_pool("af_packet");
       if (!pool) return false;
@@ -296,6 +373,7 @@ bool bench_af_packet(const Options& o) {
   return true;
 }
 
+#ifdef USTACK_HAVE_URING
 // A plain descriptor of TAP `name` in the calling thread's namespace.
 int open_tap_fd(const std::string& name, bool nonblock) {
   const int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC | (nonblock ? O_NONBLOCK : 0));
@@ -345,18 +423,21 @@ bool bench_uring_tap(const Options& o) {
     std::fprintf(stderr, "%s\n", err.c_str());
     ok = false;
   }
-  for (std::uint32_t size : o.sizes) {
+  for (int round = 0; round < o.rounds * static_cast<int>(o.sizes.size()); ++round) {
+    const std::uint32_t size = o.sizes[static_cast<std::size_t>(round) % o.sizes.size()];
     if (!ok) break;
     for (const bool sqpoll : {false, true}) {
       if (sqpoll && !o.sqpoll) continue;
       auto pool = make_pool("uring_tap");
       if (!pool) return false;
-      VirtualClock clock;
-      std::shared_ptr<Port> port;
-      PortSpec spec{.driver = "uring_tap", .iface = tap};
-      spec.rx_pools = {pool.get()};
-      spec.sqpoll = sqpoll;
-      pair->run_in_b([&] { port = open_port(spec, clock, &err); });
+      std::unique_ptr<Port> port;
+      UringTapConfig cfg;
+      cfg.iface = tap;
+      cfg.rx_pools = {pool.get()};
+      cfg.rx_depth = o.rx_depth;
+      cfg.rx_chains = o.rx_chains;
+      cfg.sqpoll = sqpoll;
+      pair->run_in_b([&] { port = open_uring_tap(cfg, &err); });
       if (!port) {
         std::fprintf(stderr, "%s\n", err.c_str());
         ok = false;
@@ -388,6 +469,8 @@ bool bench_uring_tap(const Options& o) {
   return ok;
 }
 
+#endif  // USTACK_HAVE_URING
+
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -415,17 +498,29 @@ int run(int argc, char** argv) {
         o.sizes.push_back(static_cast<std::uint32_t>(std::strtoul(s.c_str(), nullptr, 10)));
     } else if (a == "--drivers" && has_value) {
       o.drivers = split(argv[++i]);
+    } else if (a == "--rx-depth" && has_value) {
+      o.rx_depth = static_cast<std::uint32_t>(std::strtoul(argv[++i], nullptr, 10));
+    } else if (a == "--rx-chains" && has_value) {
+      o.rx_chains = static_cast<std::uint32_t>(std::strtoul(argv[++i], nullptr, 10));
+    } else if (a == "--pace-us" && has_value) {
+      o.pace_us = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
+    } else if (a == "--rounds" && has_value) {
+      o.rounds = std::atoi(argv[++i]);
     } else if (a == "--sqpoll") {
       o.sqpoll = true;
     } else {
       std::fprintf(stderr,
                    "usage: driver_bench [--frames N] [--seconds S] [--sizes 64,1514] "
-                   "[--drivers af_packet,uring_tap] [--sqpoll]\n");
+                   "[--drivers af_packet,uring_tap] [--rounds R] [--pace-us P] [--sqpoll] "
+                   "[--rx-depth N] [--rx-chains C]\n");
       return 2;
     }
   }
-  if (o.frames == 0 || o.frames > 100'000'000 || o.seconds <= 0 || o.seconds > 60) {
-    std::fprintf(stderr, "driver_bench: --frames must be 1..1e8 and --seconds 0..60\n");
+  if (o.frames == 0 || o.frames > 100'000'000 || o.seconds <= 0 || o.seconds > 60 || o.rounds < 1 ||
+      o.rounds > 20 || o.rx_depth == 0 || o.rx_depth > 4096) {
+    std::fprintf(stderr,
+                 "driver_bench: --frames must be 1..1e8, --seconds 0..60, --rounds 1..20 and "
+                 "--rx-depth 1..4096\n");
     return 2;
   }
   for (std::uint32_t s : o.sizes) {
@@ -441,11 +536,13 @@ int run(int argc, char** argv) {
   }
   pin(0);
   std::printf(
-      "# up to %llu frames or %.1f s per run; Mpps = frames/s / 1e6 (receive rate over "
-      "the span from first to last frame received)\n",
+      "# up to %llu frames or %.1f s per run. recv Mpps: frames received per second, from the\n"
+      "# first to the last; send ns: CPU time of the sending thread per frame sent (kernel\n"
+      "# work on its behalf included); rcv sys: kernel CPU time of the receiving thread per\n"
+      "# frame received\n",
       static_cast<unsigned long long>(o.frames), o.seconds);
-  std::printf("%-10s %5s  %-28s %10s %9s %10s %9s %7s\n", "driver", "size", "receiver", "sent",
-              "sent Mpps", "received", "recv Mpps", "lost");
+  std::printf("%-10s %5s  %-28s %10s %9s %10s %9s %7s %9s %9s\n", "driver", "size", "receiver",
+              "sent", "sent Mpps", "received", "recv Mpps", "lost", "send ns", "rcv sys");
   const std::vector<std::string> have = available_drivers();
   bool ok = true;
   for (const std::string& d : o.drivers) {
@@ -455,13 +552,16 @@ int run(int argc, char** argv) {
     }
     if (d == "af_packet") {
       ok = bench_af_packet(o) && ok;
+#ifdef USTACK_HAVE_URING
     } else if (d == "uring_tap") {
       ok = bench_uring_tap(o) && ok;
+#endif
     } else {
       std::fprintf(stderr, "driver_bench: no kernel-sender benchmark for '%s'\n", d.c_str());
       ok = false;
     }
   }
+  summarize();
   return ok ? 0 : 1;
 }
 

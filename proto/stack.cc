@@ -65,6 +65,7 @@ void Stack::on_rx(Worker&, std::size_t, Mbuf** pkts, std::uint16_t n, Instant no
 
 void Stack::on_poll(Worker&, Instant now) {
   now_ = now;
+  if (app_ != nullptr) app_->poll(now);
 }
 
 void Stack::input(Mbuf* frame, Instant now) {

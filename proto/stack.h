@@ -42,6 +42,14 @@ struct StackConfig {
   std::uint64_t seed = 0;
 };
 
+// Application work that runs on the stack's core once per loop iteration
+// (starting connections, timing, generating load), after received frames.
+class StackApp {
+ public:
+  virtual ~StackApp() = default;
+  virtual void poll(Instant now) = 0;
+};
+
 class Stack final : public PacketHandler {
  public:
   // `tx` is the worker's transmit batch for the queue this stack serves.
@@ -62,6 +70,8 @@ class Stack final : public PacketHandler {
   void input(Mbuf* frame, Instant now);
   // Sets the time for calls made between bursts (sends from the app).
   void set_now(Instant now) { now_ = now; }
+  // Runs `app` on every loop iteration (nullptr: none).
+  void set_app(StackApp* app) { app_ = app; }
 
   const StackConfig& config() const { return cfg_; }
   MbufPool& pool() { return pool_; }
@@ -86,6 +96,7 @@ class Stack final : public PacketHandler {
   TxBatch& tx_;
   PortCapabilities caps_;
   Instant now_;
+  StackApp* app_ = nullptr;
   std::unique_ptr<EthernetLayer> ethernet_;
   std::unique_ptr<ArpLayer> arp_;
   std::unique_ptr<Ipv4Layer> ipv4_;

@@ -54,9 +54,11 @@ constexpr std::uint32_t kVnetHdrLen = sizeof(VirtioNetHdr);
 
 // user_data of a completion: what it belongs to, in its low two bits.
 constexpr std::uint64_t kTagRx = 1;  // (Mbuf* | 1): a read into that mbuf
-constexpr std::uint64_t kTagTx = 2;  // (slot << 2 | 2): a write of a TX slot
+constexpr std::uint64_t kTagTx = 2;  // (slot << 3 | 2): a write of a TX slot
 constexpr std::uint64_t kTagMask = 3;
-static_assert(alignof(Mbuf) >= 4, "rx user_data keeps a tag in the pointer's low bits");
+constexpr std::uint64_t kChainEnd = 4;  // with kTagRx: the last read of its chain
+constexpr std::uint64_t kTagBits = 7;
+static_assert(alignof(Mbuf) >= 8, "rx user_data keeps tags in the pointer's low bits");
 
 std::string errno_text(const std::string& what, int err) {
   return what + ": " + std::strerror(err);
@@ -132,6 +134,8 @@ struct Queue {
   // Receive: reads in flight, and completed frames not yet handed out
   // (posted + ready <= rx_depth, so the FIFO never overflows).
   std::uint32_t rx_posted = 0;
+  std::uint32_t rx_chains = 0;       // hard-linked chains of reads in flight
+  std::unique_ptr<Mbuf*[]> scratch;  // buffers of the chain being posted
   std::unique_ptr<Mbuf*[]> ready;
   std::uint32_t ready_mask = 0;
   std::uint32_t ready_head = 0;
@@ -407,6 +411,7 @@ bool UringTapPort::open_ring(Queue& q, std::string* error) {
                std::strerror(-rc));
     }
   }
+  q.scratch = std::make_unique<Mbuf*[]>(cfg_.rx_depth);
   const std::uint32_t ready_cap = round_pow2(cfg_.rx_depth);
   q.ready = std::make_unique<Mbuf*[]>(ready_cap);
   q.ready_mask = ready_cap - 1;
@@ -422,20 +427,20 @@ bool UringTapPort::open_ring(Queue& q, std::string* error) {
 void UringTapPort::close_queue(Queue& q, std::uint16_t qi) {
   if (q.ring_ok) {
     q.closing = true;
-    if (q.rx_posted + q.tx_inflight > 0) {
+    // A cancelled read does not cut its hard-linked chain: the next read
+    // is issued and waits in turn, so cancel until nothing is left.
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (q.rx_posted + q.tx_inflight > 0 && std::chrono::steady_clock::now() < end) {
       io_uring_sqe* sqe = io_uring_get_sqe(&q.ring);
       if (sqe != nullptr) {
-        io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+        io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
         sqe->user_data = 0;
       }
       io_uring_submit(&q.ring);
-      const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-      while (q.rx_posted + q.tx_inflight > 0 && std::chrono::steady_clock::now() < end) {
-        __kernel_timespec ts{0, 10'000'000};
-        io_uring_cqe* cqe = nullptr;
-        io_uring_wait_cqe_timeout(&q.ring, &cqe, &ts);
-        reap(q, qi);
-      }
+      __kernel_timespec ts{0, 1'000'000};
+      io_uring_cqe* cqe = nullptr;
+      io_uring_wait_cqe_timeout(&q.ring, &cqe, &ts);
+      reap(q, qi);
     }
     while (q.ready_count > 0) {
       mbuf_free(q.ready[q.ready_head]);
@@ -474,8 +479,9 @@ void UringTapPort::reap(Queue& q, std::uint16_t qi) {
       const int res = cqes[i]->res;
       switch (ud & kTagMask) {
         case kTagRx: {
-          Mbuf* m = reinterpret_cast<Mbuf*>(ud & ~kTagMask);
+          Mbuf* m = reinterpret_cast<Mbuf*>(ud & ~kTagBits);
           --q.rx_posted;
+          if ((ud & kChainEnd) != 0) --q.rx_chains;
           const std::uint32_t room = m->buf_len - m->data_off;
           if (res > static_cast<int>(hdr_len_) && !q.closing &&
               static_cast<std::uint32_t>(res) - hdr_len_ <= room) {
@@ -520,7 +526,7 @@ void UringTapPort::reap(Queue& q, std::uint16_t qi) {
           break;
         }
         case kTagTx: {
-          const auto idx = static_cast<std::uint32_t>(ud >> 2);
+          const auto idx = static_cast<std::uint32_t>(ud >> 3);
           TxSlot& s = q.slots[idx];
           --q.tx_inflight;
           if (res >= 0) {
@@ -551,19 +557,32 @@ void UringTapPort::reap(Queue& q, std::uint16_t qi) {
 
 // Posts reads until rx_depth buffers are with the kernel or waiting to be
 // handed out. Returns how many it prepared.
+//
+// Reads are posted as a few chains (cfg.rx_chains) linked with
+// IOSQE_IO_HARDLINK: only the head of each chain waits on the TAP, and when
+// it completes the next read of its chain is issued at once (and finds the
+// next frame if one is queued). Independent reads would each wait on the
+// TAP's wait queue, and every arriving frame would wake all of them, on the
+// sending CPU. A hard link, unlike a plain one, is not cut by a short read
+// (a frame smaller than the buffer), which every read of a TAP is.
 std::uint32_t UringTapPort::refill(Queue& q) {
   if (q.rx_stopped) return 0;
-  std::uint32_t want = cfg_.rx_depth - q.rx_posted - q.ready_count;
+  const std::uint32_t chains = cfg_.rx_chains == 0 ? cfg_.rx_depth : cfg_.rx_chains;
+  const std::uint32_t chain_len = std::max<std::uint32_t>(1, cfg_.rx_depth / chains);
   std::uint32_t prepared = 0;
-  Mbuf* bufs[64];
-  while (want > 0) {
-    std::uint32_t k = std::min<std::uint32_t>(want, 64);
-    k = std::min(k, io_uring_sq_space_left(&q.ring));
-    if (k == 0) break;
-    while (k > 0 && !q.pool->alloc_bulk(bufs, k)) k /= 2;  // the pool runs low: fewer
+  while (q.rx_chains < chains) {
+    std::uint32_t want = std::min(chain_len, cfg_.rx_depth - q.rx_posted - q.ready_count);
+    want = std::min(want, io_uring_sq_space_left(&q.ring));
+    std::uint32_t k = 0;
+    while (k < want) {
+      std::uint32_t n = std::min<std::uint32_t>(want - k, 64);
+      while (n > 0 && !q.pool->alloc_bulk(&q.scratch[k], n)) n /= 2;  // the pool runs low
+      if (n == 0) break;
+      k += n;
+    }
     if (k == 0) break;
     for (std::uint32_t i = 0; i < k; ++i) {
-      Mbuf* m = bufs[i];
+      Mbuf* m = q.scratch[i];
       io_uring_sqe* sqe = io_uring_get_sqe(&q.ring);  // room was checked above
       std::byte* dst = m->buf_addr + m->data_off - hdr_len_;
       const std::uint32_t len = m->buf_len - m->data_off + hdr_len_;
@@ -574,11 +593,17 @@ std::uint32_t UringTapPort::refill(Queue& q) {
         io_uring_prep_read(sqe, q.file, dst, len, 0);
       }
       if (q.fixed_file) sqe->flags |= IOSQE_FIXED_FILE;
-      sqe->user_data = reinterpret_cast<std::uint64_t>(m) | kTagRx;
+      std::uint64_t ud = reinterpret_cast<std::uint64_t>(m) | kTagRx;
+      if (i + 1 < k) {
+        sqe->flags |= IOSQE_IO_HARDLINK;
+      } else {
+        ud |= kChainEnd;
+      }
+      sqe->user_data = ud;
     }
+    ++q.rx_chains;
     q.rx_posted += k;
     prepared += k;
-    want -= k;
   }
   return prepared;
 }
@@ -669,7 +694,7 @@ bool UringTapPort::prep_write(Queue& q, Mbuf* m) {
     io_uring_prep_writev(sqe, q.file, slot.iov, n, 0);
   }
   if (q.fixed_file) sqe->flags |= IOSQE_FIXED_FILE;
-  sqe->user_data = (std::uint64_t{idx} << 2) | kTagTx;
+  sqe->user_data = (std::uint64_t{idx} << 3) | kTagTx;
   ++q.tx_inflight;
   return true;
 }
@@ -719,6 +744,10 @@ std::unique_ptr<Port> open_uring_tap(const UringTapConfig& cfg, std::string* err
   if (cfg.rx_depth == 0 || cfg.rx_depth > kMaxDepth || cfg.tx_depth == 0 ||
       cfg.tx_depth > kMaxDepth) {
     *error = "uring_tap: rx_depth and tx_depth must be 1.." + std::to_string(kMaxDepth);
+    return nullptr;
+  }
+  if (cfg.rx_chains > cfg.rx_depth) {
+    *error = "uring_tap: rx_chains must be 0..rx_depth";
     return nullptr;
   }
   if (!cfg.kernel_cidr.empty()) {

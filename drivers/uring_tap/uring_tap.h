@@ -10,7 +10,8 @@
 // region is registered with the ring (io_uring_register_buffers), so each
 // read is an IORING_OP_READ_FIXED and the kernel copies the frame straight
 // from its socket buffer into the mbuf that rx_burst then hands out: the
-// driver never copies or touches the bytes.
+// driver never copies or touches the bytes. The reads go in as a few chains
+// of hard-linked reads, so only one read per chain waits on the TAP.
 // Transmit, zero copy: each frame is one write of the mbuf's own bytes
 // (WRITE_FIXED when they lie in the registered region, WRITEV for chains
 // and virtio-net headers); the mbuf is freed when its completion is reaped.
@@ -54,6 +55,10 @@ struct UringTapConfig {
   std::vector<MbufPool*> rx_pools;
   std::uint32_t rx_depth = 128;  // reads in flight per queue (1..4096)
   std::uint32_t tx_depth = 256;  // writes in flight per queue (1..4096)
+  // The reads are posted as this many chains of hard-linked reads (see
+  // uring_tap.cc): only a chain's head waits on the TAP. 0 posts every read
+  // on its own (each frame then wakes all of them).
+  std::uint32_t rx_chains = 2;
   // ustack's own MAC; by default a locally administered address that
   // differs from the TAP's kernel-side MAC (the kernel is a separate host).
   std::optional<MacAddr> mac;

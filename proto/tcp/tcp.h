@@ -166,6 +166,7 @@ class TcpConn {
   std::uint32_t ts_offset_ = 0;
   // RTT and RTO (RFC 6298).
   Duration srtt_{0}, rttvar_{0}, rto_{0};
+  bool rtt_measured_ = false;  // SRTT holds a measurement (which may be 0)
   bool rtt_timing_ = false;
   SeqNum rtt_seq_;
   Instant rtt_start_{};
@@ -331,6 +332,9 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   Counter& c_timeouts_;
   Counter& c_fast_retransmits_;
   Counter& c_challenge_acks_;
+  Counter& c_time_wait_reused_;
+  Counter& c_time_wait_overflow_;
+  std::uint32_t time_wait_ = 0;  // connections in TIME-WAIT
 };
 
 }  // namespace ustack

@@ -39,6 +39,9 @@ struct TcpConfig {
   Duration keepalive_interval = std::chrono::seconds(75);
   std::uint32_t keepalive_probes = 9;
   std::uint32_t max_syn_backlog = 1024;  // half-open connections per listener
+  // TIME-WAIT entries kept at most; beyond, a closing connection skips
+  // TIME-WAIT (counted), as Linux does past tcp_max_tw_buckets.
+  std::uint32_t max_time_wait = 8192;
   std::uint32_t max_ooo_segments = 256;  // out-of-order segments held per connection
   std::uint16_t ephemeral_lo = 32768;    // RFC 6056 §2.1
   std::uint16_t ephemeral_hi = 60999;

@@ -86,10 +86,16 @@ void TcpConn::abort() {
 
 void TcpLayer::window_opened(TcpConn& c) {
   // A window update when reading opened the window by a worthwhile step
-  // (receiver SWS avoidance, RFC 9293 §3.8.6.2.2).
+  // (receiver SWS avoidance, RFC 9293 §3.8.6.2.2), and only if the window
+  // the peer knows had fallen below half of the most we offer: otherwise
+  // the new edge rides on the next ACK, which may be delayed (§3.8.6.3;
+  // an update for every segment read would acknowledge each at once).
   const SeqNum before = c.rcv_adv_;
+  const std::int32_t known = before - c.rcv_nxt_;
+  const std::uint32_t most = std::min(c.recv_buffer_, 0xffffu << c.rcv_wscale_);
   receive_window(c);
   if (c.rcv_adv_ - before >= static_cast<std::int32_t>(std::min(c.recv_buffer_ / 2, c.mss_)) &&
+      known < static_cast<std::int32_t>(most / 2) &&
       (c.state_ == TcpState::kEstablished || c.state_ == TcpState::kFinWait1 ||
        c.state_ == TcpState::kFinWait2)) {
     c.rcv_adv_ = before;  // send_segment advertises it anew

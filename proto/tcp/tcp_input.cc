@@ -79,6 +79,10 @@ void TcpLayer::input_listen(TcpListener& l, const Segment& seg) {
   c_passive_opens_.inc();
   c->irs_ = seg.seq;
   c->rcv_nxt_ = seg.seq + 1;
+  // No window offered yet (RCV.NXT + RCV.WND is set by the SYN,ACK): a
+  // right edge left from before would be taken for an offered window, up to
+  // 2^31 bytes of it (RFC 9293 §3.10.7.4, first check, uses RCV.WND).
+  c->rcv_adv_ = c->rcv_nxt_;
   apply_syn_options(*c, seg);
   c->iss_ = make_isn(seg.key);
   c->snd_una_ = c->snd_nxt_ = c->snd_max_ = c->iss_;
@@ -109,6 +113,7 @@ void TcpLayer::input_syn_sent(TcpConn& c, Segment& seg) {
   if (!seg.syn()) return;
   c.irs_ = seg.seq;
   c.rcv_nxt_ = seg.seq + 1;
+  c.rcv_adv_ = c.rcv_nxt_;  // no window offered yet (see input_listen)
   apply_syn_options(c, seg);
   c.snd_wnd_ = c.max_snd_wnd_ = seg.wnd;
   c.snd_wl1_ = seg.seq;
@@ -144,8 +149,10 @@ bool TcpLayer::acceptable(const TcpConn& c, const Segment& seg) const {
 
 void TcpLayer::update_rtt(TcpConn& c, Duration r) {
   if (r.count() < 0) return;
-  // RFC 6298 §2.2 and §2.3, with G = the timer tick.
-  if (c.srtt_.count() == 0) {
+  // RFC 6298 §2.2 and §2.3, with G = the timer tick. A first measurement
+  // of 0 (under the clock's resolution) is a measurement all the same.
+  if (!c.rtt_measured_) {
+    c.rtt_measured_ = true;
     c.srtt_ = r;
     c.rttvar_ = r / 2;
   } else {
@@ -155,6 +162,10 @@ void TcpLayer::update_rtt(TcpConn& c, Duration r) {
   }
   const Duration g = stack_.timers().tick();
   c.rto_ = std::clamp(c.srtt_ + std::max(g, 4 * c.rttvar_), cfg_.rto_min, cfg_.rto_max);
+  // RFC 6298 §5 (after 5.7): a new measurement "may result in 'collapsing'
+  // RTO back down after it has been doubled" -- and only a measurement
+  // does (Karn's algorithm keeps the backed-off RTO until then).
+  c.backoff_ = 0;
 }
 
 void TcpLayer::input_synchronized(TcpConn& c, Segment& seg) {
@@ -173,6 +184,21 @@ void TcpLayer::input_synchronized(TcpConn& c, Segment& seg) {
       output(c);
       return;
     }
+  }
+
+  // RFC 9293 §3.5, figure 7 (simultaneous open): in SYN-RECEIVED entered
+  // from SYN-SENT, the peer's SYN,ACK (SEG.SEQ = IRS, acknowledging our SYN)
+  // takes us to ESTABLISHED (line 6). Its SYN was processed already, so
+  // only the rest of it is: answering it with our SYN,ACK again, as for a
+  // retransmitted SYN, would go on forever between two such stacks.
+  if (c.state_ == TcpState::kSynReceived && c.listener_ == nullptr && seg.syn() &&
+      seg.ack_flag() && !seg.rst() && seg.seq == c.irs_ && c.snd_una_ < seg.ack &&
+      seg.ack <= c.snd_max_) {
+    seg.flags &= static_cast<std::uint8_t>(~wire::kTcpSyn);
+    seg.seq += 1;
+    // Its window is not scaled (RFC 7323 §2.2); the ACK processing below
+    // scales what it finds.
+    seg.wnd = static_cast<std::uint16_t>(seg.wnd >> c.snd_wscale_);
   }
 
   // First: sequence number acceptability.
@@ -385,7 +411,9 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
   }
   c.snd_una_ = seg.ack;
   if (c.snd_nxt_ < c.snd_una_) c.snd_nxt_ = c.snd_una_;
-  c.backoff_ = 0;
+  // The backoff stays until an RTT sample is taken (update_rtt, RFC 6298
+  // §5); the oldest unacknowledged data is new, and so is its user timeout.
+  c.first_retransmit_ = Instant{};
   c.dupacks_ = 0;
   // Congestion control.
   if (c.in_recovery_) {

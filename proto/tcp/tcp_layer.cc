@@ -1,6 +1,8 @@
 // TcpLayer: the connection pool, listeners, active opens, demultiplexing of
 // arriving segments, ISNs, and ICMP errors.
 #include <algorithm>
+#include <array>
+#include <cstring>
 
 #include "proto/stack.h"
 #include "proto/tcp/tcp.h"
@@ -78,7 +80,9 @@ TcpLayer::TcpLayer(Stack& stack, const TcpConfig& cfg)
       c_passive_opens_(stack.counters().get("tcp.passive_opens")),
       c_timeouts_(stack.counters().get("tcp.timeouts")),
       c_fast_retransmits_(stack.counters().get("tcp.fast_retransmits")),
-      c_challenge_acks_(stack.counters().get("tcp.tx.challenge_ack")) {}
+      c_challenge_acks_(stack.counters().get("tcp.tx.challenge_ack")),
+      c_time_wait_reused_(stack.counters().get("tcp.time_wait_reused")),
+      c_time_wait_overflow_(stack.counters().get("tcp.time_wait_overflow")) {}
 
 TcpLayer::~TcpLayer() {
   // Every connection goes without callbacks: the application is going too.
@@ -136,13 +140,35 @@ void TcpLayer::init_conn(TcpConn& c, const ConnKey& key, TcpHandler* h) {
   c.user = nullptr;
   c.key_ = key;
   c.state_ = TcpState::kClosed;
+  // A pooled object carries its last connection's sequence space: every
+  // sequence variable starts again (a stale RCV.ADV once made a reused
+  // connection's window garbage).
+  c.iss_ = c.snd_una_ = c.snd_nxt_ = c.snd_max_ = c.snd_wl1_ = c.snd_wl2_ = SeqNum();
+  c.irs_ = c.rcv_nxt_ = c.rcv_adv_ = c.last_ack_sent_ = SeqNum();
+  c.rtt_seq_ = c.recover_ = c.peer_fin_seq_ = c.fin_seq_ = SeqNum();
+  c.ts_recent_time_ = now();
+  c.first_retransmit_ = Instant{};
+  c.rtt_start_ = Instant{};
   c.snd_wnd_ = c.max_snd_wnd_ = 0;
   c.snd_wscale_ = c.rcv_wscale_ = 0;
   c.mss_ = 536;
   c.ts_ok_ = c.sack_ok_ = c.ws_ok_ = false;
   c.ts_recent_ = 0;
-  c.ts_offset_ = static_cast<std::uint32_t>(rng_.next());
+  // RFC 7323 §5.4 (and Linux): the timestamp offset is a keyed hash of the
+  // address pair, not of the ports, so timestamps keep growing from one
+  // incarnation of a 4-tuple to the next; that is what lets a new SYN take
+  // over a TIME-WAIT 4-tuple safely (RFC 6191).
+  {
+    const std::array<std::uint8_t, 32> pair = [&] {
+      std::array<std::uint8_t, 32> b{};
+      std::memcpy(b.data(), key.local.b.data(), 16);
+      std::memcpy(b.data() + 16, key.remote.b.data(), 16);
+      return b;
+    }();
+    c.ts_offset_ = static_cast<std::uint32_t>(siphash24(isn_key_, pair.data(), pair.size()) >> 32);
+  }
   c.srtt_ = c.rttvar_ = Duration(0);
+  c.rtt_measured_ = false;
   c.rto_ = cfg_.rto_initial;
   c.rtt_timing_ = false;
   c.backoff_ = 0;
@@ -296,7 +322,24 @@ void TcpLayer::ipv4_input(Mbuf* m, const Ipv4Meta& meta) {
   seg.key.remote_port = tcp->src_port();
   m->l4_len = seg.hlen;
 
-  if (TcpConn* c = table_.find(seg.key)) {
+  TcpConn* c = table_.find(seg.key);
+  if (c != nullptr && c->state_ == TcpState::kTimeWait && seg.syn() && !seg.ack_flag() &&
+      !seg.rst() && listener_by_port_[seg.key.local_port] != nullptr) {
+    // RFC 6191 §2 (and RFC 1122 §4.2.2.13): a new SYN for a 4-tuple in
+    // TIME-WAIT may open a new incarnation when it cannot be an old
+    // duplicate: its timestamp is newer, or (no timestamps) its sequence
+    // number lies beyond the old connection's.
+    const bool newer =
+        c->ts_ok_ && seg.has_ts
+            ? static_cast<std::int32_t>(seg.opts.timestamps->tsval - c->ts_recent_) > 0
+            : seg.seq > c->rcv_nxt_;
+    if (newer) {
+      c_time_wait_reused_.inc();
+      teardown(*c, TcpCloseReason::kNormal);
+      c = nullptr;
+    }
+  }
+  if (c != nullptr) {
     if (c->state_ == TcpState::kSynSent) {
       input_syn_sent(*c, seg);
     } else {

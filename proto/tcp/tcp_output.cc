@@ -23,7 +23,10 @@ void TcpLayer::arm_rto(TcpConn& c) {
 
 std::uint32_t TcpLayer::receive_window(TcpConn& c) {
   const std::uint32_t held = c.rcvq_.bytes() + c.ooo_.bytes();
-  const std::uint32_t space = c.recv_buffer_ > held ? c.recv_buffer_ - held : 0;
+  // At most what the window field can say: RCV.WND is the window advertised
+  // (RFC 9293 §3.10.7.4 accepts only segments within it; RFC 7323 §2.3).
+  const std::uint32_t space =
+      std::min(c.recv_buffer_ > held ? c.recv_buffer_ - held : 0, 0xffffu << c.rcv_wscale_);
   // The right edge moves in units of the scale, and (RFC 9293 §3.8.6.2.2,
   // receiver SWS avoidance) only by at least min(buffer / 2, MSS); it never
   // moves left (§3.8.6.2.2: "SHOULD NOT shrink").

@@ -26,7 +26,7 @@ void TcpLayer::on_rto(Timer&, void* arg) {
     return;
   }
   if (c.snd_una_ == c.snd_max_) return;  // nothing outstanding any more
-  if (c.backoff_ == 0) c.first_retransmit_ = now;
+  if (c.first_retransmit_ == Instant{}) c.first_retransmit_ = now;
   if (now - c.first_retransmit_ >= t.cfg_.user_timeout) {
     // RFC 9293 §3.8.3: R2 passed; the connection is given up.
     t.c_timeouts_.inc();
@@ -107,7 +107,7 @@ void TcpLayer::established(TcpConn& c) {
   c.cwnd_ = std::min(cfg_.initial_window_segments * c.mss_, std::max(2 * c.mss_, 14600u));
   // RFC 6298 §5.7: when the SYN or SYN,ACK had to be sent again and no RTT
   // could be measured, data starts with an RTO of 3 s.
-  if (c.syn_retries_ > 0 && c.srtt_.count() == 0)
+  if (c.syn_retries_ > 0 && !c.rtt_measured_)
     c.rto_ = std::max(c.rto_, std::chrono::duration_cast<Duration>(std::chrono::seconds(3)));
   c.backoff_ = 0;
   c.syn_retries_ = 0;
@@ -147,6 +147,12 @@ void TcpLayer::notify_closed(TcpConn& c, TcpCloseReason reason) {
 }
 
 void TcpLayer::enter_time_wait(TcpConn& c) {
+  if (time_wait_ >= cfg_.max_time_wait) {
+    c_time_wait_overflow_.inc();
+    teardown(c, TcpCloseReason::kNormal);
+    return;
+  }
+  ++time_wait_;
   c.state_ = TcpState::kTimeWait;
   TimerWheel& w = stack_.timers();
   w.cancel(c.rto_timer_);
@@ -163,6 +169,7 @@ void TcpLayer::enter_time_wait(TcpConn& c) {
 }
 
 void TcpLayer::teardown(TcpConn& c, TcpCloseReason reason) {
+  if (c.state_ == TcpState::kTimeWait) --time_wait_;
   TimerWheel& w = stack_.timers();
   w.cancel(c.rto_timer_);
   w.cancel(c.delack_timer_);

@@ -23,7 +23,7 @@ class EchoServer : public TcpListenHandler, public TcpHandler {
   void on_readable(TcpConn& c) override { pump(c); }
   void on_writable(TcpConn& c) override { pump(c); }
   void on_peer_closed(TcpConn& c) override {
-    peer_closed_ = true;
+    c.user = this;  // marks this connection's peer as done
     pump(c);
   }
   void on_closed(TcpConn&, TcpCloseReason r) override {
@@ -50,9 +50,8 @@ class EchoServer : public TcpListenHandler, public TcpHandler {
       if (!queued) mbuf_free(m);
       echoed += n;
     }
-    if (peer_closed_ && c.readable() == 0) c.close();
+    if (c.user != nullptr && c.readable() == 0) c.close();
   }
-  bool peer_closed_ = false;
 };
 
 // Sends `data`, reads everything back, closes after the echo is complete.

@@ -1,0 +1,137 @@
+// ustack ping: ICMP echo with iputils-style output.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include "apps/commands.h"
+#include "apps/host.h"
+
+namespace ustack::app {
+namespace {
+
+struct Pinger : EchoListener {
+  void on_echo_reply(const EchoReply& r) override {
+    if (r.id != id) return;
+    replies.push_back(r);
+  }
+  std::uint16_t id = 0;
+  std::vector<EchoReply> replies;
+};
+
+}  // namespace
+
+int cmd_ping(const Argv& argv) {
+  std::vector<cli::OptionSpec> specs = host_options();
+  specs.push_back({"dest", {"-dest", "--dest"}, true, "ADDR", "address to ping"});
+  specs.push_back({"count", {"-c", "--count"}, true, "N", "stop after N replies (default: Ctrl-C)"});
+  specs.push_back({"interval", {"--interval"}, true, "SECONDS",
+                   "between requests, default 1 (-i names the interface here, as in the seed)"});
+  specs.push_back({"size", {"-s", "--size"}, true, "BYTES", "data bytes per request (default 56)"});
+  specs.push_back({"wait", {"-W", "--timeout"}, true, "SECONDS",
+                   "how long to wait for the last reply (default 2)"});
+  specs.push_back({"ttl", {"-t", "--ttl"}, true, "TTL", "time to live (default 64)"});
+  specs.push_back({"help", {"-h", "--help"}, false, "", "this help"});
+  cli::Args args;
+  std::string err;
+  if (!args.parse(specs, argv, &err)) {
+    std::fprintf(stderr, "ustack ping: %s\n", err.c_str());
+    return kExitUsage;
+  }
+  if (args.has("help")) {
+    std::printf("usage: ustack ping -i IFACE -dest ADDR [options]\n%s",
+                cli::format_help(specs).c_str());
+    return kExitOk;
+  }
+  HostOptions ho;
+  unsigned long long count = 0, size = 56, ttl = 64;
+  double interval = 1.0, wait = 2.0;
+  if (!read_host_options(args, &ho, &err) || !args.get_uint("count", 1, 1ull << 32, &count, &err) ||
+      !args.get_uint("size", 0, 65507, &size, &err) || !args.get_uint("ttl", 1, 255, &ttl, &err) ||
+      !args.get_double("interval", 0.001, 3600, &interval, &err) ||
+      !args.get_double("wait", 0.001, 3600, &wait, &err)) {
+    std::fprintf(stderr, "ustack ping: %s\n", err.c_str());
+    return kExitUsage;
+  }
+  const auto dest = Ipv4Addr::parse(args.get("dest", args.positional().empty() ? "" : args.positional()[0]));
+  if (!dest) {
+    std::fprintf(stderr, "ustack ping: give the address to ping with -dest ADDR\n");
+    return kExitUsage;
+  }
+  install_signal_handlers();
+  auto host = AppHost::open(ho, &err);
+  if (!host) {
+    std::fprintf(stderr, "ustack ping: %s\n", err.c_str());
+    return kExitUsage;
+  }
+  Pinger p;
+  p.id = static_cast<std::uint16_t>(getpid());
+  host->stack().icmp().set_echo_listener(&p);
+  const std::string d = dest->to_string();
+  std::printf("PING %s (%s) %llu(%llu) bytes of data.\n", d.c_str(), d.c_str(), size, size + 28);
+  std::fflush(stdout);
+  const Instant start = host->now();
+  const auto period = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(interval));
+  std::uint64_t sent = 0;
+  std::size_t printed = 0;
+  Instant next = start;
+  auto print_new = [&] {
+    for (; printed < p.replies.size(); ++printed) {
+      const EchoReply& r = p.replies[printed];
+      std::printf("%u bytes from %s: icmp_seq=%u ttl=%u time=%.3f ms\n", r.bytes,
+                  r.from.to_string().c_str(), r.seq, r.ttl,
+                  std::chrono::duration<double, std::milli>(r.rtt).count());
+    }
+    std::fflush(stdout);
+  };
+  // Requests go out every `interval`; a lost reply never stalls the next.
+  while (!g_interrupted.load() && (count == 0 || sent < count)) {
+    host->sync();
+    const SendResult res = host->stack().icmp().send_echo_request(
+        *dest, p.id, static_cast<std::uint16_t>(sent + 1), static_cast<std::uint32_t>(size),
+        static_cast<std::uint8_t>(ttl));
+    if (res != SendResult::kOk) {
+      std::fprintf(stderr, "ustack ping: %s: %s\n", d.c_str(), to_string(res));
+      return kExitFailure;
+    }
+    ++sent;
+    next += period;
+    host->run_until([&] {
+      print_new();
+      return host->now() >= next || (count != 0 && sent >= count && p.replies.size() >= count);
+    }, period * 2);
+  }
+  // Wait for the last replies.
+  host->run_until([&] {
+    print_new();
+    return p.replies.size() >= sent;
+  }, std::chrono::duration_cast<Duration>(std::chrono::duration<double>(wait)));
+  print_new();
+  const double total_ms = std::chrono::duration<double, std::milli>(host->now() - start).count();
+  const std::size_t got = p.replies.size();
+  std::printf("\n--- %s ping statistics ---\n", d.c_str());
+  std::printf("%llu packets transmitted, %zu received, %.0f%% packet loss, time %.0fms\n",
+              static_cast<unsigned long long>(sent), got,
+              sent ? 100.0 * static_cast<double>(sent - std::min<std::uint64_t>(got, sent)) /
+                         static_cast<double>(sent)
+                   : 0.0,
+              total_ms);
+  if (got > 0) {
+    double mn = 1e18, mx = 0, sum = 0, sum2 = 0;
+    for (const auto& r : p.replies) {
+      const double ms = std::chrono::duration<double, std::milli>(r.rtt).count();
+      mn = std::min(mn, ms);
+      mx = std::max(mx, ms);
+      sum += ms;
+      sum2 += ms * ms;
+    }
+    const double avg = sum / static_cast<double>(got);
+    const double mdev = std::sqrt(std::max(0.0, sum2 / static_cast<double>(got) - avg * avg));
+    std::printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n", mn, avg, mx, mdev);
+  }
+  if (ho.debug) std::printf("%s", host->drop_report().c_str());
+  return got > 0 ? kExitOk : kExitFailure;
+}
+
+}  // namespace ustack::app

@@ -1,0 +1,186 @@
+// ustack tcpserver: echo (the seed's behaviour, default), discard or source
+// on a port, many connections at once, one summary line per connection.
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "apps/commands.h"
+#include "apps/host.h"
+
+namespace ustack::app {
+namespace {
+
+enum class Mode { kEcho, kDiscard, kSource };
+
+class Server;
+
+struct Session : TcpHandler {
+  Session(Server& s, Instant t) : server(s), start(t) {}
+  void on_connected(TcpConn& c) override;
+  void on_readable(TcpConn& c) override { pump(c); }
+  void on_writable(TcpConn& c) override { pump(c); }
+  void on_peer_closed(TcpConn& c) override {
+    peer_closed = true;
+    pump(c);
+  }
+  void on_closed(TcpConn& c, TcpCloseReason r) override;
+  void pump(TcpConn& c);
+
+  Server& server;
+  Instant start;
+  TcpConn* conn = nullptr;  // valid until on_closed
+  std::string peer;
+  std::uint64_t received = 0, sent = 0;
+  bool peer_closed = false;
+  bool closing = false;
+};
+
+class Server : public TcpListenHandler {
+ public:
+  Server(AppHost& h, Mode m, std::uint64_t n, bool trace)
+      : host(h), mode(m), source_bytes(n), debug(trace) {}
+  TcpHandler* on_accept(TcpConn& c) override {
+    sessions.push_back(std::make_unique<Session>(*this, host.now()));
+    Session& s = *sessions.back();
+    s.peer = c.key().remote.to_string() + ":" + std::to_string(c.key().remote_port);
+    s.conn = &c;
+    if (debug) std::printf("Server> Connection from %s\n", s.peer.c_str());
+    ++accepted;
+    return &s;
+  }
+  AppHost& host;
+  Mode mode;
+  std::uint64_t source_bytes;
+  bool debug;
+  std::vector<std::unique_ptr<Session>> sessions;
+  std::uint64_t accepted = 0, finished = 0, failed = 0;
+};
+
+void Session::on_connected(TcpConn& c) { pump(c); }
+
+void Session::pump(TcpConn& c) {
+  if (server.mode == Mode::kEcho) {
+    // Received segments go straight back out: zero copy.
+    while (c.readable() > 0) {
+      const std::uint32_t before = c.readable();
+      Mbuf* m = c.take(c.send_space());
+      if (m == nullptr) {
+        c.want_writable();
+        break;
+      }
+      const std::uint32_t n = m->pkt_len;
+      if (server.debug) std::printf("Server> Read %u bytes\n", n);
+      received += before - c.readable();
+      if (!c.send(m)) {
+        mbuf_free(m);
+        break;
+      }
+      sent += n;
+    }
+  } else {
+    const std::uint32_t n = c.readable();
+    received += n;
+    c.consume(n);
+  }
+  if (server.mode == Mode::kSource) {
+    static const std::vector<std::byte> block(65536, std::byte{0x5a});
+    while (sent < server.source_bytes) {
+      const std::uint32_t k = c.send(std::span(block).first(
+          std::min<std::uint64_t>(block.size(), server.source_bytes - sent)));
+      if (k == 0) break;
+      sent += k;
+    }
+    if (sent >= server.source_bytes && !closing) {
+      closing = true;
+      c.close();
+      return;
+    }
+  }
+  if (peer_closed && c.readable() == 0 && !closing) {
+    closing = true;
+    if (server.debug) std::printf("Server> Write %llu bytes\n", static_cast<unsigned long long>(sent));
+    c.close();
+  }
+}
+
+void Session::on_closed(TcpConn&, TcpCloseReason r) {
+  conn = nullptr;
+  const double ms = std::chrono::duration<double, std::milli>(server.host.now() - start).count();
+  std::printf("%s: received %llu bytes, sent %llu bytes in %.3f ms (%s)\n", peer.c_str(),
+              static_cast<unsigned long long>(received), static_cast<unsigned long long>(sent), ms,
+              to_string(r));
+  std::fflush(stdout);
+  ++server.finished;
+  if (r != TcpCloseReason::kNormal) ++server.failed;
+}
+
+}  // namespace
+
+int cmd_tcpserver(const Argv& argv) {
+  std::vector<cli::OptionSpec> specs = host_options();
+  specs.push_back({"port", {"-port", "--port"}, true, "PORT", "port to listen on"});
+  specs.push_back({"mode", {"--mode"}, true, "MODE", "echo (default), discard, source"});
+  specs.push_back({"bytes", {"--bytes"}, true, "N", "bytes each connection gets in source mode"});
+  specs.push_back({"count", {"--count"}, true, "N", "exit after N connections (default: Ctrl-C)"});
+  specs.push_back({"help", {"-h", "--help"}, false, "", "this help"});
+  cli::Args args;
+  std::string err;
+  if (!args.parse(specs, argv, &err)) {
+    std::fprintf(stderr, "ustack tcpserver: %s\n", err.c_str());
+    return kExitUsage;
+  }
+  if (args.has("help")) {
+    std::printf("usage: ustack tcpserver -i IFACE -port PORT [options]\n%s",
+                cli::format_help(specs).c_str());
+    return kExitOk;
+  }
+  HostOptions ho;
+  unsigned long long port = 0, count = 0, bytes = 1 << 20;
+  if (!read_host_options(args, &ho, &err) || !args.get_uint("port", 1, 65535, &port, &err) ||
+      !args.get_uint("count", 1, 1ull << 40, &count, &err) ||
+      !args.get_uint("bytes", 0, 1ull << 50, &bytes, &err)) {
+    std::fprintf(stderr, "ustack tcpserver: %s\n", err.c_str());
+    return kExitUsage;
+  }
+  if (port == 0) {
+    std::fprintf(stderr, "ustack tcpserver: give the port with -port PORT\n");
+    return kExitUsage;
+  }
+  const std::string ms = args.get("mode", "echo");
+  Mode mode = ms == "echo" ? Mode::kEcho : ms == "discard" ? Mode::kDiscard : Mode::kSource;
+  if (ms != "echo" && ms != "discard" && ms != "source") {
+    std::fprintf(stderr, "ustack tcpserver: --mode is echo, discard or source, not '%s'\n",
+                 ms.c_str());
+    return kExitUsage;
+  }
+  install_signal_handlers();
+  auto host = AppHost::open(ho, &err);
+  if (!host) {
+    std::fprintf(stderr, "ustack tcpserver: %s\n", err.c_str());
+    return kExitUsage;
+  }
+  Server server(*host, mode, bytes, ho.debug);
+  if (host->stack().tcp().listen(static_cast<std::uint16_t>(port), server, &err) == nullptr) {
+    std::fprintf(stderr, "ustack tcpserver: %s\n", err.c_str());
+    return kExitUsage;
+  }
+  std::printf("tcpserver: listening on %s port %llu (%s)\n",
+              host->address().addr.to_string().c_str(), port, ms.c_str());
+  std::fflush(stdout);
+  host->run_until([&] { return count != 0 && server.finished >= count; },
+                  std::chrono::hours(24 * 365));
+  if (g_interrupted.load()) {
+    // Ctrl-C: close what is open with FIN and give it a moment to finish.
+    std::printf("tcpserver: interrupted, closing open connections\n");
+    for (auto& s : server.sessions)
+      if (s->conn != nullptr) s->conn->close();
+    host->drain(std::chrono::seconds(1));
+  }
+  std::printf("tcpserver: %llu connections, %llu failed\n",
+              static_cast<unsigned long long>(server.finished),
+              static_cast<unsigned long long>(server.failed));
+  return server.failed == 0 ? kExitOk : kExitFailure;
+}
+
+}  // namespace ustack::app

@@ -1,0 +1,17 @@
+// The ustack subcommands. Each takes its arguments (after the command
+// name) and returns the process exit status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ustack::app {
+
+using Argv = std::vector<std::string>;
+
+int cmd_ping(const Argv& args);
+int cmd_tcpclient(const Argv& args);
+int cmd_tcpserver(const Argv& args);
+int cmd_bench(const Argv& args);
+
+}  // namespace ustack::app

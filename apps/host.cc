@@ -1,0 +1,186 @@
+#include "apps/host.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/log.h"
+
+namespace ustack::app {
+
+std::atomic<bool> g_interrupted{false};
+
+namespace {
+
+void on_signal(int) { g_interrupted.store(true); }
+
+// The IPv4 address and prefix the kernel has on `iface`.
+std::optional<Ipv4Cidr> kernel_address(const std::string& iface) {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) return std::nullopt;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, iface.c_str(), IFNAMSIZ - 1);
+  std::optional<Ipv4Cidr> out;
+  if (ioctl(fd, SIOCGIFADDR, &ifr) == 0) {
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(&ifr.ifr_addr);
+    Ipv4Cidr c;
+    c.addr = Ipv4Addr::from_u32(ntohl(sin->sin_addr.s_addr));
+    c.prefix_len = 32;
+    if (ioctl(fd, SIOCGIFNETMASK, &ifr) == 0) {
+      const auto* m = reinterpret_cast<const sockaddr_in*>(&ifr.ifr_netmask);
+      if (auto len = Ipv4Addr::from_u32(ntohl(m->sin_addr.s_addr)).mask_prefix_len())
+        c.prefix_len = static_cast<std::uint8_t>(*len);
+    }
+    out = c;
+  }
+  close(fd);
+  return out;
+}
+
+}  // namespace
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+std::vector<cli::OptionSpec> host_options() {
+  return {
+      {"iface", {"-i", "--iface"}, true, "IFACE", "network interface to run on"},
+      {"driver", {"--driver"}, true, "NAME", "af_packet (default), memlink"},
+      {"ip", {"--ip"}, true, "ADDR/PREFIX",
+       "ustack's own address (default: borrow the interface's, with a warning)"},
+      {"gw", {"--gw"}, true, "ADDR", "default gateway"},
+      {"mac", {"--mac"}, true, "MAC", "ustack's own MAC (default: the interface's)"},
+      {"cores", {"--cores"}, true, "LIST", "core to pin the worker to, e.g. 1"},
+      {"debug", {"-debug", "--debug"}, false, "", "trace states and drops"},
+  };
+}
+
+bool read_host_options(const cli::Args& args, HostOptions* o, std::string* error) {
+  o->driver = args.get("driver", "af_packet");
+  o->iface = args.get("iface");
+  o->debug = args.has("debug");
+  if (o->iface.empty()) {
+    *error = "no interface given (-i IFACE)";
+    return false;
+  }
+  if (args.has("ip")) {
+    o->ip = Ipv4Cidr::parse(args.get("ip"));
+    if (!o->ip) {
+      *error = "bad address '" + args.get("ip") + "' for --ip (expected e.g. 10.0.0.1/24)";
+      return false;
+    }
+  }
+  if (args.has("gw")) {
+    auto gw = Ipv4Addr::parse(args.get("gw"));
+    if (!gw) {
+      *error = "bad address '" + args.get("gw") + "' for --gw";
+      return false;
+    }
+    o->gateway = *gw;
+  }
+  if (args.has("mac")) {
+    o->mac = MacAddr::parse(args.get("mac"));
+    if (!o->mac) {
+      *error = "bad MAC '" + args.get("mac") + "' for --mac (expected aa:bb:cc:dd:ee:ff)";
+      return false;
+    }
+  }
+  if (args.has("cores")) {
+    std::vector<int> cores;
+    if (!parse_core_list(args.get("cores"), &cores, error)) return false;
+    if (cores.size() != 1) {
+      *error = "this command runs one worker: give one core with --cores";
+      return false;
+    }
+    o->core = cores[0];
+  }
+  return true;
+}
+
+std::unique_ptr<AppHost> AppHost::open(const HostOptions& o, std::string* error) {
+  std::unique_ptr<AppHost> h(new AppHost());
+  h->topology_ = Topology::load(error);
+  if (!h->topology_) return nullptr;
+  if (o.core >= 0 && !h->topology_->check_cores({o.core}, error)) return nullptr;
+  MbufPoolConfig pc;
+  pc.name = "app";
+  pc.capacity = 32768;
+  h->pool_ = MbufPool::create(pc, error);
+  if (!h->pool_) return nullptr;
+  PortSpec spec;
+  spec.driver = o.driver;
+  spec.iface = o.iface;
+  spec.rx_pools = {h->pool_.get()};
+  h->port_ = open_port(spec, h->clock_, error);
+  if (!h->port_) return nullptr;
+  if (o.ip) {
+    h->address_ = *o.ip;
+  } else if (auto k = kernel_address(o.iface)) {
+    h->address_ = *k;
+    log(LogLevel::kWarn,
+        "borrowing %s from %s: the kernel will answer on it too unless filtered "
+        "(e.g. iptables -A INPUT -i %s -p tcp -j DROP), or give ustack its own with --ip",
+        h->address_.to_string().c_str(), o.iface.c_str(), o.iface.c_str());
+  } else {
+    *error = "no --ip given and " + o.iface + " has no IPv4 address to borrow";
+    return nullptr;
+  }
+  if (o.core >= 0) {
+    if (!h->topology_->pin_current_thread(o.core, error)) return nullptr;
+  }
+  WorkerConfig wc;
+  wc.name = "worker";
+  h->worker_ = std::make_unique<Worker>(wc, h->clock_);
+  TxBatch& tx = h->worker_->add_queue(*h->port_, 0);
+  h->worker_->add_pool(*h->pool_);
+  StackConfig sc;
+  sc.netif.mac = o.mac ? *o.mac : h->port_->mac();
+  sc.netif.addrs = {h->address_};
+  sc.netif.gateway = o.gateway;
+  sc.netif.mtu = h->port_->mtu();
+  h->stack_ = std::make_unique<Stack>(sc, *h->pool_, h->worker_->timers(),
+                                      h->worker_->counters(), tx, h->clock_.now());
+  h->worker_->set_handler(*h->stack_);
+  h->stack_->start(h->clock_.now());
+  return h;
+}
+
+AppHost::~AppHost() {
+  stack_.reset();
+  worker_.reset();
+  port_.reset();
+}
+
+bool AppHost::run_until(const std::function<bool()>& done, Duration timeout) {
+  const Instant end = clock_.now() + timeout;
+  while (!done()) {
+    if (g_interrupted.load(std::memory_order_relaxed) || clock_.now() > end) return false;
+    worker_->run_once(clock_.now());
+  }
+  return true;
+}
+
+void AppHost::drain(Duration d) {
+  const Instant end = clock_.now() + d;
+  while (clock_.now() < end) worker_->run_once(clock_.now());
+}
+
+std::string AppHost::drop_report() {
+  std::string out;
+  worker_->counters().for_each([&](const std::string& name, std::uint64_t v) {
+    if (v != 0 && name.find(".drop.") != std::string::npos)
+      out += "  " + name + "=" + std::to_string(v) + "\n";
+  });
+  return out;
+}
+
+}  // namespace ustack::app

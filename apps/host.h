@@ -1,0 +1,74 @@
+// A ustack host on a real interface, as the commands run it: the driver's
+// port, an mbuf pool, a worker (pinned when asked), the stack, and a loop
+// that stops on Ctrl-C.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apps/cli.h"
+#include "core/clock.h"
+#include "core/topology.h"
+#include "core/worker.h"
+#include "drivers/factory.h"
+#include "proto/stack.h"
+
+namespace ustack::app {
+
+// Exit statuses (issue: user mistakes 2, runtime failures 1).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+// The options every interface command shares.
+std::vector<cli::OptionSpec> host_options();
+
+struct HostOptions {
+  std::string driver = "af_packet";
+  std::string iface;
+  std::optional<Ipv4Cidr> ip;  // unset: borrow the interface's address
+  Ipv4Addr gateway;
+  std::optional<MacAddr> mac;
+  int core = -1;
+  bool debug = false;
+};
+// Reads the shared options; false and *error on a bad value.
+bool read_host_options(const cli::Args& args, HostOptions* out, std::string* error);
+
+// Set by SIGINT/SIGTERM; loops stop when they see it.
+extern std::atomic<bool> g_interrupted;
+void install_signal_handlers();
+
+class AppHost {
+ public:
+  static std::unique_ptr<AppHost> open(const HostOptions& o, std::string* error);
+  ~AppHost();
+
+  // Polls until done() (true), Ctrl-C or `timeout` (false).
+  bool run_until(const std::function<bool()>& done, Duration timeout);
+  // Runs the loop for `d` even after Ctrl-C (to finish closing).
+  void drain(Duration d);
+  Stack& stack() { return *stack_; }
+  Instant now() const { return clock_.now(); }
+  void sync() { stack_->set_now(clock_.now()); }
+  const Ipv4Cidr& address() const { return address_; }
+  std::uint64_t counter(const char* name) { return worker_->counters().value(name); }
+  // Non-zero drop counters, one "name=value" per line (for --debug).
+  std::string drop_report();
+
+ private:
+  AppHost() = default;
+  TscClock clock_;
+  std::unique_ptr<Topology> topology_;
+  std::unique_ptr<MbufPool> pool_;
+  std::shared_ptr<Port> port_;
+  std::unique_ptr<Worker> worker_;
+  std::unique_ptr<Stack> stack_;
+  Ipv4Cidr address_;
+};
+
+}  // namespace ustack::app

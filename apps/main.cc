@@ -1,0 +1,42 @@
+// ustack: the command. `ustack help` lists the subcommands.
+#include <cstdio>
+#include <string>
+
+#include "apps/commands.h"
+#include "apps/host.h"
+
+namespace {
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "usage: ustack <command> [options]   (ustack <command> --help for its options)\n"
+               "\n"
+               "commands:\n"
+               "  ping        send ICMP echo requests (ustack ping -i eth0 -dest 10.0.0.2)\n"
+               "  tcpclient   send data to a TCP server and check the echo (-addr, -port)\n"
+               "  tcpserver   serve TCP: echo (default), discard or source (-port)\n"
+               "  bench       two stacks over an in-memory link: bulk, rr, crr (no root needed)\n"
+               "  help        this text\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return ustack::app::kExitUsage;
+  }
+  const std::string cmd = argv[1];
+  const ustack::app::Argv rest(argv + 2, argv + argc);
+  if (cmd == "ping") return ustack::app::cmd_ping(rest);
+  if (cmd == "tcpclient") return ustack::app::cmd_tcpclient(rest);
+  if (cmd == "tcpserver") return ustack::app::cmd_tcpserver(rest);
+  if (cmd == "bench") return ustack::app::cmd_bench(rest);
+  if (cmd == "help" || cmd == "-h" || cmd == "--help" || cmd == "commands") {
+    usage(stdout);
+    return ustack::app::kExitOk;
+  }
+  std::fprintf(stderr, "ustack: unknown command '%s'\n", cmd.c_str());
+  usage(stderr);
+  return ustack::app::kExitUsage;
+}
