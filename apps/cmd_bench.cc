@@ -59,7 +59,8 @@ struct BulkSink : TcpListenHandler, TcpHandler {
       std::uint32_t done = 0;
       while (done < n) {
         const std::size_t off = static_cast<std::size_t>((received_at(c) + done) % p.size());
-        const std::uint32_t k = std::min<std::uint32_t>(n - done, static_cast<std::uint32_t>(p.size() - off));
+        const std::uint32_t k =
+            std::min<std::uint32_t>(n - done, static_cast<std::uint32_t>(p.size() - off));
         if (std::memcmp(m->data() + done, p.data() + off, k) != 0) ++corrupt;
         done += k;
       }
@@ -168,7 +169,8 @@ struct RrClient : StackApp, TcpHandler {
     std::byte b[16];
     if (c.read(b) == 0) return;
     if (latencies.size() < latencies.capacity())
-      latencies.push_back(static_cast<std::uint32_t>((stack.now() - (crr ? conn_start : sent_at)).count()));
+      latencies.push_back(
+          static_cast<std::uint32_t>((stack.now() - (crr ? conn_start : sent_at)).count()));
     ++done;
     if (crr || stop.load(std::memory_order_relaxed)) {
       c.close();
@@ -195,8 +197,8 @@ struct RrClient : StackApp, TcpHandler {
   std::vector<std::uint32_t> latencies;
 };
 
-bool make_host(Host& h, const char* name, Port& port, Ipv4Addr addr, const Clock& clock,
-               int core, std::uint32_t pool_size, std::string* err) {
+bool make_host(Host& h, const char* name, Port& port, Ipv4Addr addr, const Clock& clock, int core,
+               std::uint32_t pool_size, std::string* err) {
   MbufPoolConfig pc;
   pc.name = name;
   pc.capacity = pool_size;
@@ -222,7 +224,8 @@ bool make_host(Host& h, const char* name, Port& port, Ipv4Addr addr, const Clock
 
 double percentile(std::vector<std::uint32_t>& v, double p) {
   if (v.empty()) return 0;
-  const std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
+  const std::size_t i =
+      std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v.end());
   return v[i] / 1000.0;  // microseconds
 }
@@ -335,7 +338,8 @@ int cmd_bench(const Argv& argv) {
     if (rr) rr->stop = true;
   };
   const Instant start = clock.now();
-  const Instant end = start + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.seconds));
+  const Instant end =
+      start + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.seconds));
   auto finished = [&] {
     if (bulk && o.bytes != 0) return sink.bytes >= o.bytes;
     return clock.now() >= end;
@@ -345,9 +349,10 @@ int cmd_bench(const Argv& argv) {
       std::fprintf(stderr, "ustack bench: %s\n", err.c_str());
       return kExitUsage;
     }
-    while (!finished() && !g_interrupted.load() &&
-           clock.now() < end + std::chrono::seconds(600)) {
-      struct timespec ts {0, 1'000'000};
+    while (!finished() && !g_interrupted.load() && clock.now() < end + std::chrono::seconds(600)) {
+      struct timespec ts {
+        0, 1'000'000
+      };
       nanosleep(&ts, nullptr);
     }
     stop_app();
@@ -365,15 +370,17 @@ int cmd_bench(const Argv& argv) {
   if (bulk) {
     const double gbps = static_cast<double>(sink.bytes) * 8 / secs / 1e9;
     if (o.json) {
-      std::printf("{\"mode\":\"bulk\",\"seconds\":%.3f,\"bytes\":%llu,\"gbps\":%.3f,\"conns\":%u,"
-                  "\"corrupt_segments\":%llu,\"cores\":%zu}\n",
-                  secs, static_cast<unsigned long long>(sink.bytes), gbps, o.conns,
-                  static_cast<unsigned long long>(sink.corrupt), o.cores.size());
+      std::printf(
+          "{\"mode\":\"bulk\",\"seconds\":%.3f,\"bytes\":%llu,\"gbps\":%.3f,\"conns\":%u,"
+          "\"corrupt_segments\":%llu,\"cores\":%zu}\n",
+          secs, static_cast<unsigned long long>(sink.bytes), gbps, o.conns,
+          static_cast<unsigned long long>(sink.corrupt), o.cores.size());
     } else {
-      std::printf("bulk: %llu bytes in %.3f s = %.2f Gbps over %u connection(s), %zu core(s); "
-                  "every byte checked: %s\n",
-                  static_cast<unsigned long long>(sink.bytes), secs, gbps, o.conns, o.cores.size(),
-                  sink.corrupt == 0 ? "intact" : "CORRUPT");
+      std::printf(
+          "bulk: %llu bytes in %.3f s = %.2f Gbps over %u connection(s), %zu core(s); "
+          "every byte checked: %s\n",
+          static_cast<unsigned long long>(sink.bytes), secs, gbps, o.conns, o.cores.size(),
+          sink.corrupt == 0 ? "intact" : "CORRUPT");
     }
     if (sink.corrupt != 0 || bulk->errors != 0) status = kExitFailure;
   } else {
@@ -383,15 +390,17 @@ int cmd_bench(const Argv& argv) {
     const double p999 = percentile(rr->latencies, 0.999);
     const char* what = o.mode == "rr" ? "round trips" : "connections";
     if (o.json) {
-      std::printf("{\"mode\":\"%s\",\"seconds\":%.3f,\"count\":%llu,\"per_second\":%.0f,"
-                  "\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"errors\":%u}\n",
-                  o.mode.c_str(), secs, static_cast<unsigned long long>(rr->done), rate, p50, p99,
-                  p999, rr->errors);
+      std::printf(
+          "{\"mode\":\"%s\",\"seconds\":%.3f,\"count\":%llu,\"per_second\":%.0f,"
+          "\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"errors\":%u}\n",
+          o.mode.c_str(), secs, static_cast<unsigned long long>(rr->done), rate, p50, p99, p999,
+          rr->errors);
     } else {
-      std::printf("%s: %llu %s in %.3f s = %.0f/s; latency p50 %.2f us, p99 %.2f us, p99.9 %.2f "
-                  "us; %zu core(s)\n",
-                  o.mode.c_str(), static_cast<unsigned long long>(rr->done), what, secs, rate, p50,
-                  p99, p999, o.cores.size());
+      std::printf(
+          "%s: %llu %s in %.3f s = %.0f/s; latency p50 %.2f us, p99 %.2f us, p99.9 %.2f "
+          "us; %zu core(s)\n",
+          o.mode.c_str(), static_cast<unsigned long long>(rr->done), what, secs, rate, p50, p99,
+          p999, o.cores.size());
     }
     if (rr->done == 0 || rr->errors != 0) status = kExitFailure;
   }
@@ -401,7 +410,10 @@ int cmd_bench(const Argv& argv) {
       std::printf("connection lifetimes: p50 %.2f us p90 %.2f us p99 %.2f us max %.2f us\n",
                   percentile(rr->lifetimes, 0.5), percentile(rr->lifetimes, 0.9),
                   percentile(rr->lifetimes, 0.99), percentile(rr->lifetimes, 0.99999));
-    if (rr) std::printf("polls %llu, with a connection open %llu, lifetimes %zu\n", (unsigned long long)rr->polls, (unsigned long long)rr->polls_open, rr->lifetimes.size());
+    if (rr)
+      std::printf("polls %llu, with a connection open %llu, lifetimes %zu\n",
+                  (unsigned long long)rr->polls, (unsigned long long)rr->polls_open,
+                  rr->lifetimes.size());
     if (rr && rr->connect_errors > 0)
       std::printf("connect failed %llu times: %s\n",
                   static_cast<unsigned long long>(rr->connect_errors), rr->last_error.c_str());

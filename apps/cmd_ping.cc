@@ -25,11 +25,18 @@ struct Pinger : EchoListener {
 int cmd_ping(const Argv& argv) {
   std::vector<cli::OptionSpec> specs = host_options();
   specs.push_back({"dest", {"-dest", "--dest"}, true, "ADDR", "address to ping"});
-  specs.push_back({"count", {"-c", "--count"}, true, "N", "stop after N replies (default: Ctrl-C)"});
-  specs.push_back({"interval", {"--interval"}, true, "SECONDS",
+  specs.push_back(
+      {"count", {"-c", "--count"}, true, "N", "stop after N replies (default: Ctrl-C)"});
+  specs.push_back({"interval",
+                   {"--interval"},
+                   true,
+                   "SECONDS",
                    "between requests, default 1 (-i names the interface here, as in the seed)"});
   specs.push_back({"size", {"-s", "--size"}, true, "BYTES", "data bytes per request (default 56)"});
-  specs.push_back({"wait", {"-W", "--timeout"}, true, "SECONDS",
+  specs.push_back({"wait",
+                   {"-W", "--timeout"},
+                   true,
+                   "SECONDS",
                    "how long to wait for the last reply (default 2)"});
   specs.push_back({"ttl", {"-t", "--ttl"}, true, "TTL", "time to live (default 64)"});
   specs.push_back({"help", {"-h", "--help"}, false, "", "this help"});
@@ -54,7 +61,8 @@ int cmd_ping(const Argv& argv) {
     std::fprintf(stderr, "ustack ping: %s\n", err.c_str());
     return kExitUsage;
   }
-  const auto dest = Ipv4Addr::parse(args.get("dest", args.positional().empty() ? "" : args.positional()[0]));
+  const auto dest =
+      Ipv4Addr::parse(args.get("dest", args.positional().empty() ? "" : args.positional()[0]));
   if (!dest) {
     std::fprintf(stderr, "ustack ping: give the address to ping with -dest ADDR\n");
     return kExitUsage;
@@ -97,16 +105,20 @@ int cmd_ping(const Argv& argv) {
     }
     ++sent;
     next += period;
-    host->run_until([&] {
-      print_new();
-      return host->now() >= next || (count != 0 && sent >= count && p.replies.size() >= count);
-    }, period * 2);
+    host->run_until(
+        [&] {
+          print_new();
+          return host->now() >= next || (count != 0 && sent >= count && p.replies.size() >= count);
+        },
+        period * 2);
   }
   // Wait for the last replies.
-  host->run_until([&] {
-    print_new();
-    return p.replies.size() >= sent;
-  }, std::chrono::duration_cast<Duration>(std::chrono::duration<double>(wait)));
+  host->run_until(
+      [&] {
+        print_new();
+        return p.replies.size() >= sent;
+      },
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(wait)));
   print_new();
   const double total_ms = std::chrono::duration<double, std::milli>(host->now() - start).count();
   const std::size_t got = p.replies.size();

@@ -57,7 +57,9 @@ class Server : public TcpListenHandler {
   std::uint64_t accepted = 0, finished = 0, failed = 0;
 };
 
-void Session::on_connected(TcpConn& c) { pump(c); }
+void Session::on_connected(TcpConn& c) {
+  pump(c);
+}
 
 void Session::pump(TcpConn& c) {
   if (server.mode == Mode::kEcho) {
@@ -99,7 +101,8 @@ void Session::pump(TcpConn& c) {
   }
   if (peer_closed && c.readable() == 0 && !closing) {
     closing = true;
-    if (server.debug) std::printf("Server> Write %llu bytes\n", static_cast<unsigned long long>(sent));
+    if (server.debug)
+      std::printf("Server> Write %llu bytes\n", static_cast<unsigned long long>(sent));
     c.close();
   }
 }

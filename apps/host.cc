@@ -17,7 +17,9 @@ std::atomic<bool> g_interrupted{false};
 
 namespace {
 
-void on_signal(int) { g_interrupted.store(true); }
+void on_signal(int) {
+  g_interrupted.store(true);
+}
 
 // The IPv4 address and prefix the kernel has on `iface`.
 std::optional<Ipv4Cidr> kernel_address(const std::string& iface) {
@@ -55,7 +57,10 @@ std::vector<cli::OptionSpec> host_options() {
   return {
       {"iface", {"-i", "--iface"}, true, "IFACE", "network interface to run on"},
       {"driver", {"--driver"}, true, "NAME", "af_packet (default), memlink"},
-      {"ip", {"--ip"}, true, "ADDR/PREFIX",
+      {"ip",
+       {"--ip"},
+       true,
+       "ADDR/PREFIX",
        "ustack's own address (default: borrow the interface's, with a warning)"},
       {"gw", {"--gw"}, true, "ADDR", "default gateway"},
       {"mac", {"--mac"}, true, "MAC", "ustack's own MAC (default: the interface's)"},
@@ -147,8 +152,8 @@ std::unique_ptr<AppHost> AppHost::open(const HostOptions& o, std::string* error)
   sc.netif.addrs = {h->address_};
   sc.netif.gateway = o.gateway;
   sc.netif.mtu = h->port_->mtu();
-  h->stack_ = std::make_unique<Stack>(sc, *h->pool_, h->worker_->timers(),
-                                      h->worker_->counters(), tx, h->clock_.now());
+  h->stack_ = std::make_unique<Stack>(sc, *h->pool_, h->worker_->timers(), h->worker_->counters(),
+                                      tx, h->clock_.now());
   h->worker_->set_handler(*h->stack_);
   h->stack_->start(h->clock_.now());
   return h;

@@ -88,14 +88,13 @@ void BM_TcpBulk(benchmark::State& state) {
     state.SkipWithError(err.c_str());
     return;
   }
-  // Warm up: the congestion window opens until half the window is in
-  // flight, then some more.
+  // Warm up into the steady state: the congestion window open, the
+  // flight no longer growing.
   const int connects = bench::open_bulk(*s, kPort, sender, sink, window, window / 2, &err);
   if (connects == 0) {
     state.SkipWithError(err.c_str());
     return;
   }
-  for (int i = 0; i < 2000; ++i) s->step();
 
   const std::uint32_t mss = sender.conn->mss();
   const std::uint64_t bytes0 = sink.bytes;
@@ -132,7 +131,10 @@ BENCHMARK(BM_TcpBulk)
     ->Args({64 << 10, 0, 0})
     ->Args({64 << 20, 0, 0})
     ->Args({64 << 10, 1, 1})
-    ->Args({64 << 20, 1, 1});
+    ->Args({64 << 20, 1, 1})
+    // Between the two: where the flight outgrows the caches.
+    ->Args({1 << 20, 1, 1})
+    ->Args({8 << 20, 1, 1});
 
 // ---------------------------------------------------------------- request/response
 

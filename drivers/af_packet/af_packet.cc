@@ -101,6 +101,17 @@ bool AfPacketPort::open(std::string* error) {
     *error = "af_packet: interface '" + ifn + "' does not exist";
     return false;
   }
+  // Permission first: it is the most basic thing that can be missing.
+  {
+    const int probe = socket(AF_PACKET, SOCK_RAW, 0);
+    if (probe < 0 && (errno == EPERM || errno == EACCES)) {
+      *error =
+          "af_packet: no permission to open a packet socket (run as root or grant "
+          "CAP_NET_RAW)";
+      return false;
+    }
+    if (probe >= 0) close(probe);
+  }
   // Interface facts through an ordinary socket.
   const int ctl = socket(AF_INET, SOCK_DGRAM, 0);
   ifreq ifr{};

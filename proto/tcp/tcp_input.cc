@@ -423,15 +423,18 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
       c.cwnd_ = std::min(c.ssthresh_, std::max(flight, c.mss_) + c.mss_);
       c.in_recovery_ = false;
     } else {
-      // Partial ACK: retransmit the next hole, deflate by what was acked.
+      // Partial ACK: retransmit the next hole, deflate by what was acked;
+      // RFC 6582 §3.2 step 3: "If the partial ACK acknowledges at least one
+      // SMSS of new data, then add back SMSS bytes".
       const std::uint32_t len = std::min(
           c.mss_, std::min(static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_), c.sndq_.bytes()));
       if (len > 0) send_segment(c, c.snd_una_, len, wire::kTcpAck);
-      c.cwnd_ = (c.cwnd_ > acked ? c.cwnd_ - acked : 0) + c.mss_;
+      c.cwnd_ = (c.cwnd_ > acked ? c.cwnd_ - acked : 0) + (acked >= c.mss_ ? c.mss_ : 0);
     }
   } else if (c.cwnd_ < c.ssthresh_) {
-    // Slow start with RFC 3465's limit of 2 SMSS per ACK.
-    c.cwnd_ += std::min(acked, 2 * c.mss_);
+    // Slow start, RFC 5681 §3.1 (2): cwnd += min (N, SMSS). (RFC 3465's
+    // 2 SMSS per ACK "is not allowed as part of the standard".)
+    c.cwnd_ += std::min(acked, c.mss_);
   } else {
     // Congestion avoidance: one SMSS per cwnd of data acknowledged.
     c.bytes_acked_ += acked;
