@@ -116,10 +116,8 @@ void BM_TcpBulk(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(bytes) * 8 / 1e9, benchmark::Counter::kIsRate);
   set_per_segment(state, segments);
   state.counters["seg_per_step"] = segments / static_cast<double>(steps);
-  state.counters["b_tx_per_seg"] =
-      static_cast<double>(s->b.counter("tcp.tx") - b_tx0) / segments;
-  state.counters["retransmits"] =
-      static_cast<double>(s->a.counter("tcp.tx.retransmits") - rtx0);
+  state.counters["b_tx_per_seg"] = static_cast<double>(s->b.counter("tcp.tx") - b_tx0) / segments;
+  state.counters["retransmits"] = static_cast<double>(s->a.counter("tcp.tx.retransmits") - rtx0);
   state.counters["inflight_KiB"] = sender.conn ? sender.conn->bytes_in_flight() / 1024.0 : 0;
   state.counters["connects"] = connects;
   state.counters["peer_wnd_KiB"] = sender.conn ? sender.conn->send_window() / 1024.0 : 0;
@@ -290,8 +288,7 @@ void BM_TcpConnectRequestClose(benchmark::State& state) {
   state.counters["ns_per_crr"] =
       benchmark::Counter(n / 1e9, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.counters["failed"] = static_cast<double>(client.failed);
-  state.counters["time_wait"] =
-      static_cast<double>(s->a.tcp().count_in_state(TcpState::kTimeWait));
+  state.counters["time_wait"] = static_cast<double>(s->a.tcp().count_in_state(TcpState::kTimeWait));
 }
 BENCHMARK(BM_TcpConnectRequestClose)->ArgName("concurrency")->Arg(1)->Arg(16);
 
@@ -336,8 +333,7 @@ std::unique_ptr<ManyWorld> make_many_world(std::uint32_t n) {
     for (; i < end; ++i) {
       const auto rport = static_cast<std::uint16_t>(kIdlePortBase + i / kIdlePerPort);
       const auto lport = static_cast<std::uint16_t>(10000 + i % kIdlePerPort);
-      if (s.a.tcp().connect(IpAddr::v4(kAddrB), rport, w->idle_client, &w->error, lport) ==
-          nullptr)
+      if (s.a.tcp().connect(IpAddr::v4(kAddrB), rport, w->idle_client, &w->error, lport) == nullptr)
         return w;
     }
     if (!s.run_until(
@@ -462,7 +458,8 @@ std::unique_ptr<LookupWorld> make_lookup_world(std::uint32_t n) {
   w->s->sync();
   w->hits.reserve(n);
   for (std::uint32_t i = 0; i < n; ++i) {
-    const Ipv4Addr remote = Ipv4Addr::from_u32(0x0b000000u | static_cast<std::uint32_t>(rng.next() >> 40));
+    const Ipv4Addr remote =
+        Ipv4Addr::from_u32(0x0b000000u | static_cast<std::uint32_t>(rng.next() >> 40));
     const auto port = static_cast<std::uint16_t>(1 + rng.below(65535));
     TcpConn* c = w->s->a.tcp().connect(IpAddr::v4(remote), port, w->handler, &w->error);
     if (c == nullptr) return w;

@@ -113,16 +113,14 @@ int run(std::uint64_t n, bool offload, std::uint32_t window) {
   const std::uint64_t retransmits = s->a.counter("tcp.tx.retransmits") - rtx0;
 
   std::printf("mss=%u window=%u offload=%d\n", mss, window, offload ? 1 : 0);
-  std::printf("recv_segments=%llu recv_bytes=%llu recv_acks_sent=%llu recv_steps=%llu\n",
-              static_cast<unsigned long long>(recv_segments),
-              static_cast<unsigned long long>(recv_bytes),
-              static_cast<unsigned long long>(recv_acks),
-              static_cast<unsigned long long>(steps_recv));
-  std::printf("send_segments=%llu send_acks_received=%llu send_steps=%llu retransmits=%llu\n",
-              static_cast<unsigned long long>(send_segments),
-              static_cast<unsigned long long>(send_acks_in),
-              static_cast<unsigned long long>(steps_send),
-              static_cast<unsigned long long>(retransmits));
+  std::printf(
+      "recv_segments=%llu recv_bytes=%llu recv_acks_sent=%llu recv_steps=%llu\n",
+      static_cast<unsigned long long>(recv_segments), static_cast<unsigned long long>(recv_bytes),
+      static_cast<unsigned long long>(recv_acks), static_cast<unsigned long long>(steps_recv));
+  std::printf(
+      "send_segments=%llu send_acks_received=%llu send_steps=%llu retransmits=%llu\n",
+      static_cast<unsigned long long>(send_segments), static_cast<unsigned long long>(send_acks_in),
+      static_cast<unsigned long long>(steps_send), static_cast<unsigned long long>(retransmits));
   if (recv_bytes != recv_segments * mss || retransmits != 0) {
     std::fprintf(stderr, "tcp_segment_cost: not a clean steady state\n");
     return 1;

@@ -158,9 +158,8 @@ class BenchStacks {
     sc.netif.addrs = {Ipv4Cidr{addr, 24}};
     sc.tcp = o.tcp;
     sc.seed = addr.to_u32();
-    h.stack =
-        std::make_unique<Stack>(sc, *h.pool, h.worker->timers(), h.worker->counters(), tx,
-                                clock_.now());
+    h.stack = std::make_unique<Stack>(sc, *h.pool, h.worker->timers(), h.worker->counters(), tx,
+                                      clock_.now());
     h.worker->set_handler(*h.stack);
     return true;
   }

@@ -201,6 +201,9 @@ class TcpConn {
   Instant last_rx_{};
   std::uint32_t keepalive_probes_sent_ = 0;
   std::uint32_t syn_retries_ = 0;
+  std::uint32_t persist_backoff_ = 0;  // zero-window probes sent since the window closed
+  Instant last_probe_{};               // when the last of them went
+  bool sws_override_ = false;          // the persist timer overrides sender SWS avoidance
   // Timers.
   Timer rto_timer_;
   Timer delack_timer_;

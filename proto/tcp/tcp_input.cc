@@ -208,6 +208,12 @@ void TcpLayer::input_synchronized(TcpConn& c, Segment& seg) {
       if (c.state_ == TcpState::kSynReceived) {
         send_syn(c, /*with_ack=*/true);  // our SYN,ACK was lost; say it again
       } else {
+        // RFC 9293 §3.10.7.4, TIME-WAIT: "The only thing that can arrive in
+        // this state is a retransmission of the remote FIN. Acknowledge it,
+        // and restart the 2 MSL timeout." Being below RCV.NXT, it ends up
+        // here.
+        if (c.state_ == TcpState::kTimeWait && seg.fin() && seg.seq + seg.len() == c.rcv_nxt_)
+          stack_.timers().arm(c.timewait_timer_, now() + 2 * cfg_.msl);
         c.ack_now_ = true;
         output(c);
       }

@@ -189,6 +189,8 @@ void TcpLayer::init_conn(TcpConn& c, const ConnKey& key, TcpHandler* h) {
   c.last_rx_ = now();
   c.keepalive_probes_sent_ = 0;
   c.syn_retries_ = 0;
+  c.persist_backoff_ = 0;
+  c.sws_override_ = false;
   // RFC 7323 §2.3: the smallest shift that lets the buffer be advertised.
   std::uint8_t ws = 0;
   while (ws < 14 && (cfg_.recv_buffer >> ws) > 0xffff) ++ws;

@@ -28,13 +28,13 @@ std::uint32_t TcpLayer::receive_window(TcpConn& c) {
   const std::uint32_t space =
       std::min(c.recv_buffer_ > held ? c.recv_buffer_ - held : 0, 0xffffu << c.rcv_wscale_);
   // The right edge moves in units of the scale, and (RFC 9293 §3.8.6.2.2,
-  // receiver SWS avoidance) only by at least min(buffer / 2, MSS); it never
-  // moves left (§3.8.6.2.2: "SHOULD NOT shrink").
+  // receiver SWS avoidance) only by at least min(buffer / 2, MSS) -- from a
+  // closed window too: "keep RCV.NXT+RCV.WND fixed until the reduction
+  // satisfies" that; it never moves left (§3.8.6: "SHOULD NOT shrink").
   const std::uint32_t unit = 1u << c.rcv_wscale_;
   const SeqNum edge = c.rcv_nxt_ + (space / unit) * unit;
   const std::uint32_t step = std::min(c.recv_buffer_ / 2, c.mss_);
-  if (edge > c.rcv_adv_ &&
-      (edge - c.rcv_adv_ >= static_cast<std::int32_t>(step) || c.rcv_adv_ <= c.rcv_nxt_)) {
+  if (edge > c.rcv_adv_ && edge - c.rcv_adv_ >= static_cast<std::int32_t>(step)) {
     c.rcv_adv_ = edge;
   }
   if (c.rcv_adv_ < c.rcv_nxt_) c.rcv_adv_ = c.rcv_nxt_;
@@ -197,7 +197,7 @@ void TcpLayer::output(TcpConn& c) {
       const bool last = len == avail;
       const bool idle = c.snd_nxt_ == c.snd_una_ || c.nodelay_ || fin;
       const bool half = c.max_snd_wnd_ > 0 && len >= c.max_snd_wnd_ / 2;
-      if (!((last && idle) || half)) break;
+      if (!((last && idle) || half || c.sws_override_)) break;
     }
     std::uint8_t flags = wire::kTcpAck;
     if (len > 0 && off + len == queued) flags |= wire::kTcpPsh;
@@ -216,9 +216,14 @@ void TcpLayer::output(TcpConn& c) {
     if (fin) break;
   }
   if (!sent_any && c.ack_now_) send_ack(c);
-  // Zero window with data waiting and nothing in flight: probe (§3.8.6.1).
-  if (c.snd_wnd_ == 0 && c.sndq_.bytes() > static_cast<std::uint32_t>(c.snd_nxt_ - c.snd_una_) &&
+  // Data waiting and nothing in flight that an ACK could answer: the window
+  // is zero (probe it after an RTO, RFC 9293 §3.8.6.1, SHLD-29) or too small
+  // for sender SWS avoidance, whose override timeout (§3.8.6.2.1 (4): "To
+  // avoid a resulting deadlock, it is necessary to have a timeout to force
+  // transmission of data") is the same timer, as §3.8.6.2.1 suggests.
+  if (c.sndq_.bytes() > static_cast<std::uint32_t>(c.snd_nxt_ - c.snd_una_) &&
       c.snd_nxt_ == c.snd_una_ && !c.persist_timer_.armed() && !c.rto_timer_.armed()) {
+    c.persist_backoff_ = 0;
     stack_.timers().arm(c.persist_timer_, now() + std::max(c.rto_, cfg_.rto_min));
   }
 }

@@ -58,20 +58,39 @@ void TcpLayer::on_delack(Timer&, void* arg) {
 void TcpLayer::on_persist(Timer&, void* arg) {
   TcpConn& c = *static_cast<TcpConn*>(arg);
   TcpLayer& t = *c.layer_;
-  if (c.snd_wnd_ > 0) {
-    t.output(c);
+  const Instant now = t.now();
+  const std::uint32_t off = static_cast<std::uint32_t>(c.snd_nxt_ - c.snd_una_);
+  if (c.sndq_.bytes() <= off || c.snd_nxt_ != c.snd_una_) return;  // an ACK will come
+  // RFC 9293 §3.8.6.1: "As long as the receiving TCP peer continues to send
+  // acknowledgments in response to the probe segments, the sending TCP peer
+  // MUST allow the connection to stay open (MUST-37)"; a peer silent for
+  // the user timeout, its last probe unanswered, is given up (§3.8.3).
+  if (c.persist_backoff_ > 0 && c.last_rx_ < c.last_probe_ &&
+      now - c.last_rx_ >= t.cfg_.user_timeout) {
+    t.c_timeouts_.inc();
+    t.teardown(c, TcpCloseReason::kTimeout);
     return;
   }
-  // A zero-window probe (RFC 9293 §3.8.6.1): one byte beyond the window,
-  // which the peer answers with its current window whether or not it takes
-  // the byte. Probing never gives up while the peer answers.
-  const std::uint32_t off = static_cast<std::uint32_t>(c.snd_nxt_ - c.snd_una_);
-  if (c.sndq_.bytes() > off) {
-    t.send_segment(c, c.snd_nxt_, 1, wire::kTcpAck);
-    c.snd_nxt_ += 1;
-    c.snd_max_ = seq_max(c.snd_max_, c.snd_nxt_);
+  if (c.snd_wnd_ > 0) {
+    // The SWS override (§3.8.6.2.1 (4)): send what the window takes.
+    c.sws_override_ = true;
+    t.output(c);
+    c.sws_override_ = false;
+    if (c.state_ == TcpState::kClosed || c.snd_nxt_ != c.snd_una_) return;  // RTO from here
+  } else {
+    // A zero-window probe: SEG.SEQ = SND.UNA - 1 and no data, as Linux
+    // sends; below the window, so the peer answers with an ACK carrying its
+    // window (§3.10.7.4, first check). Not data: no retransmission timer,
+    // no RTT sample, no congestion signal, nothing for dupack counting.
+    t.send_segment(c, c.snd_una_ - 1, 0, wire::kTcpAck);
   }
-  ++c.backoff_;
+  // SHLD-30: "increase exponentially the interval between successive probes".
+  ++c.persist_backoff_;
+  c.last_probe_ = now;
+  const Duration base = std::max(c.rto_, t.cfg_.rto_min);
+  t.stack_.timers().arm(c.persist_timer_,
+                        now + std::min(base * (1u << std::min(c.persist_backoff_, 16u)),
+                                       t.cfg_.rto_max));
 }
 
 void TcpLayer::on_keepalive(Timer&, void* arg) {
@@ -81,6 +100,13 @@ void TcpLayer::on_keepalive(Timer&, void* arg) {
   const Instant due = c.last_rx_ + t.cfg_.keepalive_idle;
   if (now < due) {
     t.stack_.timers().arm(c.keepalive_timer_, due);
+    return;
+  }
+  // RFC 9293 §3.8.4: "Keep-alive packets MUST only be sent when no sent
+  // data is outstanding" (MUST-26): the retransmission (or persist) timer
+  // watches the peer meanwhile.
+  if (c.snd_max_ != c.snd_una_ || c.sndq_.bytes() > 0) {
+    t.stack_.timers().arm(c.keepalive_timer_, now + t.cfg_.keepalive_idle);
     return;
   }
   if (c.keepalive_probes_sent_ >= t.cfg_.keepalive_probes) {

@@ -295,7 +295,8 @@ class NumberedClient : public TcpHandler {
  public:
   explicit NumberedClient(std::uint32_t n) : replies(n, 0), closed(n, false) {}
   void send_number(TcpConn& c, std::uint32_t salt) {
-    const std::uint32_t v = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(c.user)) ^ salt;
+    const std::uint32_t v =
+        static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(c.user)) ^ salt;
     std::byte b[4];
     std::memcpy(b, &v, 4);
     EXPECT_EQ(c.send(b), 4u);
@@ -346,8 +347,8 @@ TEST(ConnTableBehindTcpLayer, TenThousandConnectionsClosedInRandomOrder) {
     const std::uint32_t end = std::min(kN, i + 500);
     t.sync();
     for (; i < end; ++i) {
-      conns[i] = t.a.stack->tcp().connect(IpAddr::v4(kAddrB), static_cast<std::uint16_t>(9000 + i % kPorts),
-                                          client, &err);
+      conns[i] = t.a.stack->tcp().connect(
+          IpAddr::v4(kAddrB), static_cast<std::uint16_t>(9000 + i % kPorts), client, &err);
       ASSERT_NE(conns[i], nullptr) << i << ": " << err;
       conns[i]->user = reinterpret_cast<void*>(static_cast<std::uintptr_t>(i));
     }

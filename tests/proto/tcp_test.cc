@@ -213,3 +213,69 @@ TEST(TcpLong, HundredThousandSequentialShortConnections) {
 
 }  // namespace
 }  // namespace ustack
+
+namespace ustack {
+namespace {
+
+TEST(TcpLong, TenThousandConcurrentConnections) {
+  testing::LinkOptions o;
+  o.pool_size = 65536;
+  o.tcp.max_syn_backlog = 16384;  // a burst of 10,000 SYNs, all welcome
+  Pair p(o);
+  {
+    // Resolve ARP first, as any host that has talked to its peer has.
+    EchoClient first(random_bytes(10, 1));
+    p.connect(first);
+    ASSERT_TRUE(p.t.run_until([&] { return first.closed; }));
+  }
+  std::vector<std::unique_ptr<EchoClient>> clients;
+  clients.reserve(10000);
+  for (int i = 0; i < 10000; ++i) {
+    clients.push_back(std::make_unique<EchoClient>(random_bytes(100 + i % 1000, i)));
+    ASSERT_NE(p.connect(*clients.back()), nullptr) << "connection " << i;
+  }
+  EXPECT_GE(p.t.a.stack->tcp().connections(), 10000u);
+  ASSERT_TRUE(p.t.run_until(
+      [&] {
+        for (auto& c : clients)
+          if (!c->closed) return false;
+        return true;
+      },
+      // SYNs beyond the listener's backlog (1024) and the link's ring are
+      // dropped and come again after the 1 s RTO: allow a few rounds.
+      200000, std::chrono::microseconds(100)))
+      << [&] {
+           int closed = 0, connected = 0;
+           for (auto& c : clients) {
+             closed += c->closed;
+             connected += c->connected;
+           }
+           std::string s =
+               "closed " + std::to_string(closed) + " connected " + std::to_string(connected);
+           for (int st = 0; st <= 10; ++st) {
+             const auto s1 = static_cast<TcpState>(st);
+             const auto na = p.t.a.stack->tcp().count_in_state(s1);
+             const auto nb = p.t.b.stack->tcp().count_in_state(s1);
+             if (na + nb > 0)
+               s += std::string(" ") + to_string(s1) + " a=" + std::to_string(na) +
+                    " b=" + std::to_string(nb);
+           }
+           for (auto* h : {&p.t.a, &p.t.b})
+             h->counters().for_each([&](const std::string& n, std::uint64_t v) {
+               if (v != 0 &&
+                   (n.find("drop") != std::string::npos || n.find("tcp.t") != std::string::npos))
+                 s += " " + n + "=" + std::to_string(v);
+             });
+           return s;
+         }();
+  int intact = 0;
+  for (auto& c : clients) intact += c->got == c->data() && c->reason == TcpCloseReason::kNormal;
+  EXPECT_EQ(intact, 10000);
+  EXPECT_EQ(p.server.accepted, 10001);
+  p.t.run_for(std::chrono::seconds(61), std::chrono::milliseconds(100));
+  EXPECT_EQ(p.t.a.stack->tcp().connections(), 0u);
+  EXPECT_EQ(p.t.b.stack->tcp().connections(), 0u);
+}
+
+}  // namespace
+}  // namespace ustack

@@ -36,6 +36,7 @@ struct LinkOptions {
   std::uint32_t pool_size = 16384;
   Ipv4Addr a_gateway;         // host A's default route; 0.0.0.0: none (B never has one)
   std::uint16_t vlan_id = 0;  // 802.1Q VLAN of both interfaces; 0: untagged
+  TcpConfig tcp;              // both hosts
 };
 
 class TwoStacks {
@@ -111,6 +112,7 @@ class TwoStacks {
     sc.netif.mtu = o.mtu;
     sc.netif.vlan_id = o.vlan_id;
     sc.seed = addr.to_u32();
+    sc.tcp = o.tcp;
     h.stack = std::make_unique<Stack>(sc, *h.pool, h.worker->timers(), h.worker->counters(), tx,
                                       clock.now());
     h.worker->set_handler(*h.stack);
