@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """The ustack command driven as a user would: usage errors (exit 2, one line
 on stderr), runtime failures (exit 1), the in-memory benchmark, and, as root
 in namespaces this script creates and removes, the seed's invocations
@@ -110,7 +110,7 @@ def _():
 
 @case("no permission")
 def _():
-#As an unprivileged user the packet socket is refused : one clear line.
+    # As an unprivileged user the packet socket is refused: one clear line.
     r = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", USTACK, "ping", "-i",
              "lo", "--ip", "10.0.0.1/24", "-dest", "10.0.0.2", "-c", "1"])
     expect(r.returncode == 2, f"exit {r.returncode}: {r.stderr}")
@@ -169,7 +169,7 @@ if os.geteuid() == 0:
     @case("seed: ustack ping -i IF -dest ADDR (borrowed address)")
     def _():
         with Netns() as n:
-#The seed ran on an interface with an address and borrowed it.
+            # The seed ran on an interface with an address and borrowed it.
             subprocess.run(n.A(["ip", "addr", "add", "10.0.0.1/24", "dev", n.ifa]), check=True)
             r = run(n.A([USTACK, "ping", "-i", n.ifa, "-dest", "10.0.0.2", "-c", "3",
                          "--interval", "0.2"]))
@@ -226,8 +226,8 @@ if os.geteuid() == 0:
 
     @case("tcpserver port in use? second listener is refused")
     def _():
-#Two servers cannot share an interface and port inside one process;
-#across processes the kernel decides.Here : a bad port number.
+        # Two servers cannot share an interface and port inside one process;
+        # across processes the kernel decides. Here: a bad port number.
         usage_error(["tcpserver", "-i", "lo", "--ip", "10.0.0.1/24", "-port", "70000"],
                     "bad value '70000'")
 
