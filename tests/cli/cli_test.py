@@ -224,10 +224,8 @@ if os.geteuid() == 0:
             expect(srv.returncode == 0, out + err)
             expect("received 20000 bytes, sent 20000 bytes" in out, out)
 
-    @case("tcpserver port in use? second listener is refused")
+    @case("tcpserver with a port out of range")
     def _():
-        # Two servers cannot share an interface and port inside one process;
-        # across processes the kernel decides. Here: a bad port number.
         usage_error(["tcpserver", "-i", "lo", "--ip", "10.0.0.1/24", "-port", "70000"],
                     "bad value '70000'")
 
