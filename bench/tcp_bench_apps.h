@@ -193,4 +193,48 @@ inline int open_bulk(BenchStacks& s, std::uint16_t port, BulkSender& sender, Sin
   return 0;
 }
 
+// Opens `n` idle connections from A to B and waits until all are
+// established on both sides: B listens on ports 5001, 5002, ... (50,000
+// connections each, from A's local ports 10000..59999), in batches below
+// the listeners' SYN backlog. The hosts' TcpConfig::max_connections must
+// leave room. false with *error on failure.
+inline bool open_idle(BenchStacks& s, std::uint32_t n, IdleHandler& client, Acceptor& acceptor,
+                      std::string* error) {
+  constexpr std::uint16_t kPortBase = 5001;
+  constexpr std::uint32_t kPerPort = 50000;
+  constexpr std::uint32_t kBatch = 1000;
+  for (std::uint32_t p = 0; p * kPerPort < n; ++p) {
+    if (s.b.tcp().listen(static_cast<std::uint16_t>(kPortBase + p), acceptor, error) == nullptr)
+      return false;
+  }
+  const std::uint64_t connected0 = client.connected;
+  const std::uint64_t accepted0 = acceptor.accepted;
+  const std::uint32_t a0 = s.a.tcp().connections();
+  const std::uint32_t b0 = s.b.tcp().connections();
+  for (std::uint32_t i = 0; i < n;) {
+    s.sync();
+    const std::uint32_t end = std::min(n, i + kBatch);
+    for (; i < end; ++i) {
+      const auto rport = static_cast<std::uint16_t>(kPortBase + i / kPerPort);
+      const auto lport = static_cast<std::uint16_t>(10000 + i % kPerPort);
+      if (s.a.tcp().connect(IpAddr::v4(kAddrB), rport, client, error, lport) == nullptr)
+        return false;
+    }
+    if (!s.run_until(
+            [&] {
+              return client.connected - connected0 == end && acceptor.accepted - accepted0 == end;
+            },
+            100000)) {
+      *error = "idle connections did not open";
+      return false;
+    }
+  }
+  for (int i = 0; i < 100; ++i) s.step();  // the last ACKs land
+  if (s.a.tcp().connections() - a0 != n || s.b.tcp().connections() - b0 != n) {
+    *error = "idle connection count is off";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace ustack::bench

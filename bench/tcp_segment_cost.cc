@@ -15,9 +15,17 @@
 // Each phase ends in a callgrind dump ("recv", then "send"); the program
 // prints the segment counts the script divides by.
 //
+// A's application refills when a third of the send buffer is free, in one
+// burst: the send phase should span many refills, N well above
+// window / 3 / MSS (the default 1 MiB window: 241 segments; at 64 MiB use
+// N = 100000).
+//
 // usage: tcp_segment_cost [--segments N] [--offload] [--window BYTES]
+//                         [--idle CONNS]
 //   --offload: checksum offload NIC in front of memlink (no software
 //              checksums), see bench/two_stacks_bench.h.
+//   --idle:    first open CONNS idle connections (both connection tables
+//              hold them): the per-segment counts must not change.
 #include <algorithm>
 #include <bit>
 #include <chrono>
@@ -46,7 +54,7 @@ namespace {
 constexpr std::uint16_t kPort = 5000;
 constexpr Duration kStep = std::chrono::microseconds(10);
 
-int run(std::uint64_t n, bool offload, std::uint32_t window) {
+int run(std::uint64_t n, bool offload, std::uint32_t window, std::uint32_t idle) {
   VirtualClock clock;
   bench::BenchLinkOptions o;
   o.offload = offload;
@@ -54,6 +62,10 @@ int run(std::uint64_t n, bool offload, std::uint32_t window) {
   const std::uint32_t segs = window / 1448 + 1;
   o.pool_a = std::max<std::uint32_t>(16384, 4 * segs + 16384);
   o.ring_size = std::bit_ceil(std::max<std::uint32_t>(4096, 2 * segs));
+  o.tcp.max_connections = std::max(o.tcp.max_connections, idle + 16);
+  bench::IdleHandler idle_client;
+  bench::IdleHandler idle_server;
+  bench::Acceptor idle_acceptor(&idle_server);
   bench::Sink sink;
   bench::Acceptor acceptor(&sink);
   std::string err;
@@ -68,6 +80,10 @@ int run(std::uint64_t n, bool offload, std::uint32_t window) {
     return 1;
   }
   s->advance_per_step(clock, kStep);
+  if (idle > 0 && !bench::open_idle(*s, idle, idle_client, idle_acceptor, &err)) {
+    std::fprintf(stderr, "tcp_segment_cost: %s\n", err.c_str());
+    return 1;
+  }
   if (bench::open_bulk(*s, kPort, sender, sink, window, window / 2, &err) == 0) {
     std::fprintf(stderr, "tcp_segment_cost: %s\n", err.c_str());
     return 1;
@@ -112,7 +128,8 @@ int run(std::uint64_t n, bool offload, std::uint32_t window) {
   const std::uint64_t send_acks_in = s->a.counter("tcp.rx") - a_rx0;
   const std::uint64_t retransmits = s->a.counter("tcp.tx.retransmits") - rtx0;
 
-  std::printf("mss=%u window=%u offload=%d\n", mss, window, offload ? 1 : 0);
+  std::printf("mss=%u window=%u offload=%d connections=%u\n", mss, window, offload ? 1 : 0,
+              s->a.tcp().connections());
   std::printf(
       "recv_segments=%llu recv_bytes=%llu recv_acks_sent=%llu recv_steps=%llu\n",
       static_cast<unsigned long long>(recv_segments), static_cast<unsigned long long>(recv_bytes),
@@ -135,6 +152,7 @@ int main(int argc, char** argv) {
   std::uint64_t n = 10000;
   bool offload = false;
   std::uint32_t window = 1u << 20;
+  std::uint32_t idle = 0;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--segments") == 0 && i + 1 < argc) {
       n = std::strtoull(argv[++i], nullptr, 10);
@@ -142,10 +160,13 @@ int main(int argc, char** argv) {
       offload = true;
     } else if (std::strcmp(argv[i], "--window") == 0 && i + 1 < argc) {
       window = static_cast<std::uint32_t>(std::strtoul(argv[++i], nullptr, 10));
+    } else if (std::strcmp(argv[i], "--idle") == 0 && i + 1 < argc) {
+      idle = static_cast<std::uint32_t>(std::strtoul(argv[++i], nullptr, 10));
     } else {
-      std::fprintf(stderr, "usage: %s [--segments N] [--offload] [--window BYTES]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--segments N] [--offload] [--window BYTES] [--idle CONNS]\n",
+                   argv[0]);
       return 2;
     }
   }
-  return ustack::run(n, offload, window);
+  return ustack::run(n, offload, window, idle);
 }

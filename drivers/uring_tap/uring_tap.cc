@@ -510,7 +510,7 @@ void UringTapPort::reap(Queue& q, std::uint16_t qi) {
             ++rx_bad;
           } else if (!q.closing && res != -ECANCELED && res != -EINTR && res != -EAGAIN) {
             ++rx_bad;
-            if (res > 0) {
+            if (res > static_cast<int>(hdr_len_)) {
               log_once(LogLevel::kWarn,
                        "uring_tap: dropping frames larger than the pool's data room");
             } else if (++q.rx_errors_in_row > 2 * cfg_.rx_depth && !q.rx_stopped) {
@@ -644,18 +644,20 @@ std::uint16_t UringTapPort::rx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_
   return got;
 }
 
+// Takes ownership of m: queues its write, or frees it and returns false.
 bool UringTapPort::prep_write(Queue& q, Mbuf* m) {
   if (m->pkt_len < 14 || m->pkt_len > mtu_ + 18) {
     log_once(LogLevel::kWarn,
              "uring_tap: dropping a frame shorter than 14 or above MTU + 18 bytes");
+    mbuf_free(m);
     return false;
   }
   unsigned segs = 0;
   for (const Mbuf* s = m; s != nullptr; s = s->next) ++segs;
   if (segs > kMaxIov) {  // rare: a long chain of small pieces; write one copy
     Mbuf* c = mbuf_copy(m, *q.pool);
-    if (c == nullptr) return false;
     mbuf_free(m);
+    if (c == nullptr) return false;
     m = c;
     segs = 0;
     for (const Mbuf* s = m; s != nullptr; s = s->next) ++segs;
@@ -709,7 +711,6 @@ std::uint16_t UringTapPort::tx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_
       ++sent;
     } else {
       ++bad;
-      mbuf_free(pkts[i]);
     }
   }
   if (bad > 0) stats_[qi].tx_drop(bad);

@@ -15,9 +15,11 @@
 // Transmit, zero copy: each frame is one write of the mbuf's own bytes
 // (WRITE_FIXED when they lie in the registered region, WRITEV for chains
 // and virtio-net headers); the mbuf is freed when its completion is reaped.
-// rx_burst and tx_burst reap completions without blocking and make at most
-// one io_uring_submit each, never a system call per frame (none at all with
-// SQPOLL, while the kernel's polling thread is awake).
+// rx_burst and tx_burst reap completions without blocking
+// (io_uring_peek_batch_cqe) and make at most one io_uring_submit each (plus,
+// rarely, one io_uring_enter to collect completions the kernel parked for
+// us), never a system call per frame; with SQPOLL none while the kernel's
+// polling thread is awake.
 //
 // With vnet_hdr, every frame carries a struct virtio_net_hdr (read into the
 // mbuf's headroom, so the frame itself still starts at the headroom): frames
@@ -27,8 +29,12 @@
 //
 // Counters: rx when a frame is handed out; tx when the kernel's write
 // completion is reaped (tx_burst reaps right after submitting, and a write
-// to a TAP completes inside that submit); tx_dropped counts frames refused
-// by tx_burst and writes the kernel failed.
+// to a TAP completes inside that submit; with SQPOLL the kernel's thread
+// writes, and the completion is reaped at the next rx_burst or tx_burst);
+// tx_dropped counts frames refused by tx_burst and writes the kernel failed.
+//
+// Threads: a queue's reads complete through the thread that posted them,
+// which is the thread that polls the queue (its worker).
 //
 // Needs Linux >= 5.19 (IORING_ASYNC_CANCEL_ANY, used when the port closes).
 #pragma once

@@ -191,9 +191,8 @@ void TcpLayer::input_synchronized(TcpConn& c, Segment& seg) {
   // takes us to ESTABLISHED (line 6). Its SYN was processed already, so
   // only the rest of it is: answering it with our SYN,ACK again, as for a
   // retransmitted SYN, would go on forever between two such stacks.
-  if (c.state_ == TcpState::kSynReceived && c.listener_ == nullptr && seg.syn() &&
-      seg.ack_flag() && !seg.rst() && seg.seq == c.irs_ && c.snd_una_ < seg.ack &&
-      seg.ack <= c.snd_max_) {
+  if (c.state_ == TcpState::kSynReceived && c.listener_ == nullptr && seg.syn() && seg.ack_flag() &&
+      !seg.rst() && seg.seq == c.irs_ && c.snd_una_ < seg.ack && seg.ack <= c.snd_max_) {
     seg.flags &= static_cast<std::uint8_t>(~wire::kTcpSyn);
     seg.seq += 1;
     // Its window is not scaled (RFC 7323 §2.2); the ACK processing below
@@ -371,8 +370,11 @@ void TcpLayer::input_synchronized(TcpConn& c, Segment& seg) {
 
 void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
   const std::uint32_t old_wnd = c.snd_wnd_;
-  // Window update (§3.10.7.4, fifth check): from the newest segment only.
-  if (c.snd_wl1_ < seg.seq || (c.snd_wl1_ == seg.seq && c.snd_wl2_ <= seg.ack)) {
+  // Window update (§3.10.7.4, fifth check): "If SND.UNA =< SEG.ACK =<
+  // SND.NXT, the send window should be updated" -- from the newest segment
+  // only. (SND.WND is an offset from SND.UNA: an older ACK's window is not.)
+  if (c.snd_una_ <= seg.ack &&
+      (c.snd_wl1_ < seg.seq || (c.snd_wl1_ == seg.seq && c.snd_wl2_ <= seg.ack))) {
     c.snd_wnd_ = std::uint32_t{seg.wnd} << c.snd_wscale_;
     c.max_snd_wnd_ = std::max(c.max_snd_wnd_, c.snd_wnd_);
     c.snd_wl1_ = seg.seq;
@@ -387,7 +389,9 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
     if (!dup) return;
     ++c.dupacks_;
     const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
-    if (c.dupacks_ == 3 && !c.in_recovery_) {
+    // RFC 6582 §3.2 step 1: only if the ACK "covers more than recover"
+    // (recover_ holds one past it), so not for data sent before a timeout.
+    if (c.dupacks_ == 3 && !c.in_recovery_ && seg.ack >= c.recover_) {
       // RFC 6582 §3.2 step 2: fast retransmit, enter fast recovery.
       c.ssthresh_ = std::max(flight / 2, 2 * c.mss_);
       c.recover_ = c.snd_max_;
@@ -421,6 +425,9 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
   // §5); the oldest unacknowledged data is new, and so is its user timeout.
   c.first_retransmit_ = Instant{};
   c.dupacks_ = 0;
+  // recover_ follows SND.UNA once passed, so that it never falls 2^31 behind
+  // (where the comparison above would turn round).
+  if (!c.in_recovery_ && c.recover_ < c.snd_una_) c.recover_ = c.snd_una_;
   // Congestion control.
   if (c.in_recovery_) {
     if (seg.ack >= c.recover_) {

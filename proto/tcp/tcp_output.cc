@@ -129,7 +129,12 @@ bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint
 }
 
 void TcpLayer::send_ack(TcpConn& c) {
-  send_segment(c, c.snd_nxt_, 0, wire::kTcpAck);
+  // A pure ACK carries SND.MAX, not SND.NXT (as FreeBSD's tcp_output does):
+  // after a timeout SND.NXT goes back to SND.UNA, and an ACK numbered there
+  // can fall below the peer's RCV.NXT, where RFC 9293 §3.10.7.4's first
+  // check discards it unread. Two ends both backing off would then ignore
+  // each other's ACKs for good (found by the duplex test under loss).
+  send_segment(c, c.snd_max_, 0, wire::kTcpAck);
 }
 
 void TcpLayer::send_syn(TcpConn& c, bool with_ack) {

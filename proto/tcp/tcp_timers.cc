@@ -42,6 +42,9 @@ void TcpLayer::on_rto(Timer&, void* arg) {
   c.bytes_acked_ = 0;
   c.in_recovery_ = false;
   c.dupacks_ = 0;
+  // RFC 6582 §3.2 step 4: "After a retransmit timeout, record the highest
+  // sequence number transmitted in the variable recover".
+  c.recover_ = c.snd_max_;
   c.rtt_timing_ = false;
   c.snd_nxt_ = c.snd_una_;
   ++c.backoff_;
@@ -88,9 +91,9 @@ void TcpLayer::on_persist(Timer&, void* arg) {
   ++c.persist_backoff_;
   c.last_probe_ = now;
   const Duration base = std::max(c.rto_, t.cfg_.rto_min);
-  t.stack_.timers().arm(c.persist_timer_,
-                        now + std::min(base * (1u << std::min(c.persist_backoff_, 16u)),
-                                       t.cfg_.rto_max));
+  t.stack_.timers().arm(
+      c.persist_timer_,
+      now + std::min(base * (1u << std::min(c.persist_backoff_, 16u)), t.cfg_.rto_max));
 }
 
 void TcpLayer::on_keepalive(Timer&, void* arg) {
@@ -129,6 +132,9 @@ void TcpLayer::on_timewait(Timer&, void* arg) {
 
 void TcpLayer::established(TcpConn& c) {
   c.state_ = TcpState::kEstablished;
+  // RFC 6582 §3.2: recover "is initialized to the initial send sequence
+  // number" (one past it here, as recover_ is kept).
+  c.recover_ = c.snd_una_;
   // RFC 6928: IW = min(10 * MSS, max(2 * MSS, 14600)).
   c.cwnd_ = std::min(cfg_.initial_window_segments * c.mss_, std::max(2 * c.mss_, 14600u));
   // RFC 6298 §5.7: when the SYN or SYN,ACK had to be sent again and no RTT

@@ -113,6 +113,14 @@ void duplex(const testing::LinkOptions& o, int max_steps) {
       << b.received;
   EXPECT_EQ(a.received, kBytes);
   EXPECT_EQ(b.received, kBytes);
+  if (a.received != kBytes) {
+    for (auto* h : {&t.a, &t.b})
+      h->counters().for_each([&](const std::string& n, std::uint64_t v) {
+        if (v != 0 && n.rfind("tcp", 0) == 0)
+          std::printf("  %s=%llu\n", n.c_str(), (unsigned long long)v);
+      });
+    std::printf("virtual time %lld ms\n", (long long)(ns_of(t.clock.now()) / 1000000));
+  }
   EXPECT_EQ(a.sent_digest(), b.received_digest()) << "a -> b stream differs";
   EXPECT_EQ(b.sent_digest(), a.received_digest()) << "b -> a stream differs";
   EXPECT_EQ(a.reason, TcpCloseReason::kNormal);
