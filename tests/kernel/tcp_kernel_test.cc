@@ -24,7 +24,9 @@ class TcpKernel : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     std::string why;
     if (!testing::can_make_namespaces(&why)) GTEST_SKIP() << why;
-    pair_ = NetnsPair::create(NetnsPair::Options{}, &why);
+    NetnsPair::Options o;
+    o.veth = !KernelHost::makes_own_link(GetParam());
+    pair_ = NetnsPair::create(o, &why);
     ASSERT_NE(pair_, nullptr) << why;
     host_ = KernelHost::open(*pair_, GetParam(), &why);
     ASSERT_NE(host_, nullptr) << why;
@@ -157,8 +159,14 @@ TEST_P(TcpKernel, UstackSendsBulkToKernel) {
   EXPECT_NE(out.find(expect.substr(0, 64)), std::string::npos) << out << " vs " << expect;
 }
 
+#ifdef USTACK_HAVE_URING
+INSTANTIATE_TEST_SUITE_P(Drivers, TcpKernel,
+                         ::testing::Values("af_packet", "uring_tap", "uring_tap_vnet"),
+                         [](const auto& p) { return p.param; });
+#else
 INSTANTIATE_TEST_SUITE_P(Drivers, TcpKernel, ::testing::Values("af_packet"),
                          [](const auto& p) { return p.param; });
+#endif
 
 }  // namespace
 }  // namespace ustack
