@@ -4,6 +4,9 @@
 #include <mutex>
 
 #include "drivers/af_packet/af_packet.h"
+#ifdef USTACK_HAVE_DPDK
+#include "drivers/dpdk/dpdk_port.h"
+#endif
 #include "drivers/memlink/memlink.h"
 #ifdef USTACK_HAVE_URING
 #include "drivers/uring_tap/uring_tap.h"
@@ -39,11 +42,15 @@ std::shared_ptr<Port> open_memlink(const PortSpec& spec, const Clock& clock, std
 }  // namespace
 
 std::vector<std::string> available_drivers() {
-#ifdef USTACK_HAVE_URING
-  return {"af_packet", "memlink", "uring_tap"};
-#else
-  return {"af_packet", "memlink"};
+  std::vector<std::string> v = {"af_packet"};
+#ifdef USTACK_HAVE_DPDK
+  v.push_back("dpdk");
 #endif
+  v.push_back("memlink");
+#ifdef USTACK_HAVE_URING
+  v.push_back("uring_tap");
+#endif
+  return v;
 }
 
 std::shared_ptr<Port> open_port(const PortSpec& spec, const Clock& clock, std::string* error) {
@@ -56,6 +63,17 @@ std::shared_ptr<Port> open_port(const PortSpec& spec, const Clock& clock, std::s
     cfg.promiscuous = spec.promiscuous;
     return open_af_packet(cfg, error);
   }
+#ifdef USTACK_HAVE_DPDK
+  if (spec.driver == "dpdk") {
+    DpdkConfig cfg;
+    cfg.eal_args = spec.dpdk_args;
+    cfg.port_id = spec.port_id;
+    cfg.queues = spec.queues;
+    cfg.rx_pools = spec.rx_pools;
+    cfg.promiscuous = spec.promiscuous;
+    return open_dpdk(cfg, error);
+  }
+#endif
 #ifdef USTACK_HAVE_URING
   if (spec.driver == "uring_tap") {
     UringTapConfig cfg;

@@ -13,7 +13,7 @@
 namespace ustack {
 
 struct PortSpec {
-  std::string driver;  // "af_packet", "memlink", "uring_tap" (see available_drivers())
+  std::string driver;  // "af_packet", "dpdk", "memlink", "uring_tap" (see available_drivers())
   std::string iface;   // interface name; for memlink, the link's name
   std::string end;     // memlink: "a" or "b"
   std::uint16_t queues = 1;
@@ -27,6 +27,11 @@ struct PortSpec {
   std::string kernel_cidr;
   bool vnet_hdr = false;  // uring_tap: virtio-net headers, checksum offload
   bool sqpoll = false;    // uring_tap: a kernel thread polls the submission queue
+  // dpdk: EAL arguments separated by spaces (see drivers/dpdk/dpdk_port.h:
+  // the EAL starts once per process; later ports may differ only in --vdev),
+  // and the port to drive when no --vdev names it.
+  std::string dpdk_args;
+  std::uint16_t port_id = 0;
 };
 
 // Driver names this build can open.

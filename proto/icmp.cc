@@ -128,10 +128,14 @@ void IcmpLayer::echo_reply(Mbuf* m, const Ipv4Meta& meta) {
 
 void IcmpLayer::error(Mbuf* m, const Ipv4Meta& meta) {
   rx_error_.inc();
+  // The quoted header (up to 60 bytes) and the first 8 bytes of its
+  // transport header are read from the first segment.
+  if (!mbuf_pullup(&m, std::min<std::uint32_t>(m->pkt_len, 8 + 60 + 8), stack_.pool())) {
+    drop_no_mbuf_.inc();
+    return mbuf_free(m);
+  }
   MbufPtr hold(m);
   const auto view = *wire::IcmpView::parse(std::as_const(*m).span());
-  // The quoted header and the first 8 bytes of its transport header must be
-  // in the first segment (they are: 28 bytes after an 8-byte header).
   const auto quoted = wire::Ipv4View::parse_quoted(view.payload());
   if (!quoted || quoted->payload().size() < 8) {
     drop_malformed_.inc();

@@ -146,9 +146,11 @@ void Ipv4Layer::input(Mbuf* m, bool l2_broadcast) {
     if (m == nullptr) return;
     meta.reassembled = true;
   }
-  // Transport headers are read from the first segment: make up to 64 bytes
-  // (the longest TCP header and more than any other) contiguous there.
-  if (!mbuf_pullup(&m, std::min<std::uint32_t>(m->pkt_len, 64), stack_.pool()))
+  // Transport headers are read from the first segment: make the first 8
+  // bytes (ICMP's and UDP's whole header, TCP's ports) contiguous there;
+  // TCP pulls up the rest of its header itself. No more, so payload bytes
+  // are not copied into a header buffer.
+  if (!mbuf_pullup(&m, std::min<std::uint32_t>(m->pkt_len, 8), stack_.pool()))
     return drop(m, drop_no_mbuf_);
   Ipv4Protocol* p = protocols_[meta.protocol];
   if (p == nullptr) {

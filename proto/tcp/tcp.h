@@ -210,8 +210,9 @@ class TcpConn {
   Timer persist_timer_;
   Timer keepalive_timer_;
   Timer timewait_timer_;
-  SeqNum peer_fin_seq_;  // where the peer's FIN sits (peer_fin_: seen, not yet in order)
-  SeqNum fin_seq_;       // our FIN's sequence number, once sent
+  Instant timewait_since_{};  // when TIME-WAIT began
+  SeqNum peer_fin_seq_;       // where the peer's FIN sits (peer_fin_: seen, not yet in order)
+  SeqNum fin_seq_;            // our FIN's sequence number, once sent
   // Free list link in the layer's pool, and a generation that changes when
   // the object is released (a callback may close the connection under us).
   TcpConn* next_free_ = nullptr;

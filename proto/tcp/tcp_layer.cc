@@ -259,6 +259,24 @@ TcpConn* TcpLayer::connect(IpAddr addr, std::uint16_t port, TcpHandler& handler,
       key.local_port = 0;
     }
     if (key.local_port == 0) {
+      // Every port to this peer is taken. Like Linux's tcp_tw_reuse, take
+      // over a 4-tuple in TIME-WAIT when timestamps make it safe: the new
+      // connection's timestamps exceed the old one's (the offset is per
+      // address pair), so the peer's PAWS check tells old segments from
+      // new (RFC 7323 §5; RFC 6191), and it has waited at least a second.
+      for (std::uint32_t i = 0; i < n && key.local_port == 0; ++i) {
+        ConnKey k = key;
+        k.local_port = static_cast<std::uint16_t>(cfg_.ephemeral_lo + (start + i) % n);
+        TcpConn* old = table_.find(k);
+        if (old != nullptr && old->state_ == TcpState::kTimeWait && old->ts_ok_ &&
+            now() - old->timewait_since_ >= std::chrono::seconds(1)) {
+          c_time_wait_reused_.inc();
+          teardown(*old, TcpCloseReason::kNormal);
+          key.local_port = k.local_port;
+        }
+      }
+    }
+    if (key.local_port == 0) {
       if (error) *error = "no free local port for " + addr.to_string();
       return nullptr;
     }
@@ -289,9 +307,19 @@ std::uint32_t TcpLayer::count_in_state(TcpState s) const {
 
 void TcpLayer::ipv4_input(Mbuf* m, const Ipv4Meta& meta) {
   c_rx_.inc();
+  // The header must be contiguous in the first segment: its fixed part,
+  // then as much as the data offset says.
+  if (m->pkt_len < 20 || !mbuf_pullup(&m, 20, stack_.pool())) {
+    c_drop_malformed_.inc();
+    return mbuf_free(m);
+  }
+  const std::uint32_t doff = (std::to_integer<std::uint32_t>(m->data()[12]) >> 4) * 4u;
+  if (doff > 20 && (doff > m->pkt_len || !mbuf_pullup(&m, doff, stack_.pool()))) {
+    c_drop_malformed_.inc();
+    return mbuf_free(m);
+  }
   Segment seg;
   seg.m = m;
-  // The header is contiguous in the first segment (IPv4 made 64 bytes so).
   const auto tcp = wire::TcpView::parse(std::as_const(*m).span());
   if (!tcp || meta.ip_broadcast || meta.dst.is_multicast()) {
     // RFC 9293 §3.9.2.4 (RFC 1122 §4.2.3.10): no TCP to broadcast/multicast.

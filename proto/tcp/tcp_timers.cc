@@ -186,6 +186,7 @@ void TcpLayer::enter_time_wait(TcpConn& c) {
   }
   ++time_wait_;
   c.state_ = TcpState::kTimeWait;
+  c.timewait_since_ = now();
   TimerWheel& w = stack_.timers();
   w.cancel(c.rto_timer_);
   w.cancel(c.persist_timer_);

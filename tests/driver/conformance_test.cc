@@ -8,6 +8,9 @@
 //              the kernel side of that TAP, reached through a plain
 //              AF_PACKET socket (RawSocketPort below). Also with virtio-net
 //              headers (uring_tap_vnet) and with SQPOLL (uring_tap_sqpoll).
+//   dpdk       A is a DPDK port on net_af_packet over the veth end in
+//              namespace A (EAL on normal pages, started once for the
+//              process, the vdev hot-plugged per test); B is af_packet.
 //
 // Checked both ways, with one queue and with two where the driver has them:
 // bursts of every frame size 60..MTU+14 (single segments, two-segment
@@ -234,6 +237,26 @@ class DriverConformance : public ::testing::TestWithParam<Param> {
       if (!ns_->run_in_a([&] { a_.port = open_port(sa, clock_, error); }) || !a_.port) return false;
       if (!ns_->run_in_b([&] { b_.port = open_port(sb, clock_, error); }) || !b_.port) return false;
       a_.in_place = b_.in_place = InPlace::kExtBuf;
+      return true;
+    }
+    if (driver_ == "dpdk") {
+      ns_ = NetnsPair::create(NetnsPair::Options{}, error);
+      if (!ns_) return false;
+      make_pools(a_, queues_, "a");
+      make_pools(b_, queues_, "b");
+      PortSpec sa{.driver = "dpdk", .queues = queues_};
+      sa.rx_pools = a_.pool_ptrs();
+      sa.dpdk_args =
+          "--no-huge --no-shconf -m 512 --no-pci --log-level=*:warning "
+          "--vdev=net_af_packet0,iface=" +
+          ns_->if_a() + ",qpairs=" + std::to_string(queues_) + ",qdisc_bypass=1";
+      PortSpec sb{.driver = "af_packet", .iface = ns_->if_b(), .queues = queues_};
+      sb.rx_pools = b_.pool_ptrs();
+      // The PMD opens its packet sockets when the vdev is plugged in: inside A.
+      if (!ns_->run_in_a([&] { a_.port = open_port(sa, clock_, error); }) || !a_.port) return false;
+      if (!ns_->run_in_b([&] { b_.port = open_port(sb, clock_, error); }) || !b_.port) return false;
+      a_.in_place = InPlace::kExtBuf;
+      b_.in_place = InPlace::kExtBuf;
       return true;
     }
     // uring_tap, uring_tap_vnet: the TAP inside namespace B, its kernel side
@@ -494,6 +517,9 @@ TEST_P(DriverConformance, DescribesItself) {
 
 std::vector<Param> params() {
   std::vector<Param> v = {{"memlink", 1}, {"memlink", 2}, {"af_packet", 1}, {"af_packet", 2}};
+#ifdef USTACK_HAVE_DPDK
+  v.insert(v.end(), {{"dpdk", 1}, {"dpdk", 2}});
+#endif
 #ifdef USTACK_HAVE_URING
   v.insert(v.end(),
            {{"uring_tap", 1}, {"uring_tap", 2}, {"uring_tap_vnet", 1}, {"uring_tap_sqpoll", 1}});

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/worker.h"
@@ -22,6 +23,23 @@ namespace ustack::testing {
 
 inline const Ipv4Addr kUstackAddr = Ipv4Addr::from_u32(0x0a000001);  // 10.0.0.1
 inline const Ipv4Addr kKernelAddr = Ipv4Addr::from_u32(0x0a000002);  // 10.0.0.2
+
+// The drivers the kernel-peer suites run on in this build. "dpdk" is the
+// net_pcap PMD on the veth end in namespace A (net_af_packet would not do:
+// its sockets join a PACKET_FANOUT group with FLAG_DEFRAG, so the kernel
+// hands it whole reassembled datagrams, cut to its ring's slot); the EAL
+// starts once for the process (normal pages) and each test hot-plugs its
+// own vdev.
+inline std::vector<std::string> kernel_drivers() {
+  std::vector<std::string> v = {"af_packet"};
+#ifdef USTACK_HAVE_URING
+  v.insert(v.end(), {"uring_tap", "uring_tap_vnet"});
+#endif
+#ifdef USTACK_HAVE_DPDK
+  v.push_back("dpdk");
+#endif
+  return v;
+}
 
 class KernelHost {
  public:
@@ -42,6 +60,12 @@ class KernelHost {
     spec.driver = driver;
     spec.iface = pair.if_a();
     spec.rx_pools = {h->pool_.get()};
+    if (driver == "dpdk") {
+      spec.dpdk_args =
+          "--no-huge --no-shconf -m 512 --no-pci --log-level=*:warning "
+          "--vdev=net_pcap0,rx_iface_in=" +
+          pair.if_a() + ",tx_iface=" + pair.if_a() + ",phy_mac=1";
+    }
     const auto open = [&] { h->port_ = open_port(spec, h->clock_, error); };
     if (makes_own_link(driver)) {
       spec.driver = "uring_tap";

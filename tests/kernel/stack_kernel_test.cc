@@ -169,14 +169,8 @@ TEST_P(StackKernel, ClosedPortGivesTheKernelConnectionRefused) {
   EXPECT_GE(host_->counter("icmp.tx.dest_unreachable"), 1u);
 }
 
-#ifdef USTACK_HAVE_URING
-INSTANTIATE_TEST_SUITE_P(Drivers, StackKernel,
-                         ::testing::Values("af_packet", "uring_tap", "uring_tap_vnet"),
+INSTANTIATE_TEST_SUITE_P(Drivers, StackKernel, ::testing::ValuesIn(testing::kernel_drivers()),
                          [](const auto& p) { return p.param; });
-#else
-INSTANTIATE_TEST_SUITE_P(Drivers, StackKernel, ::testing::Values("af_packet"),
-                         [](const auto& p) { return p.param; });
-#endif
 
 }  // namespace
 }  // namespace ustack

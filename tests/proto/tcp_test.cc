@@ -279,3 +279,26 @@ TEST(TcpLong, TenThousandConcurrentConnections) {
 
 }  // namespace
 }  // namespace ustack
+
+namespace ustack {
+namespace {
+
+TEST(Tcp, ActiveOpenReusesTimeWaitWhenPortsRunOut) {
+  // Two ephemeral ports only: the third connection must take over a 4-tuple
+  // in TIME-WAIT (timestamps on), and the peer must accept it (RFC 6191).
+  testing::LinkOptions o;
+  o.tcp.ephemeral_lo = 40000;
+  o.tcp.ephemeral_hi = 40001;
+  Pair p(o);
+  for (int i = 0; i < 4; ++i) {
+    EchoClient c(random_bytes(100, i));
+    ASSERT_NE(p.connect(c), nullptr) << "connection " << i;
+    ASSERT_TRUE(p.t.run_until([&] { return c.closed; })) << "connection " << i;
+    EXPECT_EQ(c.got, c.data());
+    p.t.run_for(std::chrono::milliseconds(1100), std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(p.t.a.counter("tcp.time_wait_reused"), 2u);
+}
+
+}  // namespace
+}  // namespace ustack
