@@ -65,6 +65,12 @@ std::vector<cli::OptionSpec> host_options() {
       {"gw", {"--gw"}, true, "ADDR", "default gateway"},
       {"mac", {"--mac"}, true, "MAC", "ustack's own MAC (default: the interface's)"},
       {"cores", {"--cores"}, true, "LIST", "core to pin the worker to, e.g. 1"},
+      {"ring",
+       {"--ring"},
+       true,
+       "V",
+       "af_packet ring: 3 (TPACKET_V3, throughput; default) or 2 (V2, latency)"},
+      {"dpdk", {"--dpdk"}, true, "'EAL ARGS'", "EAL arguments for --driver dpdk"},
       {"debug", {"-debug", "--debug"}, false, "", "trace states and drops"},
   };
 }
@@ -99,6 +105,15 @@ bool read_host_options(const cli::Args& args, HostOptions* o, std::string* error
       return false;
     }
   }
+  if (args.has("ring")) {
+    const std::string r = args.get("ring");
+    if (r != "2" && r != "3") {
+      *error = "--ring is 2 or 3, not '" + r + "'";
+      return false;
+    }
+    o->ring = r == "2" ? 2 : 3;
+  }
+  o->dpdk_args = args.get("dpdk");
   if (args.has("cores")) {
     std::vector<int> cores;
     if (!parse_core_list(args.get("cores"), &cores, error)) return false;
@@ -125,6 +140,8 @@ std::unique_ptr<AppHost> AppHost::open(const HostOptions& o, std::string* error)
   spec.driver = o.driver;
   spec.iface = o.iface;
   spec.rx_pools = {h->pool_.get()};
+  spec.af_packet_ring = o.ring;
+  spec.dpdk_args = o.dpdk_args;
   h->port_ = open_port(spec, h->clock_, error);
   if (!h->port_) return nullptr;
   if (o.ip) {

@@ -35,6 +35,8 @@ struct HostOptions {
   std::optional<MacAddr> mac;
   int core = -1;
   bool debug = false;
+  int ring = 3;           // af_packet ring version
+  std::string dpdk_args;  // EAL arguments for the dpdk driver
 };
 // Reads the shared options; false and *error on a bad value.
 bool read_host_options(const cli::Args& args, HostOptions* out, std::string* error);

@@ -61,6 +61,7 @@ std::shared_ptr<Port> open_port(const PortSpec& spec, const Clock& clock, std::s
     cfg.queues = spec.queues;
     cfg.rx_pools = spec.rx_pools;
     cfg.promiscuous = spec.promiscuous;
+    cfg.ring_version = spec.af_packet_ring;
     return open_af_packet(cfg, error);
   }
 #ifdef USTACK_HAVE_DPDK

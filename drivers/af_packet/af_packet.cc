@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -19,7 +20,9 @@
 namespace ustack {
 namespace {
 
-constexpr std::uint32_t kTxDataOffset = TPACKET_ALIGN(sizeof(tpacket3_hdr));
+constexpr std::uint32_t kTxDataOffsetV3 = TPACKET_ALIGN(sizeof(tpacket3_hdr));
+constexpr std::uint32_t kTxDataOffsetV2 = TPACKET_ALIGN(sizeof(tpacket2_hdr));
+constexpr std::uint32_t kTxDataOffset = std::max(kTxDataOffsetV2, kTxDataOffsetV3);
 
 std::string errno_text(const char* what) {
   return std::string(what) + ": " + std::strerror(errno);
@@ -29,9 +32,12 @@ struct Queue;
 
 // A receive block handed to user space, and the reference count that keeps
 // it from the kernel while mbufs point into it.
+// With TPACKET_V2 the unit is one frame instead: `frame` points at its
+// tpacket2_hdr.
 struct Block {
   ExtBufInfo info;
   tpacket_block_desc* desc = nullptr;
+  std::byte* frame = nullptr;
   Queue* queue = nullptr;
 };
 
@@ -46,10 +52,18 @@ struct Queue {
   bool reading = false;       // `current` is open (we hold a reference)
   tpacket3_hdr* next_pkt = nullptr;
   std::uint32_t pkts_left = 0;
-  std::unique_ptr<Block[]> blocks;
-  std::atomic<std::uint32_t> held{0};  // blocks still referenced by mbufs
+  std::unique_ptr<Block[]> blocks;     // V3: per block; V2: per frame
+  std::uint32_t units = 0;             // how many
+  std::atomic<std::uint32_t> held{0};  // blocks (frames) still referenced by mbufs
   MbufPool* pool = nullptr;
 };
+
+void return_frame(void*, void* opaque) {
+  auto* b = static_cast<Block*>(opaque);
+  auto* h = reinterpret_cast<tpacket2_hdr*>(b->frame);
+  __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+  b->queue->held.fetch_sub(1, std::memory_order_relaxed);
+}
 
 void return_block(void*, void* opaque) {
   auto* b = static_cast<Block*>(opaque);
@@ -83,7 +97,14 @@ class AfPacketPort final : public Port {
  private:
   bool open_queue(Queue& q, int ifindex, std::string* error);
   void finish_block(Queue& q);
-  Mbuf* take_frame(Queue& q, tpacket3_hdr* ppd, Block& blk, std::uint16_t qi);
+  // What both ring versions say about one received frame.
+  struct FrameInfo {
+    std::byte* frame;  // start of the frame's slot (its header)
+    std::uint32_t snaplen, len, status;
+    std::uint16_t mac, vlan_tci, vlan_tpid;
+  };
+  Mbuf* take_frame(Queue& q, const FrameInfo& f, Block& blk, std::uint16_t qi);
+  std::uint16_t rx_burst_v2(Queue& q, std::uint16_t qi, Mbuf** pkts, std::uint16_t n);
 
   AfPacketConfig cfg_;
   std::vector<Queue> queues_v_;
@@ -167,8 +188,9 @@ bool AfPacketPort::open_queue(Queue& q, int ifindex, std::string* error) {
     }
     return false;
   }
-  if (!set_int(q.fd, SOL_PACKET, PACKET_VERSION, TPACKET_V3)) {
-    *error = errno_text("af_packet: TPACKET_V3");
+  const bool v2 = cfg_.ring_version == 2;
+  if (!set_int(q.fd, SOL_PACKET, PACKET_VERSION, v2 ? TPACKET_V2 : TPACKET_V3)) {
+    *error = errno_text(v2 ? "af_packet: TPACKET_V2" : "af_packet: TPACKET_V3");
     return false;
   }
   tpacket_req3 rx{};
@@ -176,7 +198,7 @@ bool AfPacketPort::open_queue(Queue& q, int ifindex, std::string* error) {
   rx.tp_block_nr = cfg_.block_count;
   rx.tp_frame_size = cfg_.frame_size;
   rx.tp_frame_nr = cfg_.block_size / cfg_.frame_size * cfg_.block_count;
-  rx.tp_retire_blk_tov = cfg_.retire_timeout_ms;
+  if (!v2) rx.tp_retire_blk_tov = cfg_.retire_timeout_ms;
   if (setsockopt(q.fd, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) != 0) {
     *error = errno_text("af_packet: PACKET_RX_RING (block_size must be a page multiple)");
     return false;
@@ -207,13 +229,29 @@ bool AfPacketPort::open_queue(Queue& q, int ifindex, std::string* error) {
   }
   q.rx_base = static_cast<std::byte*>(q.map);
   q.tx_base = q.rx_base + rx_len;
-  q.blocks = std::make_unique<Block[]>(cfg_.block_count);
-  for (std::uint32_t i = 0; i < cfg_.block_count; ++i) {
-    Block& b = q.blocks[i];
-    b.desc = reinterpret_cast<tpacket_block_desc*>(q.rx_base + std::size_t{i} * cfg_.block_size);
-    b.queue = &q;
-    b.info.free_cb = return_block;
-    b.info.opaque = &b;
+  if (v2) {
+    // One unit per frame; frames do not straddle blocks.
+    const std::uint32_t frames_per_block = cfg_.block_size / cfg_.frame_size;
+    q.units = rx.tp_frame_nr;
+    q.blocks = std::make_unique<Block[]>(q.units);
+    for (std::uint32_t i = 0; i < q.units; ++i) {
+      Block& b = q.blocks[i];
+      b.frame = q.rx_base + std::size_t{i / frames_per_block} * cfg_.block_size +
+                std::size_t{i % frames_per_block} * cfg_.frame_size;
+      b.queue = &q;
+      b.info.free_cb = return_frame;
+      b.info.opaque = &b;
+    }
+  } else {
+    q.units = cfg_.block_count;
+    q.blocks = std::make_unique<Block[]>(q.units);
+    for (std::uint32_t i = 0; i < q.units; ++i) {
+      Block& b = q.blocks[i];
+      b.desc = reinterpret_cast<tpacket_block_desc*>(q.rx_base + std::size_t{i} * cfg_.block_size);
+      b.queue = &q;
+      b.info.free_cb = return_block;
+      b.info.opaque = &b;
+    }
   }
   if (cfg_.qdisc_bypass) set_int(q.fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1);
   // Linux >= 4.20; on older kernels our own frames come back and are
@@ -251,10 +289,10 @@ void AfPacketPort::finish_block(Queue& q) {
   q.current = (q.current + 1) % cfg_.block_count;
 }
 
-Mbuf* AfPacketPort::take_frame(Queue& q, tpacket3_hdr* ppd, Block& blk, std::uint16_t qi) {
-  auto* frame = reinterpret_cast<std::byte*>(ppd);
-  std::uint32_t len = ppd->tp_snaplen;
-  if (ppd->tp_snaplen < ppd->tp_len) {
+Mbuf* AfPacketPort::take_frame(Queue& q, const FrameInfo& f, Block& blk, std::uint16_t qi) {
+  std::byte* frame = f.frame;
+  std::uint32_t len = f.snaplen;
+  if (f.snaplen < f.len) {
     // A frame larger than the ring slot: a GRO/GSO super-frame or a jumbo.
     stats_[qi].rx_drop();
     log_once(LogLevel::kWarn,
@@ -262,25 +300,24 @@ Mbuf* AfPacketPort::take_frame(Queue& q, tpacket3_hdr* ppd, Block& blk, std::uin
              "offloads on the sender (ethtool -K <iface> tso off gso off gro off)");
     return nullptr;
   }
-  std::byte* data = frame + ppd->tp_mac;
-  std::uint16_t head = ppd->tp_mac;
-  const bool vlan = (ppd->tp_status & TP_STATUS_VLAN_VALID) != 0 && ppd->hv1.tp_vlan_tci != 0;
+  std::byte* data = frame + f.mac;
+  std::uint16_t head = f.mac;
+  const bool vlan = (f.status & TP_STATUS_VLAN_VALID) != 0 && f.vlan_tci != 0;
   if (vlan && head >= 4) {
     // The kernel took the 802.1Q tag out; put it back in front of the
     // ethertype so the stack sees the frame as it was on the wire.
     std::memmove(data - 4, data, 12);
     data -= 4;
     head = static_cast<std::uint16_t>(head - 4);
-    const std::uint16_t tpid =
-        (ppd->tp_status & TP_STATUS_VLAN_TPID_VALID) ? ppd->hv1.tp_vlan_tpid : ETH_P_8021Q;
-    const std::uint16_t be_tpid = htons(tpid), be_tci = htons(ppd->hv1.tp_vlan_tci);
+    const std::uint16_t tpid = (f.status & TP_STATUS_VLAN_TPID_VALID) ? f.vlan_tpid : ETH_P_8021Q;
+    const std::uint16_t be_tpid = htons(tpid), be_tci = htons(f.vlan_tci);
     std::memcpy(data + 12, &be_tpid, 2);
     std::memcpy(data + 14, &be_tci, 2);
     len += 4;
   }
   Mbuf* m = nullptr;
   // More than half of the ring held by live mbufs: copy instead.
-  if (q.held.load(std::memory_order_relaxed) * 2 > cfg_.block_count) {
+  if (q.held.load(std::memory_order_relaxed) * 2 > q.units) {
     m = mbuf_alloc_chain(*q.pool, len);
     if (m != nullptr) {
       std::uint32_t off = 0;
@@ -305,14 +342,38 @@ Mbuf* AfPacketPort::take_frame(Queue& q, tpacket3_hdr* ppd, Block& blk, std::uin
   }
   // From a local sender the checksum may not be filled in yet (it would be
   // by the NIC): the kernel says so, and vouches for the data.
-  if (ppd->tp_status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID))
-    m->ol_flags |= ol::kRxL4CksumGood;
+  if (f.status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID)) m->ol_flags |= ol::kRxL4CksumGood;
   m->queue = qi;
   return m;
 }
 
+std::uint16_t AfPacketPort::rx_burst_v2(Queue& q, std::uint16_t qi, Mbuf** pkts, std::uint16_t n) {
+  std::uint16_t got = 0;
+  std::uint64_t bytes = 0;
+  while (got < n) {
+    Block& fr = q.blocks[q.current];
+    auto* h = reinterpret_cast<tpacket2_hdr*>(fr.frame);
+    const std::uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+    if ((status & TP_STATUS_USER) == 0) break;
+    // The frame is ours until its last mbuf goes (our own reference first).
+    fr.info.refcnt.store(1, std::memory_order_relaxed);
+    q.held.fetch_add(1, std::memory_order_relaxed);
+    q.current = (q.current + 1) % q.units;
+    const FrameInfo f{fr.frame,  h->tp_snaplen,  h->tp_len,      status,
+                      h->tp_mac, h->tp_vlan_tci, h->tp_vlan_tpid};
+    Mbuf* m = take_frame(q, f, fr, qi);
+    if (fr.info.refcnt.fetch_sub(1, std::memory_order_acq_rel) == 1) return_frame(nullptr, &fr);
+    if (m == nullptr) continue;
+    bytes += m->pkt_len;
+    pkts[got++] = m;
+  }
+  if (got > 0) stats_[qi].rx(got, bytes);
+  return got;
+}
+
 std::uint16_t AfPacketPort::rx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_t n) {
   Queue& q = queues_v_[qi];
+  if (cfg_.ring_version == 2) return rx_burst_v2(q, qi, pkts, n);
   std::uint16_t got = 0;
   std::uint64_t bytes = 0;
   while (got < n) {
@@ -335,7 +396,14 @@ std::uint16_t AfPacketPort::rx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_
     --q.pkts_left;
     q.next_pkt =
         reinterpret_cast<tpacket3_hdr*>(reinterpret_cast<std::byte*>(ppd) + ppd->tp_next_offset);
-    Mbuf* m = take_frame(q, ppd, q.blocks[q.current], qi);
+    const FrameInfo f{reinterpret_cast<std::byte*>(ppd),
+                      ppd->tp_snaplen,
+                      ppd->tp_len,
+                      ppd->tp_status,
+                      ppd->tp_mac,
+                      static_cast<std::uint16_t>(ppd->hv1.tp_vlan_tci),
+                      ppd->hv1.tp_vlan_tpid};
+    Mbuf* m = take_frame(q, f, q.blocks[q.current], qi);
     if (m == nullptr) continue;
     bytes += m->pkt_len;
     pkts[got++] = m;
@@ -351,23 +419,35 @@ std::uint16_t AfPacketPort::tx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_
   std::uint16_t i = 0;
   for (; i < n; ++i) {
     Mbuf* m = pkts[i];
-    auto* hdr =
-        reinterpret_cast<tpacket3_hdr*>(q.tx_base + std::size_t{q.tx_head} * cfg_.frame_size);
-    if (__atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE) break;
-    if (m->pkt_len > cfg_.frame_size - kTxDataOffset) {
+    std::byte* slot = q.tx_base + std::size_t{q.tx_head} * cfg_.frame_size;
+    const bool v2 = cfg_.ring_version == 2;
+    // tp_status is the first field of a tpacket2_hdr, the sixth of a
+    // tpacket3_hdr; the data follows the aligned header (no PACKET_TX_HAS_OFF).
+    std::uint32_t* status = v2 ? &reinterpret_cast<tpacket2_hdr*>(slot)->tp_status
+                               : &reinterpret_cast<tpacket3_hdr*>(slot)->tp_status;
+    const std::uint32_t data_off = v2 ? kTxDataOffsetV2 : kTxDataOffsetV3;
+    if (__atomic_load_n(status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE) break;
+    if (m->pkt_len > cfg_.frame_size - data_off) {
       stats_[qi].tx_drop();
       mbuf_free(m);
       continue;
     }
-    std::byte* dst = reinterpret_cast<std::byte*>(hdr) + kTxDataOffset;
+    std::byte* dst = slot + data_off;
     for (const Mbuf* s = m; s != nullptr; s = s->next) {
       std::memcpy(dst, s->data(), s->data_len);
       dst += s->data_len;
     }
-    hdr->tp_len = m->pkt_len;
-    hdr->tp_snaplen = m->pkt_len;
-    hdr->tp_next_offset = 0;
-    __atomic_store_n(&hdr->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+    if (v2) {
+      auto* h = reinterpret_cast<tpacket2_hdr*>(slot);
+      h->tp_len = m->pkt_len;
+      h->tp_snaplen = m->pkt_len;
+    } else {
+      auto* h = reinterpret_cast<tpacket3_hdr*>(slot);
+      h->tp_len = m->pkt_len;
+      h->tp_snaplen = m->pkt_len;
+      h->tp_next_offset = 0;
+    }
+    __atomic_store_n(status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
     q.tx_head = (q.tx_head + 1) % tx_frame_count_;
     bytes += m->pkt_len;
     ++sent;

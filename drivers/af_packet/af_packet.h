@@ -15,7 +15,9 @@
 //
 // Latency note: a TPACKET_V3 block reaches user space when it is full or
 // when its retire timer fires (retire_timeout_ms, 1 ms at least), so a
-// lone frame may wait up to that long. Throughput is what V3 is for.
+// lone frame may wait up to that long. Throughput is what V3 is for; for
+// latency choose ring_version 2 (TPACKET_V2: per-frame status, a frame is
+// visible the moment the kernel has written it).
 #pragma once
 
 #include <cstdint>
@@ -38,7 +40,11 @@ struct AfPacketConfig {
   std::uint32_t block_count = 16;       // RX blocks per queue
   std::uint32_t frame_size = 2048;      // TX slot size; bounds the MTU we can send
   std::uint32_t tx_frames = 1024;       // TX slots per queue
-  std::uint32_t retire_timeout_ms = 1;  // see the latency note
+  std::uint32_t retire_timeout_ms = 1;  // see the latency note (V3 only)
+  // 3: TPACKET_V3 blocks (throughput; a lone frame waits for the block
+  // timer). 2: TPACKET_V2 frames, each visible as soon as it lands (latency:
+  // request/response, the 20 KB echo), referenced in place the same way.
+  int ring_version = 3;
   bool qdisc_bypass = true;
   // Receive frames for other MACs too (when the stack uses its own MAC).
   bool promiscuous = false;

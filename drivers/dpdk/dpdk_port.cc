@@ -65,7 +65,8 @@ void tx_free(void*, void* opaque) {
 struct Eal {
   std::mutex mu;
   bool ready = false;
-  std::string key;  // the arguments it started with, --vdev aside
+  std::string key;     // the arguments it started with, --vdev aside
+  std::string failed;  // why it failed to start: it keeps some of its state
   std::set<std::uint16_t> ports_open;
   unsigned serial = 0;
 };
@@ -153,6 +154,13 @@ bool start_eal(Eal& e, const Args& args, std::string* error) {
              "'); only --vdev may differ between ports";
     return false;
   }
+  if (!e.failed.empty()) {
+    // A failed rte_eal_init leaves part of its configuration behind, so a
+    // second attempt would fail for reasons of the first.
+    *error = "dpdk: the EAL failed to start earlier in this process and cannot start again (" +
+             e.failed + ")";
+    return false;
+  }
   std::vector<std::string> argv_s = {"ustack"};
   argv_s.insert(argv_s.end(), args.eal.begin(), args.eal.end());
   std::vector<char*> argv;
@@ -179,7 +187,7 @@ bool start_eal(Eal& e, const Args& args, std::string* error) {
   if (rc < 0) {
     if (args.own_prefix && err != EALREADY) remove_runtime_dir();
     if (err == EALREADY) {
-      *error = "dpdk: the EAL failed to start earlier in this process and cannot start again";
+      *error = "dpdk: the EAL was started in this process by someone else";
       return false;
     }
     std::string why = eal_reason(text);
@@ -189,6 +197,7 @@ bool start_eal(Eal& e, const Args& args, std::string* error) {
       *error += " (--no-huge implies --legacy-mem: drop --in-memory)";
     else if (text.find("hugepage") != std::string::npos)
       *error += " (reserve huge pages with ci/hugepages, or pass --no-huge)";
+    e.failed = why;
     return false;
   }
   e.ready = true;

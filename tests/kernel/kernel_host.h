@@ -31,7 +31,7 @@ inline const Ipv4Addr kKernelAddr = Ipv4Addr::from_u32(0x0a000002);  // 10.0.0.2
 // starts once for the process (normal pages) and each test hot-plugs its
 // own vdev.
 inline std::vector<std::string> kernel_drivers() {
-  std::vector<std::string> v = {"af_packet"};
+  std::vector<std::string> v = {"af_packet", "af_packet_v2"};
 #ifdef USTACK_HAVE_URING
   v.insert(v.end(), {"uring_tap", "uring_tap_vnet"});
 #endif
@@ -58,6 +58,10 @@ class KernelHost {
     h->pool_ = make_pool(16384, 2048, "kernel-host");
     PortSpec spec;
     spec.driver = driver;
+    if (driver == "af_packet_v2") {  // af_packet on a TPACKET_V2 ring
+      spec.driver = "af_packet";
+      spec.af_packet_ring = 2;
+    }
     spec.iface = pair.if_a();
     spec.rx_pools = {h->pool_.get()};
     if (driver == "dpdk") {
