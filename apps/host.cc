@@ -69,7 +69,7 @@ std::vector<cli::OptionSpec> host_options() {
        {"--ring"},
        true,
        "V",
-       "af_packet ring: 3 (TPACKET_V3, throughput; default) or 2 (V2, latency)"},
+       "af_packet ring: 2 (TPACKET_V2, low latency; default) or 3 (V3, throughput)"},
       {"dpdk", {"--dpdk"}, true, "'EAL ARGS'", "EAL arguments for --driver dpdk"},
       {"debug", {"-debug", "--debug"}, false, "", "trace states and drops"},
   };
@@ -111,7 +111,7 @@ bool read_host_options(const cli::Args& args, HostOptions* o, std::string* error
       *error = "--ring is 2 or 3, not '" + r + "'";
       return false;
     }
-    o->ring = r == "2" ? 2 : 3;
+    o->ring = r == "3" ? 3 : 2;
   }
   o->dpdk_args = args.get("dpdk");
   if (args.has("cores")) {
