@@ -149,4 +149,26 @@ class KernelHost {
   std::unique_ptr<Stack> stack_;
 };
 
+// A NetnsPair and a KernelHost on the driver named by the test parameter,
+// made before each test and removed after it.
+class KernelPeerTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (!can_make_namespaces(&why)) GTEST_SKIP() << why;
+    NetnsPair::Options o;
+    o.veth = !KernelHost::makes_own_link(GetParam());
+    pair_ = NetnsPair::create(o, &why);
+    ASSERT_NE(pair_, nullptr) << why;
+    host_ = KernelHost::open(*pair_, GetParam(), &why);
+    ASSERT_NE(host_, nullptr) << why;
+  }
+  void TearDown() override {
+    host_.reset();
+    pair_.reset();
+  }
+  std::unique_ptr<NetnsPair> pair_;
+  std::unique_ptr<KernelHost> host_;
+};
+
 }  // namespace ustack::testing

@@ -20,25 +20,7 @@ using testing::NetnsPair;
 const std::string kPeers = std::string(USTACK_TEST_DIR) + "/kernel/peers/";
 const std::string kPython = "/usr/bin/python3 ";
 
-class StackKernel : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    std::string why;
-    if (!testing::can_make_namespaces(&why)) GTEST_SKIP() << why;
-    NetnsPair::Options o;
-    o.veth = !KernelHost::makes_own_link(GetParam());
-    pair_ = NetnsPair::create(o, &why);
-    ASSERT_NE(pair_, nullptr) << why;
-    host_ = KernelHost::open(*pair_, GetParam(), &why);
-    ASSERT_NE(host_, nullptr) << why;
-  }
-  void TearDown() override {
-    host_.reset();
-    pair_.reset();
-  }
-  std::unique_ptr<NetnsPair> pair_;
-  std::unique_ptr<KernelHost> host_;
-};
+using StackKernel = testing::KernelPeerTest;
 
 struct Replies : EchoListener {
   void on_echo_reply(const EchoReply& r) override { got.push_back(r); }

@@ -20,6 +20,26 @@ using testing::kAddrB;
 using testing::random_bytes;
 using testing::TwoStacks;
 
+// Connections per state on both hosts and their drop counters, for a
+// failure message.
+std::string describe(testing::TwoStacks& t) {
+  std::string s;
+  for (int st = 0; st <= 10; ++st) {
+    const auto s1 = static_cast<TcpState>(st);
+    const auto na = t.a.stack->tcp().count_in_state(s1);
+    const auto nb = t.b.stack->tcp().count_in_state(s1);
+    if (na + nb > 0)
+      s += std::string(" ") + to_string(s1) + " a=" + std::to_string(na) +
+           " b=" + std::to_string(nb);
+  }
+  for (auto* h : {&t.a, &t.b})
+    h->counters().for_each([&](const std::string& n, std::uint64_t v) {
+      if (v != 0 && (n.find("drop") != std::string::npos || n.find("tcp.t") != std::string::npos))
+        s += " " + n + "=" + std::to_string(v);
+    });
+  return s;
+}
+
 struct Pair {
   TwoStacks t;
   EchoServer server;
@@ -189,16 +209,7 @@ TEST(TcpLong, HundredThousandSequentialShortConnections) {
     EchoClient c(random_bytes(1 + i % 100, i));
     p.connect(c);
     if (!p.t.run_until([&] { return c.closed; }, 1000, std::chrono::microseconds(1))) {
-      std::string states;
-      for (int st = 0; st <= 10; ++st) {
-        const auto s1 = static_cast<TcpState>(st);
-        const auto na = p.t.a.stack->tcp().count_in_state(s1);
-        const auto nb = p.t.b.stack->tcp().count_in_state(s1);
-        if (na + nb > 0)
-          states += std::string(" ") + to_string(s1) + " a=" + std::to_string(na) +
-                    " b=" + std::to_string(nb);
-      }
-      FAIL() << "connection " << i << " stalled;" << states;
+      FAIL() << "connection " << i << " stalled;" << describe(p.t);
     }
     ASSERT_EQ(c.got, c.data()) << "connection " << i;
     ++done;
@@ -245,28 +256,9 @@ TEST(TcpLong, TenThousandConcurrentConnections) {
       // dropped and come again after the 1 s RTO: allow a few rounds.
       200000, std::chrono::microseconds(100)))
       << [&] {
-           int closed = 0, connected = 0;
-           for (auto& c : clients) {
-             closed += c->closed;
-             connected += c->connected;
-           }
-           std::string s =
-               "closed " + std::to_string(closed) + " connected " + std::to_string(connected);
-           for (int st = 0; st <= 10; ++st) {
-             const auto s1 = static_cast<TcpState>(st);
-             const auto na = p.t.a.stack->tcp().count_in_state(s1);
-             const auto nb = p.t.b.stack->tcp().count_in_state(s1);
-             if (na + nb > 0)
-               s += std::string(" ") + to_string(s1) + " a=" + std::to_string(na) +
-                    " b=" + std::to_string(nb);
-           }
-           for (auto* h : {&p.t.a, &p.t.b})
-             h->counters().for_each([&](const std::string& n, std::uint64_t v) {
-               if (v != 0 &&
-                   (n.find("drop") != std::string::npos || n.find("tcp.t") != std::string::npos))
-                 s += " " + n + "=" + std::to_string(v);
-             });
-           return s;
+           int closed = 0;
+           for (auto& c : clients) closed += c->closed;
+           return "closed " + std::to_string(closed) + describe(p.t);
          }();
   int intact = 0;
   for (auto& c : clients) intact += c->got == c->data() && c->reason == TcpCloseReason::kNormal;
