@@ -13,5 +13,6 @@ int cmd_ping(const Argv& args);
 int cmd_tcpclient(const Argv& args);
 int cmd_tcpserver(const Argv& args);
 int cmd_bench(const Argv& args);
+int cmd_dump(const Argv& args);
 
 }  // namespace ustack::app

@@ -256,7 +256,7 @@ bool AfPacketPort::open_queue(Queue& q, int ifindex, std::string* error) {
   if (cfg_.qdisc_bypass) set_int(q.fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1);
   // Linux >= 4.20; on older kernels our own frames come back and are
   // dropped by the stack as having our source MAC.
-  set_int(q.fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
+  if (!cfg_.capture_outgoing) set_int(q.fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
   sll.sll_protocol = htons(ETH_P_ALL);

@@ -48,6 +48,9 @@ struct AfPacketConfig {
   bool qdisc_bypass = true;
   // Receive frames for other MACs too (when the stack uses its own MAC).
   bool promiscuous = false;
+  // See the frames this host sends too (a capture tool); a stack must not,
+  // or it would receive its own transmissions.
+  bool capture_outgoing = false;
 };
 
 // Opens the port, or returns nullptr with one clear sentence in *error (no

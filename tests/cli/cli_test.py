@@ -241,6 +241,37 @@ if os.geteuid() == 0:
             expect(srv.returncode == 0, f"exit {srv.returncode}: {out}{err}")
             expect("interrupted" in out and "0 connections" in out, out)
 
+if os.geteuid() == 0:
+    @case("dump: one line per frame and a pcap file tcpdump can read")
+    def _():
+        with Netns() as n, tempfile.TemporaryDirectory() as d:
+            # The kernel in A answers here: dump watches both directions.
+            subprocess.run(n.A(["ip", "addr", "add", "10.0.0.1/24", "dev", n.ifa]), check=True)
+            dump = subprocess.Popen(n.A([USTACK, "dump", "-i", n.ifa, "-c", "4", "--proto", "icmp",
+                                         "-w", f"{d}/x.pcap"]),
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(0.5)
+            run(n.B(["ping", "-c", "2", "-i", "0.2", "10.0.0.1"]))
+            out, err = dump.communicate(timeout=20)
+            expect(dump.returncode == 0, out + err)
+            expect("IP 10.0.0.2 > 10.0.0.1: ICMP echo request, id" in out, out)
+            expect("IP 10.0.0.1 > 10.0.0.2: ICMP echo reply" in out, out)
+            expect(len(out.splitlines()) == 4, out)
+            import struct
+            data = open(f"{d}/x.pcap", "rb").read()
+            magic, major, minor, _, _, _, link = struct.unpack("<IHHiIII", data[:24])
+            expect((magic, major, minor, link) == (0xA1B2C3D4, 2, 4, 1), "pcap header")
+            off, records = 24, 0
+            while off < len(data):
+                _, _, caplen, _ = struct.unpack("<IIII", data[off:off + 16])
+                off += 16 + caplen
+                records += 1
+            expect(records == 4 and off == len(data), f"{records} pcap records")
+
+    @case("dump: unknown interface")
+    def _():
+        usage_error(["dump", "-i", "nosuchif0"], "interface 'nosuchif0' does not exist")
+
 failed = [(n, e) for n, e in results if e]
 for n, e in results:
     print(("ok     " if not e else "FAILED ") + n + ("" if not e else f": {e}"))
