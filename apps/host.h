@@ -59,6 +59,10 @@ class AppHost {
   void sync() { stack_->set_now(clock_.now()); }
   const Ipv4Cidr& address() const { return address_; }
   std::uint64_t counter(const char* name) { return worker_->counters().value(name); }
+  // Every counter of the worker and its stack, by name.
+  void for_each_counter(const std::function<void(const std::string&, std::uint64_t)>& fn) {
+    worker_->counters().for_each(fn);
+  }
   // Non-zero drop counters, one "name=value" per line (for --debug).
   std::string drop_report();
 

@@ -16,6 +16,7 @@ void usage(FILE* out) {
                "  tcpclient   send data to a TCP server and check the echo (-addr, -port)\n"
                "  tcpserver   serve TCP: echo (default), discard or source (-port)\n"
                "  bench       two stacks over an in-memory link: bulk, rr, crr (no root needed)\n"
+               "  httpd       serve HTTP/1.1: /, /stats, POST /echo, files from --root\n"
                "  dump        print every frame on an interface, optionally to a pcap file\n"
                "  help        this text\n");
 }
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   if (cmd == "tcpclient") return ustack::app::cmd_tcpclient(rest);
   if (cmd == "tcpserver") return ustack::app::cmd_tcpserver(rest);
   if (cmd == "bench") return ustack::app::cmd_bench(rest);
+  if (cmd == "httpd") return ustack::app::cmd_httpd(rest);
   if (cmd == "dump") return ustack::app::cmd_dump(rest);
   if (cmd == "help" || cmd == "-h" || cmd == "--help" || cmd == "commands") {
     usage(stdout);

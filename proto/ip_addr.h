@@ -92,7 +92,11 @@ struct Ipv4Addr {
   std::size_t format(char* out) const;
   std::string to_string() const;
 
-  friend constexpr bool operator==(const Ipv4Addr&, const Ipv4Addr&) = default;
+  // Compared as one 32-bit word (the defaulted array comparison becomes a
+  // memcmp call on the per-packet path).
+  friend constexpr bool operator==(const Ipv4Addr& x, const Ipv4Addr& y) {
+    return x.to_u32() == y.to_u32();
+  }
   friend constexpr auto operator<=>(const Ipv4Addr&, const Ipv4Addr&) = default;
 };
 
@@ -143,7 +147,14 @@ struct IpAddr {
   // Dotted quad for IPv4, RFC 5952 text for IPv6, "unspec" for neither.
   std::string to_string() const;
 
-  friend constexpr bool operator==(const IpAddr&, const IpAddr&) = default;
+  // Two 64-bit words and the family, not a memcmp call: connection-table
+  // lookups compare keys on every segment.
+  friend bool operator==(const IpAddr& x, const IpAddr& y) {
+    std::uint64_t a[2], c[2];
+    std::memcpy(a, x.b.data(), 16);
+    std::memcpy(c, y.b.data(), 16);
+    return x.family == y.family && ((a[0] ^ c[0]) | (a[1] ^ c[1])) == 0;
+  }
   friend constexpr auto operator<=>(const IpAddr&, const IpAddr&) = default;
 };
 

@@ -46,26 +46,40 @@ Ipv4Layer::Ipv4Layer(Stack& stack)
       drop_unknown_protocol_(stack.counters().get("ipv4.drop.unknown_protocol")),
       drop_no_route_(stack.counters().get("ipv4.drop.no_route")),
       drop_too_big_(stack.counters().get("ipv4.drop.too_big")),
-      drop_no_mbuf_(stack.counters().get("ipv4.drop.no_mbuf")) {}
+      drop_no_mbuf_(stack.counters().get("ipv4.drop.no_mbuf")) {
+  // The interface's addresses never change under a stack: precompute what
+  // every packet compares against.
+  for (const Ipv4Cidr& c : stack.config().netif.addrs) {
+    LocalAddr l;
+    l.addr = c.addr.to_u32();
+    l.mask = c.netmask().to_u32();
+    l.net = l.addr & l.mask;
+    l.has_bcast = c.prefix_len < 31;  // RFC 3021: /31 has no broadcast
+    l.bcast = l.addr | ~l.mask;
+    local_.push_back(l);
+  }
+}
 
 bool Ipv4Layer::is_local(Ipv4Addr a) const {
-  for (const Ipv4Cidr& c : stack_.config().netif.addrs)
-    if (c.addr == a) return true;
+  const std::uint32_t x = a.to_u32();
+  for (const LocalAddr& l : local_)
+    if (l.addr == x) return true;
   return false;
 }
 
 bool Ipv4Layer::is_broadcast(Ipv4Addr a) const {
-  if (a.is_broadcast()) return true;
-  for (const Ipv4Cidr& c : stack_.config().netif.addrs)
-    if (c.prefix_len < 31 && a == c.addr.subnet_broadcast(c.prefix_len)) return true;
+  const std::uint32_t x = a.to_u32();
+  if (x == 0xffffffffu) return true;
+  for (const LocalAddr& l : local_)
+    if (l.has_bcast && l.bcast == x) return true;
   return false;
 }
 
 Ipv4Addr Ipv4Layer::source_for(Ipv4Addr dst) const {
-  const auto& addrs = stack_.config().netif.addrs;
-  for (const Ipv4Cidr& c : addrs)
-    if (c.contains(dst)) return c.addr;
-  return addrs.empty() ? Ipv4Addr{} : addrs.front().addr;
+  const std::uint32_t x = dst.to_u32();
+  for (const LocalAddr& l : local_)
+    if ((x & l.mask) == l.net) return Ipv4Addr::from_u32(l.addr);
+  return local_.empty() ? Ipv4Addr{} : Ipv4Addr::from_u32(local_.front().addr);
 }
 
 bool Ipv4Layer::next_hop(Ipv4Addr dst, Ipv4Addr* hop, bool* broadcast) const {
@@ -74,8 +88,9 @@ bool Ipv4Layer::next_hop(Ipv4Addr dst, Ipv4Addr* hop, bool* broadcast) const {
     *hop = dst;
     return true;
   }
-  for (const Ipv4Cidr& c : stack_.config().netif.addrs) {
-    if (c.contains(dst)) {
+  const std::uint32_t x = dst.to_u32();
+  for (const LocalAddr& l : local_) {
+    if ((x & l.mask) == l.net) {
       *hop = dst;
       return true;
     }

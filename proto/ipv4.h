@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "core/counters.h"
 #include "core/mbuf.h"
@@ -85,7 +86,13 @@ class Ipv4Layer {
                       const Ipv4TxOptions& opts, Ipv4Addr hop, bool broadcast);
   void drop(Mbuf* m, Counter& reason);
 
+  struct LocalAddr {
+    std::uint32_t addr, mask, net, bcast;
+    bool has_bcast;
+  };
+
   Stack& stack_;
+  std::vector<LocalAddr> local_;
   Ipv4Reassembler reasm_;
   std::array<Ipv4Protocol*, 256> protocols_{};
   std::uint16_t next_ident_;

@@ -206,6 +206,7 @@ class TcpConn {
   bool sws_override_ = false;          // the persist timer overrides sender SWS avoidance
   // Timers.
   Timer rto_timer_;
+  Instant rto_deadline_{};  // the RTO's real expiry (the timer may be earlier)
   Timer delack_timer_;
   Timer persist_timer_;
   Timer keepalive_timer_;

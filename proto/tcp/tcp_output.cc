@@ -18,7 +18,17 @@ std::uint32_t TcpLayer::ts_now(const TcpConn& c) const {
 
 void TcpLayer::arm_rto(TcpConn& c) {
   const Duration rto = std::min(c.rto_ * (1u << std::min(c.backoff_, 16u)), cfg_.rto_max);
-  stack_.timers().arm(c.rto_timer_, now() + rto);
+  const Instant deadline = now() + rto;
+  // Every ACK of new data restarts the timer (RFC 6298 §5.3), almost always
+  // to a later time: then only the deadline moves, and a timer that fires
+  // before it re-arms itself (on_rto). The wheel is touched when the
+  // deadline comes earlier or the timer is not armed.
+  if (c.rto_timer_.armed() && deadline >= c.rto_deadline_) {
+    c.rto_deadline_ = deadline;
+    return;
+  }
+  c.rto_deadline_ = deadline;
+  stack_.timers().arm(c.rto_timer_, deadline);
 }
 
 std::uint32_t TcpLayer::receive_window(TcpConn& c) {
@@ -108,7 +118,8 @@ bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint
     c.last_ack_sent_ = c.rcv_nxt_;
     c.ack_now_ = false;
     c.segs_unacked_ = 0;
-    stack_.timers().cancel(c.delack_timer_);
+    // The delayed-ACK timer is left to run out: on_delack sends nothing
+    // when no segment is waiting (saves a cancel and re-arm per ACK).
   }
   const bool retransmission = seq < c.snd_max_;
   if (retransmission && (len > 0 || syn || (flags & wire::kTcpFin) != 0)) {

@@ -12,6 +12,11 @@ void TcpLayer::on_rto(Timer&, void* arg) {
   TcpConn& c = *static_cast<TcpConn*>(arg);
   TcpLayer& t = *c.layer_;
   const Instant now = t.now();
+  if (now < c.rto_deadline_) {
+    // Restarted since it was armed (arm_rto moved only the deadline).
+    t.stack_.timers().arm(c.rto_timer_, c.rto_deadline_);
+    return;
+  }
   if (c.state_ == TcpState::kSynSent || c.state_ == TcpState::kSynReceived) {
     if (c.syn_retries_ >= t.cfg_.syn_retries) {
       t.c_timeouts_.inc();

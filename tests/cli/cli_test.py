@@ -7,6 +7,7 @@ against the Linux stack.
 usage: cli_test.py USTACK_BINARY PEERS_DIR
 """
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -61,7 +62,7 @@ def _():
 def _():
     r = run([USTACK, "help"])
     expect(r.returncode == 0 and "tcpclient" in r.stdout, r.stdout)
-    for cmd in ("ping", "tcpclient", "tcpserver", "bench"):
+    for cmd in ("ping", "tcpclient", "tcpserver", "bench", "httpd"):
         r = run([USTACK, cmd, "--help"])
         expect(r.returncode == 0 and "usage: ustack " + cmd in r.stdout, f"{cmd} --help: {r.stdout}")
 
@@ -132,6 +133,12 @@ def _():
     r = run([USTACK, "bench", "--mode", "bulk", "--bytes", "20000000", "--loss", "0.01",
              "--reorder", "0.02", "--dup", "0.01", "--seed", "3", "--cores", "0"])
     expect(r.returncode == 0 and "intact" in r.stdout, r.stdout + r.stderr)
+
+
+@case("httpd with a missing --root")
+def _():
+    usage_error(["httpd", "-i", "lo", "--ip", "10.0.0.1/24", "--root", "/nonexistent/dir"],
+                "--root '/nonexistent/dir' is not a directory")
 
 
 class Netns:
@@ -271,6 +278,122 @@ if os.geteuid() == 0:
     @case("dump: unknown interface")
     def _():
         usage_error(["dump", "-i", "nosuchif0"], "interface 'nosuchif0' does not exist")
+
+# A raw HTTP exchange from namespace B: send the bytes, read until the server closes.
+RAW_HTTP = """
+import socket, sys
+s = socket.create_connection(("10.0.0.1", 8080), timeout=10)
+s.sendall(sys.argv[1].encode().decode("unicode_escape").encode("latin-1"))
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+sys.stdout.write(data.decode("latin-1"))
+"""
+
+if os.geteuid() == 0:
+    with Netns() as n, tempfile.TemporaryDirectory() as d:
+        root = f"{d}/root"
+        os.makedirs(root)
+        blob = os.urandom(100_000)
+        with open(f"{root}/blob.bin", "wb") as f:
+            f.write(blob)
+        with open(f"{root}/hello.txt", "w") as f:
+            f.write("hello\n")
+        with open(f"{d}/secret.txt", "w") as f:  # outside the root
+            f.write("do not serve\n")
+        body = os.urandom(1 << 20)
+        with open(f"{d}/body.bin", "wb") as f:
+            f.write(body)
+        URL = "http://10.0.0.1:8080"
+        httpd = subprocess.Popen(n.A([USTACK, "httpd", "-i", n.ifa, "--ip", "10.0.0.1/24",
+                                      "--root", root]),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+
+        def curl(args, binary=False):
+            return subprocess.run(n.B(["curl", "-sS", "-m", "20", "--connect-timeout", "5"] + args),
+                                  capture_output=True, text=not binary, timeout=60)
+
+        @case("httpd: GET / with curl")
+        def _():
+            r = curl(["-i", URL + "/"])
+            expect(r.returncode == 0, r.stderr)
+            expect(r.stdout.startswith("HTTP/1.1 200 OK"), r.stdout)
+            expect("Server: ustack" in r.stdout and "Content-Length: " in r.stdout, r.stdout)
+            # (text mode reads CR LF as \n)
+            expect("ustack" in r.stdout.split("\n\n", 1)[-1], r.stdout)
+
+        @case("httpd: keep-alive, three URLs on one connection")
+        def _():
+            r = curl(["-w", "%{num_connects}\\n", "-o", "/dev/null", "-o", "/dev/null", "-o",
+                      "/dev/null", URL + "/", URL + "/stats", URL + "/hello.txt"])
+            expect(r.returncode == 0, r.stderr)
+            expect(r.stdout.split() == ["1", "0", "0"], f"num_connects {r.stdout!r}")
+
+        @case("httpd: GET /stats lists counters")
+        def _():
+            r = curl([URL + "/stats"])
+            expect(r.returncode == 0 and "eth.rx.frames " in r.stdout, r.stdout + r.stderr)
+
+        @case("httpd: static file of 100 KB, byte for byte; HEAD")
+        def _():
+            r = curl([URL + "/blob.bin"], binary=True)
+            expect(r.returncode == 0, r.stderr)
+            expect(r.stdout == blob, f"got {len(r.stdout)} bytes, want {len(blob)} identical")
+            r = curl(["-I", URL + "/hello.txt"])
+            expect(r.returncode == 0 and "Content-Length: 6" in r.stdout, r.stdout + r.stderr)
+            expect("Content-Type: text/plain" in r.stdout, r.stdout)
+
+        @case("httpd: 404 for a missing file")
+        def _():
+            r = curl(["-o", "/dev/null", "-w", "%{http_code}", URL + "/missing.html"])
+            expect(r.stdout == "404", r.stdout + r.stderr)
+
+        @case("httpd: path traversal refused")
+        def _():
+            for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/a/../../secret.txt"):
+                r = curl(["--path-as-is", "-w", "\\n%{http_code}", URL + path])
+                expect(r.stdout.endswith("\n403"), f"{path}: {r.stdout!r}")
+                expect("do not serve" not in r.stdout, path)
+
+        @case("httpd: POST /echo 1 MB with Content-Length and chunked")
+        def _():
+            for extra in ([], ["-H", "Transfer-Encoding: chunked"]):
+                r = curl(["--data-binary", f"@{d}/body.bin", "-H",
+                          "Content-Type: application/octet-stream"] + extra + [URL + "/echo"],
+                         binary=True)
+                expect(r.returncode == 0, f"{extra}: {r.stderr!r}")
+                expect(r.stdout == body, f"{extra}: got {len(r.stdout)} bytes back")
+
+        @case("httpd: malformed request gets 400 and close; pipelined requests in order")
+        def _():
+            r = run(n.B([PY, "-c", RAW_HTTP, "BROKEN\\r\\n\\r\\n"]))
+            expect(r.returncode == 0, r.stderr)
+            expect(r.stdout.startswith("HTTP/1.1 400 Bad Request\n"), r.stdout)
+            expect("Connection: close" in r.stdout, r.stdout)
+            r = run(n.B([PY, "-c", RAW_HTTP,
+                         "GET /hello.txt HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n"
+                         "POST /echo HTTP/1.1\\r\\nHost: a\\r\\nContent-Length: 4\\r\\n\\r\\nping"
+                         "GET /nothere HTTP/1.1\\r\\nHost: a\\r\\nConnection: close\\r\\n\\r\\n"]))
+            expect(r.returncode == 0, r.stderr)
+            statuses = re.findall(r"HTTP/1\.1 (\d{3}) ", r.stdout)
+            expect(statuses == ["200", "200", "404"], r.stdout)
+            expect("hello\n" in r.stdout and "\n\nping" in r.stdout, r.stdout)
+            r = run(n.B([PY, "-c", RAW_HTTP, "GET / HTTP/2.0\\r\\nHost: a\\r\\n\\r\\n"]))
+            expect(r.stdout.startswith("HTTP/1.1 505 "), r.stdout)
+
+        httpd.send_signal(2)
+        out, err = httpd.communicate(timeout=10)
+
+        @case("httpd: summary lines, Ctrl-C drains")
+        def _():
+            expect(httpd.returncode == 0, f"exit {httpd.returncode}: {out}{err}")
+            expect("interrupted" in out, out)
+            expect(any(": 3 requests, " in l for l in out.splitlines()),
+                   f"no connection with 3 requests: {out}")
 
 failed = [(n, e) for n, e in results if e]
 for n, e in results:
