@@ -1,6 +1,7 @@
 #include "apps/cli.h"
 
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 
 namespace ustack::cli {
@@ -82,6 +83,20 @@ bool Args::get_double(const std::string& name, double lo, double hi, double* out
   }
   *out = x;
   return true;
+}
+
+int parse_command(const char* cmd, const char* usage, const std::vector<OptionSpec>& specs,
+                  const std::vector<std::string>& argv, Args* args) {
+  std::string err;
+  if (!args->parse(specs, argv, &err)) {
+    std::fprintf(stderr, "ustack %s: %s\n", cmd, err.c_str());
+    return 2;
+  }
+  if (args->has("help")) {
+    std::printf("usage: ustack %s %s\n%s", cmd, usage, format_help(specs).c_str());
+    return 0;
+  }
+  return -1;
 }
 
 std::string format_help(const std::vector<OptionSpec>& specs) {

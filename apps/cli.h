@@ -41,4 +41,11 @@ class Args {
 // "  -i, --iface IFACE   the interface" lines.
 std::string format_help(const std::vector<OptionSpec>& specs);
 
+// The start every command shares: parse `argv` against `specs` (which must
+// hold a "help" option); on a mistake print "ustack CMD: <why>" to stderr and
+// return 2; on --help print "usage: ustack CMD USAGE" and the options and
+// return 0; otherwise return -1 and the command goes on with *args.
+int parse_command(const char* cmd, const char* usage, const std::vector<OptionSpec>& specs,
+                  const std::vector<std::string>& argv, Args* args);
+
 }  // namespace ustack::cli

@@ -249,16 +249,11 @@ int cmd_bench(const Argv& argv) {
       {"help", {"-h", "--help"}, false, "", "this help"},
   };
   cli::Args args;
+  if (const int rc =
+          cli::parse_command("bench", "[--mode bulk|rr|crr] [options]", specs, argv, &args);
+      rc >= 0)
+    return rc;
   std::string err;
-  if (!args.parse(specs, argv, &err)) {
-    std::fprintf(stderr, "ustack bench: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  if (args.has("help")) {
-    std::printf("usage: ustack bench [--mode bulk|rr|crr] [options]\n%s",
-                cli::format_help(specs).c_str());
-    return kExitOk;
-  }
   BenchOptions o;
   unsigned long long conns = 1, seed = 1;
   o.mode = args.get("mode", "bulk");

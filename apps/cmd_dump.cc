@@ -26,16 +26,11 @@ int cmd_dump(const Argv& argv) {
       {"help", {"-h", "--help"}, false, "", "this help"},
   };
   cli::Args args;
+  if (const int rc = cli::parse_command("dump", "-i IFACE [-w FILE] [-c N] [filter options]", specs,
+                                        argv, &args);
+      rc >= 0)
+    return rc;
   std::string err;
-  if (!args.parse(specs, argv, &err)) {
-    std::fprintf(stderr, "ustack dump: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  if (args.has("help")) {
-    std::printf("usage: ustack dump -i IFACE [-w FILE] [-c N] [filter options]\n%s",
-                cli::format_help(specs).c_str());
-    return kExitOk;
-  }
   unsigned long long count = 0, port = 0;
   if (!args.get_uint("count", 1, 1ull << 40, &count, &err) ||
       !args.get_uint("port", 1, 65535, &port, &err)) {

@@ -327,16 +327,11 @@ int cmd_httpd(const Argv& argv) {
   specs.push_back({"count", {"--count"}, true, "N", "exit after N connections (default: Ctrl-C)"});
   specs.push_back({"help", {"-h", "--help"}, false, "", "this help"});
   cli::Args args;
+  if (const int rc = cli::parse_command("httpd", "-i IFACE [-port PORT] [--root DIR] [options]",
+                                        specs, argv, &args);
+      rc >= 0)
+    return rc;
   std::string err;
-  if (!args.parse(specs, argv, &err)) {
-    std::fprintf(stderr, "ustack httpd: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  if (args.has("help")) {
-    std::printf("usage: ustack httpd -i IFACE [-port PORT] [--root DIR] [options]\n%s",
-                cli::format_help(specs).c_str());
-    return kExitOk;
-  }
   HostOptions ho;
   unsigned long long port = 8080, count = 0;
   if (!read_host_options(args, &ho, &err) || !args.get_uint("port", 1, 65535, &port, &err) ||

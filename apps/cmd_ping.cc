@@ -41,16 +41,11 @@ int cmd_ping(const Argv& argv) {
   specs.push_back({"ttl", {"-t", "--ttl"}, true, "TTL", "time to live (default 64)"});
   specs.push_back({"help", {"-h", "--help"}, false, "", "this help"});
   cli::Args args;
+  if (const int rc =
+          cli::parse_command("ping", "-i IFACE -dest ADDR [options]", specs, argv, &args);
+      rc >= 0)
+    return rc;
   std::string err;
-  if (!args.parse(specs, argv, &err)) {
-    std::fprintf(stderr, "ustack ping: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  if (args.has("help")) {
-    std::printf("usage: ustack ping -i IFACE -dest ADDR [options]\n%s",
-                cli::format_help(specs).c_str());
-    return kExitOk;
-  }
   HostOptions ho;
   unsigned long long count = 0, size = 56, ttl = 64;
   double interval = 1.0, wait = 2.0;

@@ -98,16 +98,11 @@ int cmd_tcpclient(const Argv& argv) {
   specs.push_back({"timeout", {"--timeout"}, true, "SECONDS", "give up after (default 60)"});
   specs.push_back({"help", {"-h", "--help"}, false, "", "this help"});
   cli::Args args;
+  if (const int rc = cli::parse_command("tcpclient", "-i IFACE -addr ADDR -port PORT [options]",
+                                        specs, argv, &args);
+      rc >= 0)
+    return rc;
   std::string err;
-  if (!args.parse(specs, argv, &err)) {
-    std::fprintf(stderr, "ustack tcpclient: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  if (args.has("help")) {
-    std::printf("usage: ustack tcpclient -i IFACE -addr ADDR -port PORT [options]\n%s",
-                cli::format_help(specs).c_str());
-    return kExitOk;
-  }
   HostOptions ho;
   unsigned long long port = 0, nbytes = 0;
   double timeout = 60;

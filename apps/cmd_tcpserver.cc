@@ -128,16 +128,11 @@ int cmd_tcpserver(const Argv& argv) {
   specs.push_back({"count", {"--count"}, true, "N", "exit after N connections (default: Ctrl-C)"});
   specs.push_back({"help", {"-h", "--help"}, false, "", "this help"});
   cli::Args args;
+  if (const int rc =
+          cli::parse_command("tcpserver", "-i IFACE -port PORT [options]", specs, argv, &args);
+      rc >= 0)
+    return rc;
   std::string err;
-  if (!args.parse(specs, argv, &err)) {
-    std::fprintf(stderr, "ustack tcpserver: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  if (args.has("help")) {
-    std::printf("usage: ustack tcpserver -i IFACE -port PORT [options]\n%s",
-                cli::format_help(specs).c_str());
-    return kExitOk;
-  }
   HostOptions ho;
   unsigned long long port = 0, count = 0, bytes = 1 << 20;
   if (!read_host_options(args, &ho, &err) || !args.get_uint("port", 1, 65535, &port, &err) ||
