@@ -14,6 +14,7 @@ int cmd_tcpclient(const Argv& args);
 int cmd_tcpserver(const Argv& args);
 int cmd_bench(const Argv& args);
 int cmd_dump(const Argv& args);
+int cmd_ids(const Argv& args);
 int cmd_httpd(const Argv& args);
 
 }  // namespace ustack::app

@@ -18,6 +18,7 @@ void usage(FILE* out) {
                "  bench       two stacks over an in-memory link: bulk, rr, crr (no root needed)\n"
                "  httpd       serve HTTP/1.1: /, /stats, POST /echo, files from --root\n"
                "  dump        print every frame on an interface, optionally to a pcap file\n"
+               "  ids         print new flows and flag floods, scans, ARP conflicts, bad frames\n"
                "  help        this text\n");
 }
 
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   if (cmd == "bench") return ustack::app::cmd_bench(rest);
   if (cmd == "httpd") return ustack::app::cmd_httpd(rest);
   if (cmd == "dump") return ustack::app::cmd_dump(rest);
+  if (cmd == "ids") return ustack::app::cmd_ids(rest);
   if (cmd == "help" || cmd == "-h" || cmd == "--help" || cmd == "commands") {
     usage(stdout);
     return ustack::app::kExitOk;

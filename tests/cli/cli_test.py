@@ -395,6 +395,37 @@ if os.geteuid() == 0:
             expect(any(": 3 requests, " in l for l in out.splitlines()),
                    f"no connection with 3 requests: {out}")
 
+if os.geteuid() == 0:
+    @case("ids: new flows, a port scan and an ARP conflict are reported")
+    def _():
+        with Netns() as n:
+            subprocess.run(n.A(["ip", "addr", "add", "10.0.0.1/24", "dev", n.ifa]), check=True)
+            ids = subprocess.Popen(n.A([USTACK, "ids", "-i", n.ifa, "--seconds", "4"]),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(0.5)
+            # A scan: 40 closed ports in well under a second (the kernel resets each).
+            scan = ("import socket\n"
+                    "for p in range(2000, 2040):\n"
+                    "  s=socket.socket(); s.settimeout(0.2)\n"
+                    "  try: s.connect(('10.0.0.1', p))\n"
+                    "  except OSError: pass\n"
+                    "  s.close()\n")
+            run(n.B([PY, "-c", scan]))
+            # An ARP reply giving 10.0.0.2 another MAC (raw frame from B).
+            arp = ("import socket,struct\n"
+                   f"s=socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(('{n.ifb}', 0))\n"
+                   "src=bytes.fromhex('02aabbccddee'); ip=bytes([10,0,0,2]); dst=bytes([10,0,0,1])\n"
+                   "eth=b'\\xff'*6+src+b'\\x08\\x06'\n"
+                   "a=struct.pack('!HHBBH',1,0x0800,6,4,2)+src+ip+b'\\xff'*6+dst\n"
+                   "s.send(eth+a)\n")
+            r = run(n.B([PY, "-c", arp]))
+            expect(r.returncode == 0, r.stderr)
+            out, err = ids.communicate(timeout=20)
+            expect(ids.returncode == 0, out + err)
+            expect("flow tcp 10.0.0.2:" in out, out)
+            expect("ALERT port scan: 10.0.0.2 tried" in out, out)
+            expect("ALERT arp conflict: 10.0.0.2 moved from" in out and "02:aa:bb:cc:dd:ee" in out, out)
+
 failed = [(n, e) for n, e in results if e]
 for n, e in results:
     print(("ok     " if not e else "FAILED ") + n + ("" if not e else f": {e}"))
