@@ -308,12 +308,8 @@ void Session::serve_file(const HttpRequest& r, std::string_view path, bool head)
 
 void Session::on_closed(TcpConn&, TcpCloseReason reason) {
   conn = nullptr;
-  const double ms = std::chrono::duration<double, std::milli>(server.host.now() - start).count();
-  std::printf("%s: %llu requests, received %llu bytes, sent %llu bytes in %.3f ms (%s)\n",
-              peer.c_str(), static_cast<unsigned long long>(requests),
-              static_cast<unsigned long long>(received), static_cast<unsigned long long>(sent), ms,
-              to_string(reason));
-  std::fflush(stdout);
+  print_connection_summary(peer, std::to_string(requests) + " requests, ", received, sent,
+                           server.host.now() - start, reason);
   ++server.finished;
   if (reason != TcpCloseReason::kNormal) ++server.failed;
 }

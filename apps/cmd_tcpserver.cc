@@ -109,11 +109,7 @@ void Session::pump(TcpConn& c) {
 
 void Session::on_closed(TcpConn&, TcpCloseReason r) {
   conn = nullptr;
-  const double ms = std::chrono::duration<double, std::milli>(server.host.now() - start).count();
-  std::printf("%s: received %llu bytes, sent %llu bytes in %.3f ms (%s)\n", peer.c_str(),
-              static_cast<unsigned long long>(received), static_cast<unsigned long long>(sent), ms,
-              to_string(r));
-  std::fflush(stdout);
+  print_connection_summary(peer, "", received, sent, server.host.now() - start, r);
   ++server.finished;
   if (r != TcpCloseReason::kNormal) ++server.failed;
 }

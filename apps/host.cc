@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "core/log.h"
@@ -45,6 +46,16 @@ std::optional<Ipv4Cidr> kernel_address(const std::string& iface) {
 }
 
 }  // namespace
+
+void print_connection_summary(const std::string& peer, const std::string& what,
+                              std::uint64_t received, std::uint64_t sent, Duration took,
+                              TcpCloseReason reason) {
+  std::printf("%s: %sreceived %llu bytes, sent %llu bytes in %.3f ms (%s)\n", peer.c_str(),
+              what.c_str(), static_cast<unsigned long long>(received),
+              static_cast<unsigned long long>(sent),
+              std::chrono::duration<double, std::milli>(took).count(), to_string(reason));
+  std::fflush(stdout);
+}
 
 void install_signal_handlers() {
   struct sigaction sa {};

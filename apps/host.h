@@ -41,6 +41,12 @@ struct HostOptions {
 // Reads the shared options; false and *error on a bad value.
 bool read_host_options(const cli::Args& args, HostOptions* out, std::string* error);
 
+// The line a server prints for each finished connection:
+// "PEER: [WHAT]received N bytes, sent N bytes in T ms (REASON)".
+void print_connection_summary(const std::string& peer, const std::string& what,
+                              std::uint64_t received, std::uint64_t sent, Duration took,
+                              TcpCloseReason reason);
+
 // Set by SIGINT/SIGTERM; loops stop when they see it.
 extern std::atomic<bool> g_interrupted;
 void install_signal_handlers();

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <cstdarg>
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
 #include <set>
@@ -50,11 +52,28 @@ void log(LogLevel level, const char* fmt, ...) {
 }
 
 void log_once(LogLevel level, const char* fmt, ...) {
+  // Drivers call this on drop paths that can run per packet: a format seen
+  // before is recognised from a small lock-free table without the mutex.
+  static constexpr std::size_t kSlots = 64;
+  static std::atomic<const char*> recent[kSlots];
+  const std::size_t home = (reinterpret_cast<std::uintptr_t>(fmt) >> 3) % kSlots;
+  for (std::size_t i = 0; i < kSlots; ++i) {
+    const char* seen_fmt = recent[(home + i) % kSlots].load(std::memory_order_acquire);
+    if (seen_fmt == fmt) return;
+    if (seen_fmt == nullptr) break;
+  }
   static std::mutex mu;
   static std::set<const char*> seen;
   {
     std::lock_guard<std::mutex> lock(mu);
     if (!seen.insert(fmt).second) return;
+    for (std::size_t i = 0; i < kSlots; ++i) {
+      auto& slot = recent[(home + i) % kSlots];
+      if (slot.load(std::memory_order_relaxed) == nullptr) {
+        slot.store(fmt, std::memory_order_release);
+        break;
+      }
+    }
   }
   if (!log_enabled(level)) return;
   va_list ap;
