@@ -1,6 +1,6 @@
 // Received TCP data: the in-order queue the application reads from (the
-// segments' own mbufs, headers stripped: zero copy), and the bounded queue
-// of segments that arrived ahead of a hole.
+// segments' own mbufs, headers stripped: zero copy). What arrives ahead of
+// a hole waits in the OutOfOrderQueue (ooo_queue.h).
 #pragma once
 
 #include <cstdint>
@@ -36,38 +36,6 @@ class RecvQueue {
  private:
   Mbuf* head_ = nullptr;
   Mbuf* tail_ = nullptr;
-  std::uint32_t bytes_ = 0;
-};
-
-// Segments beyond RCV.NXT, sorted by sequence number, never overlapping
-// (overlaps are trimmed on insert, RFC 9293 §3.10.7.4: keep what is new).
-class OutOfOrderQueue {
- public:
-  explicit OutOfOrderQueue(std::uint32_t max_segments) : max_(max_segments) {}
-  void set_max(std::uint32_t max_segments) { max_ = max_segments; }
-  OutOfOrderQueue(const OutOfOrderQueue&) = delete;
-  OutOfOrderQueue& operator=(const OutOfOrderQueue&) = delete;
-  ~OutOfOrderQueue() { clear(); }
-
-  // Takes ownership of `m` (len payload bytes starting at seq). false (m
-  // freed) when nothing of it was new or the queue is full.
-  bool insert(SeqNum seq, Mbuf* m);
-  // Moves the segments that now continue RCV.NXT into `in_order`; returns
-  // the new RCV.NXT.
-  SeqNum drain(SeqNum rcv_nxt, RecvQueue& in_order);
-  std::uint32_t bytes() const { return bytes_; }
-  std::size_t segments() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
-  void clear();
-
- private:
-  struct Entry {
-    SeqNum seq;
-    Mbuf* m;  // pkt_len bytes
-    SeqNum end() const { return seq + m->pkt_len; }
-  };
-  std::vector<Entry> entries_;
-  std::uint32_t max_;
   std::uint32_t bytes_ = 0;
 };
 

@@ -60,14 +60,13 @@ std::uint32_t SendQueue::append_copy(std::span<const std::byte> data, std::uint3
 void SendQueue::drop_front(std::uint32_t n) {
   n = std::min(n, bytes_);
   bytes_ -= n;
-  cursor_off_ = cursor_off_ >= n ? cursor_off_ - n : 0;
+  for (Cursor& k : cursor_) k.off = k.off >= n ? k.off - n : 0;
   while (n > 0 && head_ != nullptr) {
     if (n >= head_->data_len) {
       n -= head_->data_len;
       Mbuf* next = head_->next;
-      if (cursor_ == head_) {
-        cursor_ = nullptr;
-        cursor_off_ = 0;
+      for (Cursor& k : cursor_) {
+        if (k.seg == head_) k = Cursor{};
       }
       head_->next = nullptr;
       mbuf_free(head_);
@@ -83,22 +82,19 @@ void SendQueue::drop_front(std::uint32_t n) {
   }
   if (head_ == nullptr) {
     tail_ = nullptr;
-    cursor_ = nullptr;
-    cursor_off_ = 0;
+    cursor_[0] = cursor_[1] = Cursor{};
   }
 }
 
 Mbuf* SendQueue::clone(std::uint32_t offset, std::uint32_t len, MbufPool& pool) {
   if (len == 0 || offset + len > bytes_) return nullptr;
-  if (cursor_ == nullptr || offset < cursor_off_) {
-    cursor_ = head_;
-    cursor_off_ = 0;
+  Cursor& k = cursor_[0].seg != nullptr && offset < cursor_[0].off ? cursor_[1] : cursor_[0];
+  if (k.seg == nullptr || offset < k.off) k = Cursor{head_, 0};
+  while (offset >= k.off + k.seg->data_len) {
+    k.off += k.seg->data_len;
+    k.seg = k.seg->next;
   }
-  while (offset >= cursor_off_ + cursor_->data_len) {
-    cursor_off_ += cursor_->data_len;
-    cursor_ = cursor_->next;
-  }
-  return mbuf_clone_segments(cursor_, offset - cursor_off_, len, pool);
+  return mbuf_clone_segments(k.seg, offset - k.off, len, pool);
 }
 
 std::size_t SendQueue::read(std::uint32_t offset, std::span<std::byte> out) const {
@@ -118,8 +114,9 @@ std::size_t SendQueue::read(std::uint32_t offset, std::span<std::byte> out) cons
 
 void SendQueue::clear() {
   if (head_ != nullptr) mbuf_free(head_);
-  head_ = tail_ = cursor_ = nullptr;
-  bytes_ = cursor_off_ = 0;
+  head_ = tail_ = nullptr;
+  cursor_[0] = cursor_[1] = Cursor{};
+  bytes_ = 0;
 }
 
 }  // namespace ustack

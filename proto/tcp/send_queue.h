@@ -2,10 +2,12 @@
 // had acknowledged, from SND.UNA on, as a list of mbuf segments (zero copy:
 // the application's mbufs themselves, or mbufs we copied its bytes into).
 //
-// Segments to transmit are indirect clones of a byte range. A cursor
-// remembers where the last range started, so finding the bytes at SND.NXT
-// costs O(1) amortized however much is queued: the send path never walks
-// the queue from its head (the cost that sinks stacks at large windows).
+// Segments to transmit are indirect clones of a byte range. Two cursors
+// remember where the last ranges started, one for new data (SND.NXT, which
+// only moves forward) and one for retransmissions (which move forward from
+// SND.UNA through the holes of one recovery), so finding the bytes costs
+// O(1) amortized however much is queued: the send path never walks the
+// queue from its head (the cost that sinks stacks at large windows).
 #pragma once
 
 #include <cstdint>
@@ -42,8 +44,11 @@ class SendQueue {
   Mbuf* head_ = nullptr;
   Mbuf* tail_ = nullptr;
   std::uint32_t bytes_ = 0;
-  Mbuf* cursor_ = nullptr;        // a segment at or before the last clone's start
-  std::uint32_t cursor_off_ = 0;  // its first byte's offset from the front
+  struct Cursor {
+    Mbuf* seg = nullptr;    // a segment at or before the last clone's start
+    std::uint32_t off = 0;  // its first byte's offset from the front
+  };
+  Cursor cursor_[2];  // [0] new data, [1] retransmissions behind it
 };
 
 }  // namespace ustack

@@ -32,7 +32,9 @@
 #include "proto/ipv4.h"
 #include "proto/tcp/conn_key.h"
 #include "proto/tcp/conn_table.h"
+#include "proto/tcp/ooo_queue.h"
 #include "proto/tcp/recv_queue.h"
+#include "proto/tcp/sack_scoreboard.h"
 #include "proto/tcp/send_queue.h"
 #include "proto/tcp/seq.h"
 #include "proto/tcp/tcp_config.h"
@@ -40,6 +42,9 @@
 namespace ustack {
 
 class Stack;
+namespace wire {
+struct TcpOptions;
+}
 class TcpConn;
 class TcpLayer;
 class TcpListener;
@@ -178,12 +183,17 @@ class TcpConn {
   std::uint32_t ssthresh_ = 0xffffffffu;
   std::uint32_t dupacks_ = 0;
   bool in_recovery_ = false;
-  SeqNum recover_;
+  SeqNum recover_;                 // RFC 6582's recover, RFC 6675's RecoveryPoint (one past)
   std::uint32_t bytes_acked_ = 0;  // congestion avoidance accumulator (RFC 3465)
+  // SACK (RFC 2018, RFC 6675): the sender's scoreboard and HighRxt, and the
+  // duplicate the receiver reports next (RFC 2883), if any.
+  SackScoreboard sack_;
+  SeqNum high_rxt_;
+  SeqRange dsack_{};
   // Queues.
   SendQueue sndq_;
   RecvQueue rcvq_;
-  OutOfOrderQueue ooo_{256};
+  OutOfOrderQueue ooo_;
   std::uint32_t send_buffer_ = 0;
   std::uint32_t recv_buffer_ = 0;
   // FIN and closing.
@@ -278,6 +288,11 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   void process_ack(TcpConn& c, const Segment& seg);
   void process_data(TcpConn& c, Segment& seg);
   enum class FinResult : std::uint8_t { kNone, kPeerClosed, kTimeWait };
+  void enter_recovery(TcpConn& c);
+  // RFC 6675 §4 NextSeg rules (1) (lost_only) and (3): retransmits holes
+  // while `budget` (cwnd - pipe) allows a segment, and takes from it.
+  void sack_retransmit(TcpConn& c, std::uint32_t& budget, bool lost_only);
+  void note_duplicate(TcpConn& c, SeqNum start, SeqNum end);
   FinResult process_fin(TcpConn& c, const Segment& seg);
   void apply_syn_options(TcpConn& c, const Segment& seg);
   void update_rtt(TcpConn& c, Duration sample);
@@ -286,6 +301,7 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   void output(TcpConn& c);
   bool send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint8_t flags);
   void send_ack(TcpConn& c);
+  void add_sack_blocks(TcpConn& c, wire::TcpOptions& o);
   void send_syn(TcpConn& c, bool with_ack);
   void send_reset(const ConnKey& key, SeqNum seq, SeqNum ack, bool with_ack);
   std::uint32_t receive_window(TcpConn& c);
@@ -337,6 +353,10 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   Counter& c_timeouts_;
   Counter& c_fast_retransmits_;
   Counter& c_challenge_acks_;
+  Counter& c_sack_recoveries_;
+  Counter& c_sack_retransmits_;
+  Counter& c_dsack_rx_;
+  Counter& c_dsack_tx_;
   Counter& c_time_wait_reused_;
   Counter& c_time_wait_overflow_;
   std::uint32_t time_wait_ = 0;  // connections in TIME-WAIT

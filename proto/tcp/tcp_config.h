@@ -32,7 +32,7 @@ struct TcpConfig {
   bool nagle = true;
   bool timestamps = true;      // RFC 7323 §3
   bool window_scaling = true;  // RFC 7323 §2
-  bool sack_permitted = true;  // negotiated (RFC 2018); blocks come with part 2
+  bool sack_permitted = true;  // RFC 2018, RFC 6675
   // Keepalive (RFC 9293 §3.8.4), off by default.
   bool keepalive = false;
   Duration keepalive_idle = std::chrono::seconds(7200);
@@ -42,8 +42,13 @@ struct TcpConfig {
   // TIME-WAIT entries kept at most; beyond, a closing connection skips
   // TIME-WAIT (counted), as Linux does past tcp_max_tw_buckets.
   std::uint32_t max_time_wait = 8192;
-  std::uint32_t max_ooo_segments = 256;  // out-of-order segments held per connection
-  std::uint16_t ephemeral_lo = 32768;    // RFC 6056 §2.1
+  // Out-of-order data held per connection: at most recv_buffer bytes, this
+  // many buffers (0: one per KiB of recv_buffer, at least 64; small
+  // segments are coalesced, so this bounds memory, not data) and this many
+  // separate intervals (holes).
+  std::uint32_t max_ooo_segments = 0;
+  std::uint32_t max_ooo_intervals = 64;
+  std::uint16_t ephemeral_lo = 32768;  // RFC 6056 §2.1
   std::uint16_t ephemeral_hi = 60999;
 };
 

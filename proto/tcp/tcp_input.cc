@@ -2,6 +2,7 @@
 // 5961's defenses, RFC 7323's PAWS and RTT measurement, and RFC 5681 /
 // RFC 6582 (NewReno) for the sender's reaction to ACKs.
 #include <algorithm>
+#include <array>
 
 #include "proto/stack.h"
 #include "proto/tcp/tcp.h"
@@ -213,6 +214,10 @@ void TcpLayer::input_synchronized(TcpConn& c, Segment& seg) {
         // here.
         if (c.state_ == TcpState::kTimeWait && seg.fin() && seg.seq + seg.len() == c.rcv_nxt_)
           stack_.timers().arm(c.timewait_timer_, now() + 2 * cfg_.msl);
+        // Data we had already: report it (D-SACK, RFC 2883 §4).
+        if (seg.payload > 0 && seg.seq + seg.payload <= c.rcv_nxt_ &&
+            c.rcv_nxt_ - (seg.seq + seg.payload) < static_cast<std::int32_t>(c.recv_buffer_))
+          note_duplicate(c, seg.seq, seg.seq + seg.payload);
         c.ack_now_ = true;
         output(c);
       }
@@ -381,33 +386,41 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
     c.snd_wl2_ = seg.ack;
     if (c.snd_wnd_ > 0) stack_.timers().cancel(c.persist_timer_);
   }
+  // SACK blocks (RFC 2018 §3) into the scoreboard (RFC 6675 §3).
+  bool sack_new = false;
+  if (c.sack_ok_ && seg.opts.sack_count > 0) {
+    std::array<SeqRange, wire::TcpOptions::kMaxSackBlocks> blocks{};
+    for (std::size_t i = 0; i < seg.opts.sack_count; ++i)
+      blocks[i] = {SeqNum(seg.opts.sack_blocks[i].left), SeqNum(seg.opts.sack_blocks[i].right)};
+    bool dsack = false;
+    sack_new = c.sack_.update({blocks.data(), seg.opts.sack_count}, seq_max(c.snd_una_, seg.ack),
+                              c.snd_max_, &dsack) == SackScoreboard::Update::kNew;
+    if (dsack) c_dsack_rx_.inc();
+  }
   if (seg.ack <= c.snd_una_) {
     // RFC 5681 §2: a duplicate ACK carries no data, no SYN or FIN, does not
-    // move the window, and comes while data is outstanding.
+    // move the window, and comes while data is outstanding; RFC 6675 §2
+    // counts one that SACKs new data although the window moved.
     const bool dup = seg.ack == c.snd_una_ && seg.payload == 0 && !seg.fin() &&
-                     c.snd_wnd_ == old_wnd && c.snd_max_ > c.snd_una_;
+                     c.snd_max_ > c.snd_una_ && (c.snd_wnd_ == old_wnd || sack_new);
     if (!dup) return;
     ++c.dupacks_;
-    const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
-    // RFC 6582 §3.2 step 1: only if the ACK "covers more than recover"
-    // (recover_ holds one past it), so not for data sent before a timeout.
-    if (c.dupacks_ == 3 && !c.in_recovery_ && seg.ack >= c.recover_) {
-      // RFC 6582 §3.2 step 2: fast retransmit, enter fast recovery.
-      c.ssthresh_ = std::max(flight / 2, 2 * c.mss_);
-      c.recover_ = c.snd_max_;
-      c.in_recovery_ = true;
-      c.rtt_timing_ = false;
-      c_fast_retransmits_.inc();
-      const std::uint32_t len = std::min(
-          c.mss_, std::min(static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_), c.sndq_.bytes()));
-      if (len > 0) send_segment(c, c.snd_una_, len, wire::kTcpAck);
-      c.cwnd_ = c.ssthresh_ + 3 * c.mss_;
-    } else if (c.in_recovery_) {
-      c.cwnd_ += c.mss_;  // step 4: each further duplicate inflates the window
+    // RFC 6582 §3.2 step 1 and RFC 6675 §5.1: only if the ACK covers more
+    // than recover (recover_ holds one past it), so not for data sent
+    // before a timeout. RFC 6675 §5: DupThresh duplicates, or the
+    // scoreboard says the first unacknowledged segment is lost.
+    if (!c.in_recovery_ && seg.ack >= c.recover_ &&
+        (c.dupacks_ >= SackScoreboard::kDupThresh ||
+         (c.sack_ok_ && c.sack_.is_lost(c.snd_una_, c.mss_)))) {
+      enter_recovery(c);
+    } else if (c.in_recovery_ && !c.sack_ok_) {
+      c.cwnd_ += c.mss_;  // RFC 6582 §3.2 step 4: each duplicate inflates the window
     }
+    // (In SACK recovery, output() sends what the new pipe allows.)
     return;
   }
   // New data acknowledged.
+  const std::uint32_t flight_before = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
   const std::uint32_t acked = static_cast<std::uint32_t>(seg.ack - c.snd_una_);
   const std::uint32_t data_acked = std::min(acked, c.sndq_.bytes());
   c.sndq_.drop_front(data_acked);
@@ -421,6 +434,7 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
   }
   c.snd_una_ = seg.ack;
   if (c.snd_nxt_ < c.snd_una_) c.snd_nxt_ = c.snd_una_;
+  c.sack_.advance(c.snd_una_);
   // The backoff stays until an RTT sample is taken (update_rtt, RFC 6298
   // §5); the oldest unacknowledged data is new, and so is its user timeout.
   c.first_retransmit_ = Instant{};
@@ -431,10 +445,20 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
   // Congestion control.
   if (c.in_recovery_) {
     if (seg.ack >= c.recover_) {
-      // RFC 6582 §3.2 step 3, full ACK: deflate and leave recovery.
+      // RFC 6582 §3.2 step 3 and RFC 6675 §5: a full ACK ends recovery;
+      // deflate to at most ssthresh.
       const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
       c.cwnd_ = std::min(c.ssthresh_, std::max(flight, c.mss_) + c.mss_);
       c.in_recovery_ = false;
+    } else if (c.sack_ok_) {
+      // RFC 6675 §5 (C): a partial ACK; output() sends by pipe. The data at
+      // SND.UNA is lost when nothing SACKed says otherwise (RFC 6582's
+      // partial-ACK rule, which RFC 6675 §5 keeps for this case).
+      if (c.high_rxt_ < c.snd_una_) c.high_rxt_ = c.snd_una_;
+      if (c.sack_.empty() && c.high_rxt_ == c.snd_una_) {
+        const std::uint32_t len = std::min({c.mss_, flight_before - acked, c.sndq_.bytes()});
+        if (len > 0 && send_segment(c, c.snd_una_, len, wire::kTcpAck)) c.high_rxt_ += len;
+      }
     } else {
       // Partial ACK: retransmit the next hole, deflate by what was acked;
       // RFC 6582 §3.2 step 3: "If the partial ACK acknowledges at least one
@@ -444,6 +468,10 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
       if (len > 0) send_segment(c, c.snd_una_, len, wire::kTcpAck);
       c.cwnd_ = (c.cwnd_ > acked ? c.cwnd_ - acked : 0) + (acked >= c.mss_ ? c.mss_ : 0);
     }
+  } else if (c.sack_ok_ && seg.ack >= c.recover_ && c.sack_.is_lost(c.snd_una_, c.mss_)) {
+    // RFC 6675 §5: the scoreboard shows a loss although the cumulative ACK
+    // moved (reordering or ACK loss hid the duplicates).
+    enter_recovery(c);
   } else if (c.cwnd_ < c.ssthresh_) {
     // Slow start, RFC 5681 §3.1 (2): cwnd += min (N, SMSS). (RFC 3465's
     // 2 SMSS per ACK "is not allowed as part of the standard".)
@@ -464,6 +492,29 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
   }
 }
 
+void TcpLayer::enter_recovery(TcpConn& c) {
+  // RFC 6582 §3.2 step 2 / RFC 6675 §5 step 4: ssthresh from the flight
+  // (RFC 5681 eq. 4), RecoveryPoint = HighData, retransmit the first
+  // unacknowledged segment.
+  const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
+  c.ssthresh_ = std::max(flight / 2, 2 * c.mss_);
+  c.recover_ = c.snd_max_;
+  c.in_recovery_ = true;
+  c.rtt_timing_ = false;
+  c_fast_retransmits_.inc();
+  const std::uint32_t len = std::min({c.mss_, flight, c.sndq_.bytes()});
+  if (c.sack_ok_) {
+    c_sack_recoveries_.inc();
+    c.cwnd_ = c.ssthresh_;
+    c.high_rxt_ = c.snd_una_;
+    // Step 4.3: HighRxt is set past the retransmitted segment.
+    if (len > 0 && send_segment(c, c.snd_una_, len, wire::kTcpAck)) c.high_rxt_ += len;
+  } else {
+    if (len > 0) send_segment(c, c.snd_una_, len, wire::kTcpAck);
+    c.cwnd_ = c.ssthresh_ + 3 * c.mss_;
+  }
+}
+
 void TcpLayer::process_data(TcpConn& c, Segment& seg) {
   Mbuf* m = seg.m;
   seg.m = nullptr;
@@ -473,6 +524,7 @@ void TcpLayer::process_data(TcpConn& c, Segment& seg) {
   std::uint32_t skip = seg.hlen;
   if (seq < c.rcv_nxt_) {
     const std::uint32_t old = static_cast<std::uint32_t>(c.rcv_nxt_ - seq);
+    note_duplicate(c, seq, c.rcv_nxt_);
     skip += old;
     len -= old;
     seq = c.rcv_nxt_;
@@ -510,13 +562,21 @@ void TcpLayer::process_data(TcpConn& c, Segment& seg) {
   } else {
     // Ahead of a hole: keep it, and send a duplicate ACK at once (RFC 5681
     // §4.2) so the sender learns of the hole.
-    if (!c.ooo_.insert(seq, m)) c_drop_ooo_.inc();
+    SeqRange dup;
+    if (c.ooo_.insert(seq, m, &dup) == OutOfOrderQueue::Insert::kFull) c_drop_ooo_.inc();
+    if (dup.len() > 0) note_duplicate(c, dup.start, dup.end);
     if (seg.fin()) {
       c.peer_fin_ = true;  // remembered until the hole fills
       c.peer_fin_seq_ = seq + len;
     }
     c.ack_now_ = true;
   }
+}
+
+void TcpLayer::note_duplicate(TcpConn& c, SeqNum start, SeqNum end) {
+  // RFC 2883 §4: the next ACK's first SACK block reports the duplicate;
+  // only the latest one is kept (§4.1 reports each once).
+  if (c.sack_ok_) c.dsack_ = SeqRange{start, end};
 }
 
 TcpLayer::FinResult TcpLayer::process_fin(TcpConn& c, const Segment& seg) {

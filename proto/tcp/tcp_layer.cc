@@ -81,6 +81,10 @@ TcpLayer::TcpLayer(Stack& stack, const TcpConfig& cfg)
       c_timeouts_(stack.counters().get("tcp.timeouts")),
       c_fast_retransmits_(stack.counters().get("tcp.fast_retransmits")),
       c_challenge_acks_(stack.counters().get("tcp.tx.challenge_ack")),
+      c_sack_recoveries_(stack.counters().get("tcp.sack.recoveries")),
+      c_sack_retransmits_(stack.counters().get("tcp.sack.retransmits")),
+      c_dsack_rx_(stack.counters().get("tcp.sack.rx_dsack")),
+      c_dsack_tx_(stack.counters().get("tcp.sack.tx_dsack")),
       c_time_wait_reused_(stack.counters().get("tcp.time_wait_reused")),
       c_time_wait_overflow_(stack.counters().get("tcp.time_wait_overflow")) {}
 
@@ -124,6 +128,7 @@ void TcpLayer::release(TcpConn& c) {
   c.sndq_.clear();
   c.rcvq_.clear();
   c.ooo_.clear();
+  c.sack_.clear();
   c.layer_ = nullptr;
   c.handler_ = nullptr;
   c.state_ = TcpState::kClosed;
@@ -178,6 +183,13 @@ void TcpLayer::init_conn(TcpConn& c, const ConnKey& key, TcpHandler* h) {
   c.dupacks_ = 0;
   c.in_recovery_ = false;
   c.bytes_acked_ = 0;
+  c.sack_.clear();
+  c.high_rxt_ = SeqNum();
+  c.dsack_ = SeqRange{};
+  c.ooo_.set_limits(OooLimits{
+      cfg_.recv_buffer,
+      cfg_.max_ooo_segments != 0 ? cfg_.max_ooo_segments : std::max(cfg_.recv_buffer / 1024, 64u),
+      cfg_.max_ooo_intervals});
   c.send_buffer_ = cfg_.send_buffer;
   c.recv_buffer_ = cfg_.recv_buffer;
   c.fin_queued_ = c.fin_sent_ = c.app_closed_ = c.peer_fin_ = c.closed_notified_ = false;

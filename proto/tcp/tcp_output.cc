@@ -51,6 +51,20 @@ std::uint32_t TcpLayer::receive_window(TcpConn& c) {
   return static_cast<std::uint32_t>(c.rcv_adv_ - c.rcv_nxt_);
 }
 
+void TcpLayer::add_sack_blocks(TcpConn& c, wire::TcpOptions& o) {
+  // RFC 2018 §4 (most recent first) and RFC 2883 §4 (a duplicate first).
+  std::array<SeqRange, wire::TcpOptions::kMaxSackBlocks> b{};
+  std::size_t n = 0;
+  if (c.dsack_.len() > 0) {
+    b[n++] = c.dsack_;
+    c.dsack_ = SeqRange{};
+    c_dsack_tx_.inc();
+  }
+  n += c.ooo_.sack_blocks(std::span(b).subspan(n));
+  for (std::size_t i = 0; i < n; ++i) o.sack_blocks[i] = {b[i].start.raw(), b[i].end.raw()};
+  o.sack_count = static_cast<std::uint8_t>(n);
+}
+
 bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint8_t flags) {
   MbufPool& pool = stack_.pool();
   Mbuf* m = pool.alloc();
@@ -74,8 +88,10 @@ bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint
     if (cfg_.sack_permitted && (!reply || c.sack_ok_)) o.sack_permitted = true;
     if (cfg_.timestamps && (!reply || c.ts_ok_))
       o.timestamps = wire::TcpTimestamps{ts_now(c), reply ? c.ts_recent_ : 0};
-  } else if (c.ts_ok_) {
-    o.timestamps = wire::TcpTimestamps{ts_now(c), c.ts_recent_};
+  } else {
+    if (c.ts_ok_) o.timestamps = wire::TcpTimestamps{ts_now(c), c.ts_recent_};
+    if (c.sack_ok_ && (flags & wire::kTcpAck) != 0 && (c.dsack_.len() > 0 || !c.ooo_.empty()))
+      add_sack_blocks(c, o);
   }
   const std::size_t olen = o.encoded_len();
   const auto hlen = static_cast<std::uint16_t>(20 + olen);
@@ -178,6 +194,23 @@ void TcpLayer::send_reset(const ConnKey& key, SeqNum seq, SeqNum ack, bool with_
   stack_.ipv4().output(m, src, dst, wire::kIpProtoTcp);
 }
 
+void TcpLayer::sack_retransmit(TcpConn& c, std::uint32_t& budget, bool lost_only) {
+  // Each call sends at most a window's worth; the loop is bounded by the
+  // budget and by the holes (each send moves HighRxt past one).
+  while (budget >= c.mss_) {
+    const auto hole = c.sack_.next_hole(c.high_rxt_, c.snd_una_, c.mss_, lost_only);
+    if (!hole) return;
+    // Only data: our FIN (past the queue) is resent by the RTO path.
+    const std::uint32_t off = static_cast<std::uint32_t>(hole->start - c.snd_una_);
+    if (off >= c.sndq_.bytes()) return;
+    const std::uint32_t len = std::min({c.mss_, hole->len(), c.sndq_.bytes() - off});
+    if (!send_segment(c, hole->start, len, wire::kTcpAck)) return;
+    c_sack_retransmits_.inc();
+    c.high_rxt_ = hole->start + len;
+    budget -= std::min(budget, len);
+  }
+}
+
 void TcpLayer::output(TcpConn& c) {
   switch (c.state_) {
     case TcpState::kEstablished:
@@ -192,16 +225,43 @@ void TcpLayer::output(TcpConn& c) {
       return;
   }
   bool sent_any = false;
+  // SACK-based loss recovery (RFC 6675 §5 (C)): what may be sent is
+  // cwnd - pipe, lost holes first (NextSeg rule 1), then new data (rule 2),
+  // then holes not yet deemed lost (rule 3).
+  const bool sack_recovery = c.in_recovery_ && c.sack_ok_;
+  std::uint32_t budget = 0xffffffffu;
+  if (sack_recovery) {
+    if (c.high_rxt_ < c.snd_una_) c.high_rxt_ = c.snd_una_;
+    const std::uint32_t pipe = c.sack_.pipe(c.snd_una_, c.snd_max_, c.high_rxt_, c.mss_);
+    budget = c.cwnd_ > pipe ? c.cwnd_ - pipe : 0;
+    const std::uint64_t before = c.retransmits_;
+    sack_retransmit(c, budget, /*lost_only=*/true);
+    sent_any = c.retransmits_ != before;
+  }
   for (;;) {
+    // After a timeout SND.NXT walks through data sent before: skip what the
+    // receiver holds (RFC 6675 §5.1 lets the scoreboard outlive the RTO)
+    // and stop short of the next range it holds.
+    std::uint32_t sack_cap = 0xffffffffu;
+    if (!c.sack_.empty() && c.snd_nxt_ < c.snd_max_) {
+      if (auto r = c.sack_.first_after(c.snd_nxt_)) {
+        if (r->start <= c.snd_nxt_) {
+          c.snd_nxt_ = seq_min(r->end, c.snd_max_);
+          continue;
+        }
+        sack_cap = static_cast<std::uint32_t>(r->start - c.snd_nxt_);
+      }
+    }
     const std::uint32_t queued = c.sndq_.bytes();
     // Data offset of SND.NXT in the queue (our FIN, once sent, sits after it).
     const std::uint32_t off = std::min(static_cast<std::uint32_t>(c.snd_nxt_ - c.snd_una_), queued);
     const bool fin_here = c.fin_queued_ && (!c.fin_sent_ || c.snd_nxt_ <= c.fin_seq_);
     const std::uint32_t avail = queued - off;
-    const std::uint32_t win = std::min(c.snd_wnd_, c.cwnd_);
+    // In SACK recovery cwnd limits through the budget, not SND.UNA + cwnd.
+    const std::uint32_t win = sack_recovery ? c.snd_wnd_ : std::min(c.snd_wnd_, c.cwnd_);
     const std::int32_t usable_s = (c.snd_una_ + win) - c.snd_nxt_;
     const std::uint32_t usable = usable_s > 0 ? static_cast<std::uint32_t>(usable_s) : 0;
-    std::uint32_t len = std::min({c.mss_, avail, usable});
+    std::uint32_t len = std::min({c.mss_, avail, usable, budget, sack_cap});
     // FIN rides on the segment that empties the queue (or goes alone).
     const bool fin = fin_here && off + len == queued;
     if (len == 0 && !fin) break;
@@ -220,6 +280,7 @@ void TcpLayer::output(TcpConn& c) {
     if (fin) flags |= wire::kTcpFin;
     if (!send_segment(c, c.snd_nxt_, len, flags)) break;
     sent_any = true;
+    if (sack_recovery) budget -= len;
     c.snd_nxt_ += len;
     if (fin) {
       c.fin_seq_ = c.snd_nxt_;
@@ -230,6 +291,11 @@ void TcpLayer::output(TcpConn& c) {
     }
     c.snd_max_ = seq_max(c.snd_max_, c.snd_nxt_);
     if (fin) break;
+  }
+  if (sack_recovery && budget >= c.mss_) {
+    const std::uint64_t before = c.retransmits_;
+    sack_retransmit(c, budget, /*lost_only=*/false);
+    sent_any = sent_any || c.retransmits_ != before;
   }
   if (!sent_any && c.ack_now_) send_ack(c);
   // Data waiting and nothing in flight that an ACK could answer: the window

@@ -52,6 +52,10 @@ void TcpLayer::on_rto(Timer&, void* arg) {
   c.recover_ = c.snd_max_;
   c.rtt_timing_ = false;
   c.snd_nxt_ = c.snd_una_;
+  // RFC 6675 §5.1 lets the scoreboard outlive a timeout (the resend skips
+  // what the receiver holds); RFC 2018 §8 warns the receiver may have
+  // reneged: a second timeout in a row forgets it all.
+  if (c.backoff_ > 0) c.sack_.clear();
   ++c.backoff_;
   t.stack_.timers().cancel(c.rto_timer_);
   t.output(c);
@@ -148,7 +152,6 @@ void TcpLayer::established(TcpConn& c) {
     c.rto_ = std::max(c.rto_, std::chrono::duration_cast<Duration>(std::chrono::seconds(3)));
   c.backoff_ = 0;
   c.syn_retries_ = 0;
-  c.ooo_.set_max(cfg_.max_ooo_segments);
   if (cfg_.keepalive) stack_.timers().arm(c.keepalive_timer_, now() + cfg_.keepalive_idle);
   const std::uint32_t gen = c.gen_;
   if (c.listener_ != nullptr) {
