@@ -1,0 +1,265 @@
+// SACK on the wire: the receiver's blocks (RFC 2018 §4) and duplicate
+// reports (RFC 2883), and the sender's SACK-based loss recovery (RFC 6675).
+//
+// The peer's MSS is 1000 (no timestamps), so SMSS = 1000 and the initial
+// window is 10 segments.
+#include <gtest/gtest.h>
+
+#include <utility>
+#include <vector>
+
+#include "tcp/tcp_script.h"
+
+namespace ustack::testing {
+namespace {
+
+constexpr std::uint32_t kMss = 1000;
+using Blocks = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
+
+ScriptOptions no_quickack() {
+  ScriptOptions o;
+  o.tcp.quickack_segments = 0;
+  return o;
+}
+
+// The SACK blocks of a segment the stack sent, relative to the peer's ISN.
+Blocks blocks_of(const SentSeg& s, std::uint32_t isn) {
+  Blocks b;
+  for (const auto& x : s.opts.sack()) b.emplace_back(x.left - isn, x.right - isn);
+  return b;
+}
+
+// SACK blocks the peer sends, relative to the stack's ISN.
+wire::TcpOptions sack_opts(const TcpScript& t, const Blocks& b) {
+  wire::TcpOptions o;
+  for (const auto& [l, r] : b)
+    o.sack_blocks[o.sack_count++] = {t.stack_isn() + l, t.stack_isn() + r};
+  return o;
+}
+
+// ---- receiver
+
+// RFC 2018 §4: "The first SACK block (i.e., the one immediately following
+// the kind and length fields in the option) MUST specify the contiguous
+// block of data containing the segment which triggered this ACK ... The
+// SACK option SHOULD be filled out by repeating the most recently reported
+// SACK blocks".
+TEST(SackReceiver, BlocksForSeveralHolesMostRecentFirst) {
+  TcpScript t(no_quickack());
+  ASSERT_TRUE(t.accept({.mss = kMss, .sack_ok = true}));
+  ASSERT_TRUE(t.conn()->sack_permitted());
+  const std::uint32_t isn = t.peer_isn();
+  t.inject({.flags = kAck, .seq = 1, .ack = 1, .len = 100});
+  t.inject({.flags = kAck, .seq = 201, .ack = 1, .len = 100});  // hole 101..200
+  auto a = t.expect({.flags = kAck, .ack = 101});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(blocks_of(*a, isn), (Blocks{{201, 301}}));
+  t.inject({.flags = kAck, .seq = 401, .ack = 1, .len = 100});  // hole 301..400
+  a = t.expect({.flags = kAck, .ack = 101});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(blocks_of(*a, isn), (Blocks{{401, 501}, {201, 301}}));
+  t.inject({.flags = kAck, .seq = 601, .ack = 1, .len = 100});  // hole 501..600
+  a = t.expect({.flags = kAck, .ack = 101});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(blocks_of(*a, isn), (Blocks{{601, 701}, {401, 501}, {201, 301}}));
+  // 301..400 joins two blocks; the joined one comes first.
+  t.inject({.flags = kAck, .seq = 301, .ack = 1, .len = 100});
+  a = t.expect({.flags = kAck, .ack = 101});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(blocks_of(*a, isn), (Blocks{{201, 501}, {601, 701}}));
+  // The first hole fills: the cumulative ACK jumps, one block left.
+  t.inject({.flags = kAck, .seq = 101, .ack = 1, .len = 100});
+  a = t.expect({.flags = kAck, .ack = 501});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(blocks_of(*a, isn), (Blocks{{601, 701}}));
+  t.inject({.flags = kAck, .seq = 501, .ack = 1, .len = 100});
+  a = t.expect({.flags = kAck, .ack = 701});
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(blocks_of(*a, isn).empty());
+  EXPECT_EQ(t.app.received, pattern(1, 700));
+}
+
+// With timestamps only three blocks fit (RFC 2018 §3); the newest go.
+TEST(SackReceiver, ThreeBlocksWithTimestamps) {
+  TcpScript t(no_quickack());
+  ASSERT_TRUE(t.accept({.mss = kMss, .sack_ok = true, .ts = true}));
+  for (std::uint32_t i = 1; i <= 5; ++i) {
+    t.inject({.flags = kAck, .seq = 1 + 200 * i, .ack = 1, .len = 100});
+    ASSERT_TRUE(t.expect({.flags = kAck, .ack = 1}));
+  }
+  t.inject({.flags = kAck, .seq = 1201, .ack = 1, .len = 100});
+  auto a = t.expect({.flags = kAck, .ack = 1});
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->opts.timestamps);
+  EXPECT_EQ(blocks_of(*a, t.peer_isn()), (Blocks{{1201, 1301}, {1001, 1101}, {801, 901}}));
+}
+
+TEST(SackReceiver, NoBlocksUnlessNegotiated) {
+  TcpScript t(no_quickack());
+  ASSERT_TRUE(t.accept({.mss = kMss}));
+  t.inject({.flags = kAck, .seq = 201, .ack = 1, .len = 100});
+  auto a = t.expect({.flags = kAck, .ack = 1});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->opts.sack_count, 0u);
+}
+
+// RFC 2883 §4: "If the data receiver receives a duplicate segment, the
+// first SACK block reports the duplicate"; §4.1.1: below the cumulative
+// ACK.
+TEST(SackReceiver, DsackForDataBelowTheCumulativeAck) {
+  TcpScript t;
+  ASSERT_TRUE(t.accept({.mss = kMss, .sack_ok = true}));
+  t.inject({.flags = kAck, .seq = 1, .ack = 1, .len = 500});
+  ASSERT_TRUE(t.expect({.flags = kAck, .ack = 501}));
+  t.inject({.flags = kAck, .seq = 1, .ack = 1, .len = 500});
+  auto a = t.expect({.flags = kAck, .ack = 501});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(blocks_of(*a, t.peer_isn()), (Blocks{{1, 501}}));
+  EXPECT_EQ(t.counter("tcp.sack.tx_dsack"), 1u);
+  // Partly old, partly new: the old part is reported.
+  t.inject({.flags = kAck, .seq = 301, .ack = 1, .len = 500});
+  a = t.expect({.flags = kAck, .ack = 801});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(blocks_of(*a, t.peer_isn()), (Blocks{{301, 501}}));
+  EXPECT_EQ(t.app.received, pattern(1, 800));
+}
+
+// RFC 2883 §4.1.2: a duplicate of out-of-order data: the D-SACK block,
+// then the block holding it.
+TEST(SackReceiver, DsackForOutOfOrderData) {
+  TcpScript t;
+  ASSERT_TRUE(t.accept({.mss = kMss, .sack_ok = true}));
+  t.inject({.flags = kAck, .seq = 1001, .ack = 1, .len = 500});
+  ASSERT_TRUE(t.expect({.flags = kAck, .ack = 1}));
+  t.inject({.flags = kAck, .seq = 1001, .ack = 1, .len = 500});
+  auto a = t.expect({.flags = kAck, .ack = 1});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(blocks_of(*a, t.peer_isn()), (Blocks{{1001, 1501}, {1001, 1501}}));
+  // Reported once.
+  t.inject({.flags = kAck, .seq = 2001, .ack = 1, .len = 100});
+  a = t.expect({.flags = kAck, .ack = 1});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(blocks_of(*a, t.peer_isn()), (Blocks{{2001, 2101}, {1001, 1501}}));
+}
+
+// SegmentSmack: a flood of tiny segments, each beyond its own hole, costs
+// a bounded amount of memory; the connection then works as before.
+TEST(SackReceiver, TinyOutOfOrderFloodIsCapped) {
+  ScriptOptions o;
+  o.tcp.max_ooo_intervals = 32;
+  TcpScript t(o);
+  ASSERT_TRUE(t.accept({.mss = kMss, .sack_ok = true}));
+  const std::uint32_t in_use = t.stack().pool().in_use();
+  for (std::uint32_t i = 0; i < 2000; ++i) {
+    t.inject({.flags = kAck, .seq = 1001 + 2 * i, .ack = 1, .len = 1});
+    t.discard_segments();
+  }
+  EXPECT_GT(t.counter("tcp.drop.ooo_full"), 1900u);
+  EXPECT_LE(t.stack().pool().in_use(), in_use + 32u);
+  // The hole fills with a normal segment; what was kept is delivered.
+  t.inject({.flags = kAck, .seq = 1, .ack = 1, .len = 1000});
+  auto a = t.expect({.flags = kAck, .ack = 1002});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(t.app.received.size(), 1001u);
+}
+
+// ---- sender
+
+// Established with SACK, MSS 1000, RTT 100 ms; `bytes` queued and the
+// first 10 segments sent and taken.
+struct SackSender {
+  explicit SackSender(std::uint32_t bytes) {
+    EXPECT_TRUE(t.accept({.mss = kMss, .sack_ok = true}, 65535, milliseconds(100)));
+    EXPECT_TRUE(t.conn()->sack_permitted());
+    EXPECT_EQ(t.send(bytes), bytes);
+    for (std::uint32_t i = 0; i < 10; ++i)
+      EXPECT_TRUE(t.expect({.flags = kAck, .seq = 1 + i * kMss, .len = kMss}));
+  }
+  void ack(std::uint32_t ack, const Blocks& b) {
+    t.inject({.flags = kAck, .seq = 1, .ack = ack, .opts = sack_opts(t, b)});
+  }
+  // Everything the stack sent since the last call, as (seq, len).
+  Blocks sent() {
+    Blocks v;
+    while (auto s = t.next_segment())
+      if (s->len() > 0) v.emplace_back(s->seq, s->len());
+    return v;
+  }
+  TcpScript t;
+};
+
+// RFC 6675 §5: three segments lost in one window are all resent in the
+// first round trip of recovery, each once, without a timeout.
+TEST(SackSender, SeveralLossesInOneWindowRecoverWithoutTimeout) {
+  SackSender s(30 * kMss);
+  // Lost: 1, 3001, 6001. The peer SACKs the rest as it arrives.
+  s.ack(1, {{1001, 2001}});
+  s.ack(1, {{1001, 3001}});
+  EXPECT_TRUE(s.sent().empty()) << "two duplicates, 2000 bytes SACKed: not yet";
+  s.ack(1, {{4001, 5001}, {1001, 3001}});
+  Blocks out = s.sent();
+  ASSERT_FALSE(out.empty()) << "third duplicate: recovery";
+  EXPECT_EQ(out[0], (std::pair<std::uint32_t, std::uint32_t>{1, kMss}));
+  EXPECT_EQ(s.t.counter("tcp.sack.recoveries"), 1u);
+  EXPECT_EQ(s.t.conn()->ssthresh(), 5 * kMss);
+  s.ack(1, {{4001, 6001}, {1001, 3001}});
+  s.ack(1, {{7001, 8001}, {4001, 6001}, {1001, 3001}});
+  s.ack(1, {{7001, 9001}, {4001, 6001}, {1001, 3001}});
+  s.ack(1, {{7001, 10001}, {4001, 6001}, {1001, 3001}});
+  for (const auto& x : s.sent()) out.push_back(x);
+  // Every hole resent exactly once; SACKed data never.
+  int resent_3001 = 0, resent_6001 = 0;
+  for (const auto& [seq, len] : out) {
+    if (seq < 10001) {
+      EXPECT_TRUE(seq == 1 || seq == 3001 || seq == 6001) << "resent " << seq;
+    }
+    resent_3001 += seq == 3001;
+    resent_6001 += seq == 6001;
+  }
+  EXPECT_EQ(resent_3001, 1);
+  EXPECT_EQ(resent_6001, 1);
+  EXPECT_EQ(s.t.conn()->retransmits(), 3u);
+  // The resent segments arrive: a full ACK ends recovery.
+  s.ack(10001, {});
+  EXPECT_EQ(s.t.counter("tcp.timeouts"), 0u);
+  EXPECT_LE(s.t.conn()->cwnd(), 5 * kMss) << "deflated to ssthresh at most";
+  s.t.discard_segments();
+}
+
+// RFC 6675 §5: with enough SACKed above it, the first segment is lost
+// before three duplicate ACKs come (IsLost(HighACK + 1)).
+TEST(SackSender, EnoughSackedMeansLostBeforeThreeDuplicates) {
+  SackSender s(20 * kMss);
+  s.ack(1, {{1001, 4001}});
+  Blocks out = s.sent();
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out[0], (std::pair<std::uint32_t, std::uint32_t>{1, kMss}));
+  EXPECT_EQ(s.t.counter("tcp.sack.recoveries"), 1u);
+}
+
+// RFC 6675 §5 (C) and §4 SetPipe: during recovery new data goes out only
+// as pipe falls below cwnd; SACKed bytes leave the pipe.
+TEST(SackSender, NewDataFollowsPipe) {
+  SackSender s(40 * kMss);
+  s.ack(1, {{1001, 4001}});  // recovery: ssthresh = cwnd = 5000
+  ASSERT_EQ(s.sent().size(), 1u) << "only the retransmission: pipe 6000 + 1000 >= cwnd 5000";
+  // 4001..9001 SACKed too: the pipe is 1000 (the retransmission) + 9001..10001.
+  s.ack(1, {{1001, 9001}});
+  Blocks out = s.sent();
+  ASSERT_EQ(out.size(), 3u) << "cwnd 5000 - pipe 2000";
+  EXPECT_EQ(out[0].first, 10001u);
+  EXPECT_EQ(out[2].first, 12001u);
+}
+
+// RFC 2883 D-SACK from the peer is recognised and not taken as new SACK
+// information.
+TEST(SackSender, DsackFromThePeerIsCounted) {
+  SackSender s(10 * kMss);
+  s.ack(2001, {});
+  s.ack(2001, {{1, 1001}});
+  EXPECT_EQ(s.t.counter("tcp.sack.rx_dsack"), 1u);
+  EXPECT_EQ(s.t.counter("tcp.sack.recoveries"), 0u);
+}
+
+}  // namespace
+}  // namespace ustack::testing
