@@ -11,7 +11,7 @@
 namespace ustack::app {
 
 // §1.3: the GUID appended to the client's key.
-inline constexpr std::string_view kWsGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC11B65";
+inline constexpr std::string_view kWsGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 // Sec-WebSocket-Accept for a Sec-WebSocket-Key (§4.2.2 item 5.4):
 // base64(SHA-1(key + GUID)).
