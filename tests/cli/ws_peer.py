@@ -234,7 +234,32 @@ def refused():
     print("ok refusals", flush=True)
 
 
+async def bench():
+    """Not a test: round trips of small messages, then 1 MiB messages with
+    four in flight; prints the rates (the client is Python: a lower bound)."""
+    async with websockets.connect(URL, max_size=None, open_timeout=T, close_timeout=T) as ws:
+        n, t = 2000, time.monotonic()
+        for _ in range(n):
+            await ws.send(b"x" * 32)
+            await asyncio.wait_for(ws.recv(), T)
+        dt = time.monotonic() - t
+        print(f"32-byte round trips: {n / dt:.0f}/s ({1e6 * dt / n:.0f} us each)", flush=True)
+        big, n, window = os.urandom(1 << 20), 64, 4
+        t = time.monotonic()
+        for i in range(n + window):
+            if i < n:
+                await ws.send(big)
+            if i >= window:
+                got = await asyncio.wait_for(ws.recv(), T)
+                check(len(got) == len(big), "short echo")
+        dt = time.monotonic() - t
+        print(f"1 MiB messages, 4 in flight: {n / dt:.1f}/s, {8 * n / dt:.0f} Mbit/s each way",
+              flush=True)
+        await ws.close()
+
+
 SCENARIOS = {
+    "bench": lambda: asyncio.run(bench()),
     "echo": lambda: asyncio.run(echo()),
     "too_big": lambda: asyncio.run(too_big()),
     "unmasked": unmasked,
