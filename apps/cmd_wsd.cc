@@ -22,6 +22,9 @@ namespace {
 
 // Stop reading frames while this much echo data waits to be sent.
 constexpr std::size_t kMaxBacklog = 1 << 20;
+// Buffers larger than this are freed once used, not kept for the next
+// message: an idle connection holds little memory.
+constexpr std::size_t kKeepBuffer = 256 * 1024;
 // The handshake request (line and fields) may not be longer than this.
 constexpr std::size_t kMaxHandshake = 8 * 1024;
 
@@ -139,6 +142,7 @@ void Session::pump(TcpConn& c) {
   }
   out.clear();
   out_pos = 0;
+  if (out.capacity() > kKeepBuffer) std::string().swap(out);
   if (peer_closed && c.readable() == 0 && phase != Phase::kDone) {
     // The peer ended TCP without finishing the closing handshake (or after it).
     phase = Phase::kClosing;
@@ -203,6 +207,7 @@ void Session::frames(std::string_view data) {
       break;
     }
     handle(msg);
+    if (msg.payload.capacity() > kKeepBuffer) std::string().swap(msg.payload);
   }
 }
 
