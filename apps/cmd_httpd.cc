@@ -17,6 +17,7 @@
 #include "apps/commands.h"
 #include "apps/host.h"
 #include "apps/http_parser.h"
+#include "apps/server_loop.h"
 
 namespace ustack::app {
 namespace {
@@ -66,7 +67,7 @@ struct Session : TcpHandler {
   bool closing = false;
 };
 
-class Server : public TcpListenHandler {
+class Server : public ServerListener {
  public:
   Server(AppHost& h, std::string r, bool trace) : host(h), root(std::move(r)), debug(trace) {}
   TcpHandler* on_accept(TcpConn& c) override {
@@ -79,12 +80,21 @@ class Server : public TcpListenHandler {
     ++accepted;
     return &s;
   }
+  void close_all() override;
   AppHost& host;
   std::string root;  // empty: no static files
   bool debug;
   std::vector<std::unique_ptr<Session>> sessions;
-  std::uint64_t accepted = 0, finished = 0, failed = 0;
+  std::uint64_t accepted = 0;
 };
+
+void Server::close_all() {
+  for (auto& s : sessions)
+    if (s->conn != nullptr && !s->closing) {
+      s->closing = true;
+      s->conn->close();
+    }
+}
 
 std::string http_date() {
   char buf[64];
@@ -310,8 +320,7 @@ void Session::on_closed(TcpConn&, TcpCloseReason reason) {
   conn = nullptr;
   print_connection_summary(peer, std::to_string(requests) + " requests, ", received, sent,
                            server.host.now() - start, reason);
-  ++server.finished;
-  if (reason != TcpCloseReason::kNormal) ++server.failed;
+  server.count_finished(reason);
 }
 
 }  // namespace
@@ -344,36 +353,12 @@ int cmd_httpd(const Argv& argv) {
     }
     while (root.size() > 1 && root.back() == '/') root.pop_back();
   }
-  install_signal_handlers();
-  auto host = AppHost::open(ho, &err);
-  if (!host) {
-    std::fprintf(stderr, "ustack httpd: %s\n", err.c_str());
-    return kExitUsage;
-  }
+  auto host = open_server_host("httpd", ho);
+  if (!host) return kExitUsage;
   Server server(*host, root, ho.debug);
-  if (host->stack().tcp().listen(static_cast<std::uint16_t>(port), server, &err) == nullptr) {
-    std::fprintf(stderr, "ustack httpd: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  std::printf("httpd: listening on %s port %llu%s%s\n", host->address().addr.to_string().c_str(),
-              port, root.empty() ? "" : ", files from ", root.c_str());
-  std::fflush(stdout);
-  host->run_until([&] { return count != 0 && server.finished >= count; },
-                  std::chrono::hours(24 * 365));
-  if (g_interrupted.load()) {
-    // Ctrl-C: close what is open with FIN and give it a moment to finish.
-    std::printf("httpd: interrupted, closing open connections\n");
-    for (auto& s : server.sessions)
-      if (s->conn != nullptr && !s->closing) {
-        s->closing = true;
-        s->conn->close();
-      }
-    host->drain(std::chrono::seconds(1));
-  }
-  std::printf("httpd: %llu connections, %llu failed\n",
-              static_cast<unsigned long long>(server.finished),
-              static_cast<unsigned long long>(server.failed));
-  return server.failed == 0 ? kExitOk : kExitFailure;
+  return serve(*host, server,
+               {"httpd", static_cast<std::uint16_t>(port), count,
+                root.empty() ? std::string() : ", files from " + root});
 }
 
 }  // namespace ustack::app

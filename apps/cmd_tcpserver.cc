@@ -7,6 +7,7 @@
 
 #include "apps/commands.h"
 #include "apps/host.h"
+#include "apps/server_loop.h"
 
 namespace ustack::app {
 namespace {
@@ -36,7 +37,7 @@ struct Session : TcpHandler {
   bool closing = false;
 };
 
-class Server : public TcpListenHandler {
+class Server : public ServerListener {
  public:
   Server(AppHost& h, Mode m, std::uint64_t n, bool trace)
       : host(h), mode(m), source_bytes(n), debug(trace) {}
@@ -49,12 +50,16 @@ class Server : public TcpListenHandler {
     ++accepted;
     return &s;
   }
+  void close_all() override {
+    for (auto& s : sessions)
+      if (s->conn != nullptr) s->conn->close();
+  }
   AppHost& host;
   Mode mode;
   std::uint64_t source_bytes;
   bool debug;
   std::vector<std::unique_ptr<Session>> sessions;
-  std::uint64_t accepted = 0, finished = 0, failed = 0;
+  std::uint64_t accepted = 0;
 };
 
 void Session::on_connected(TcpConn& c) {
@@ -110,8 +115,7 @@ void Session::pump(TcpConn& c) {
 void Session::on_closed(TcpConn&, TcpCloseReason r) {
   conn = nullptr;
   print_connection_summary(peer, "", received, sent, server.host.now() - start, r);
-  ++server.finished;
-  if (r != TcpCloseReason::kNormal) ++server.failed;
+  server.count_finished(r);
 }
 
 }  // namespace
@@ -148,33 +152,11 @@ int cmd_tcpserver(const Argv& argv) {
                  ms.c_str());
     return kExitUsage;
   }
-  install_signal_handlers();
-  auto host = AppHost::open(ho, &err);
-  if (!host) {
-    std::fprintf(stderr, "ustack tcpserver: %s\n", err.c_str());
-    return kExitUsage;
-  }
+  auto host = open_server_host("tcpserver", ho);
+  if (!host) return kExitUsage;
   Server server(*host, mode, bytes, ho.debug);
-  if (host->stack().tcp().listen(static_cast<std::uint16_t>(port), server, &err) == nullptr) {
-    std::fprintf(stderr, "ustack tcpserver: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  std::printf("tcpserver: listening on %s port %llu (%s)\n",
-              host->address().addr.to_string().c_str(), port, ms.c_str());
-  std::fflush(stdout);
-  host->run_until([&] { return count != 0 && server.finished >= count; },
-                  std::chrono::hours(24 * 365));
-  if (g_interrupted.load()) {
-    // Ctrl-C: close what is open with FIN and give it a moment to finish.
-    std::printf("tcpserver: interrupted, closing open connections\n");
-    for (auto& s : server.sessions)
-      if (s->conn != nullptr) s->conn->close();
-    host->drain(std::chrono::seconds(1));
-  }
-  std::printf("tcpserver: %llu connections, %llu failed\n",
-              static_cast<unsigned long long>(server.finished),
-              static_cast<unsigned long long>(server.failed));
-  return server.failed == 0 ? kExitOk : kExitFailure;
+  return serve(*host, server,
+               {"tcpserver", static_cast<std::uint16_t>(port), count, " (" + ms + ")"});
 }
 
 }  // namespace ustack::app

@@ -74,6 +74,12 @@ int hex_value(char c) {
 
 }  // namespace
 
+bool http_has_token(std::string_view list, std::string_view token) {
+  for (std::string_view t : split_list(list))
+    if (http_iequals(t, token)) return true;
+  return false;
+}
+
 bool http_iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
@@ -85,6 +91,8 @@ const char* http_reason(int status) {
   switch (status) {
     case 100:
       return "Continue";
+    case 101:
+      return "Switching Protocols";
     case 200:
       return "OK";
     case 400:
@@ -97,6 +105,8 @@ const char* http_reason(int status) {
       return "Method Not Allowed";
     case 413:
       return "Content Too Large";
+    case 426:
+      return "Upgrade Required";
     case 431:
       return "Request Header Fields Too Large";
     case 500:

@@ -44,6 +44,9 @@ enum class HttpParse { kIncomplete, kRequest, kError };
 bool http_iequals(std::string_view a, std::string_view b);
 // The canonical reason phrase for a status code ("Not Found").
 const char* http_reason(int status);
+// True when the comma-separated list `list` (a Connection or Upgrade field
+// value, RFC 9110 §5.6.1) holds `token`, compared case-insensitively.
+bool http_has_token(std::string_view list, std::string_view token);
 
 class HttpParser {
  public:
@@ -63,6 +66,9 @@ class HttpParser {
   bool take_continue_expected();
   // Bytes fed but not yet parsed into a request.
   std::size_t buffered() const { return buf_.size() - pos_; }
+  // The bytes fed after the last request handed out, not parsed (what
+  // follows a protocol switch: RFC 9110 §7.8).
+  std::string_view unparsed() const { return std::string_view(buf_).substr(pos_); }
   // In the middle of a request (some of it received).
   bool mid_request() const { return state_ != State::kHead || buffered() > 0; }
 

@@ -17,6 +17,7 @@ void usage(FILE* out) {
                "  tcpserver   serve TCP: echo (default), discard or source (-port)\n"
                "  bench       two stacks over an in-memory link: bulk, rr, crr (no root needed)\n"
                "  httpd       serve HTTP/1.1: /, /stats, POST /echo, files from --root\n"
+               "  wsd         WebSocket (RFC 6455) echo server: messages, ping, close (-port)\n"
                "  dump        print every frame on an interface, optionally to a pcap file\n"
                "  ids         print new flows and flag floods, scans, ARP conflicts, bad frames\n"
                "  help        this text\n");
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   if (cmd == "tcpserver") return ustack::app::cmd_tcpserver(rest);
   if (cmd == "bench") return ustack::app::cmd_bench(rest);
   if (cmd == "httpd") return ustack::app::cmd_httpd(rest);
+  if (cmd == "wsd") return ustack::app::cmd_wsd(rest);
   if (cmd == "dump") return ustack::app::cmd_dump(rest);
   if (cmd == "ids") return ustack::app::cmd_ids(rest);
   if (cmd == "help" || cmd == "-h" || cmd == "--help" || cmd == "commands") {

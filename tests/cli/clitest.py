@@ -1,0 +1,80 @@
+"""What the command-line tests share: running the binary, named cases that
+record their failure instead of stopping the run, the summary and exit
+status, and the pair of network namespaces the kernel-peer cases use."""
+import os
+import subprocess
+import sys
+
+PY = "/usr/bin/python3"  # Debian's, with python3-scapy and python3-websockets
+results = []
+
+
+def run(args, timeout=60, **kw):
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def case(name):
+    def wrap(fn):
+        try:
+            fn()
+            results.append((name, None))
+        except AssertionError as e:
+            results.append((name, str(e) or "assertion failed"))
+        except Exception as e:  # a crash of the test itself is a failure too
+            results.append((name, f"{type(e).__name__}: {e}"))
+        return fn
+    return wrap
+
+
+def expect(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def finish():
+    """Prints one line per case and the totals; exits 1 if any failed."""
+    failed = [(n, e) for n, e in results if e]
+    for n, e in results:
+        print(("ok     " if not e else "FAILED ") + n + ("" if not e else f": {e}"))
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    sys.exit(1 if failed else 0)
+
+
+class Netns:
+    """Namespaces A (ustack, no kernel address) and B (Linux, 10.0.0.2),
+    named uniquely ("ustk<pid><tag>", which ci/test sweeps) and removed on
+    exit, even after a failure."""
+
+    def __init__(self, tag="c"):
+        self.tag = tag
+
+    def __enter__(self):
+        tag = f"{os.getpid() % 100000}{self.tag}"
+        self.a, self.b = f"ustk{tag}a", f"ustk{tag}b"
+        self.ifa, self.ifb = f"uk{tag}a", f"uk{tag}b"
+        try:
+            for cmd in (
+                f"ip netns add {self.a}", f"ip netns add {self.b}",
+                f"ip link add {self.ifa} netns {self.a} type veth peer name {self.ifb} netns {self.b}",
+                f"ip netns exec {self.a} sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+                f"ip netns exec {self.b} sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+                f"ip netns exec {self.a} ethtool -K {self.ifa} tso off gso off gro off",
+                f"ip netns exec {self.b} ethtool -K {self.ifb} tso off gso off gro off tx off",
+                f"ip -n {self.b} addr add 10.0.0.2/24 dev {self.ifb}",
+                f"ip -n {self.a} link set {self.ifa} up", f"ip -n {self.b} link set {self.ifb} up",
+            ):
+                subprocess.run(cmd, shell=True, check=True, capture_output=True)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(f"ip netns del {self.a}; ip netns del {self.b}", shell=True,
+                       capture_output=True)
+
+    def A(self, args):
+        return ["ip", "netns", "exec", self.a] + args
+
+    def B(self, args):
+        return ["ip", "netns", "exec", self.b] + args
