@@ -17,6 +17,7 @@ void usage(FILE* out) {
                "  tcpserver   serve TCP: echo (default), discard or source (-port)\n"
                "  bench       two stacks over an in-memory link: bulk, rr, crr (no root needed)\n"
                "  httpd       serve HTTP/1.1: /, /stats, POST /echo, files from --root\n"
+               "  iperf3      serve iperf3 clients (TCP: -R, --bidir, -P, -t, -n) on port 5201\n"
                "  dump        print every frame on an interface, optionally to a pcap file\n"
                "  ids         print new flows and flag floods, scans, ARP conflicts, bad frames\n"
                "  help        this text\n");
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   if (cmd == "tcpserver") return ustack::app::cmd_tcpserver(rest);
   if (cmd == "bench") return ustack::app::cmd_bench(rest);
   if (cmd == "httpd") return ustack::app::cmd_httpd(rest);
+  if (cmd == "iperf3") return ustack::app::cmd_iperf3(rest);
   if (cmd == "dump") return ustack::app::cmd_dump(rest);
   if (cmd == "ids") return ustack::app::cmd_ids(rest);
   if (cmd == "help" || cmd == "-h" || cmd == "--help" || cmd == "commands") {
