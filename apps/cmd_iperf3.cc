@@ -193,7 +193,6 @@ TcpHandler* Server::on_accept(TcpConn& c) {
   if (role == Conn::Role::kControl) {
     ctrl_ = n;
     client_ = n->peer;
-    ++serial_;
     params_ = ip3::Params();
     streams_.clear();
     peer_results_.clear();
@@ -290,9 +289,11 @@ void Server::control_input(Conn& c) {
         for (std::size_t i = 0; ok && i + 1 < cookie_.size(); ++i)
           ok = cookie_[i] > ' ' && cookie_[i] < 0x7f;
         if (!ok) {
-          finish(false, "not an iperf3 client (bad cookie)");
+          std::fprintf(stderr, "iperf3: %s: not an iperf3 client (bad cookie)\n", c.peer.c_str());
+          finish(false, "bad cookie");
           return;
         }
+        ++serial_;  // a test from here on
         send_state(ip3::kParamExchange);
         set_phase(Phase::kParams);
         continue;
@@ -306,11 +307,13 @@ void Server::control_input(Conn& c) {
           return;
         }
         if (params_.protocol != ip3::Protocol::kTcp) {
-          // UDP belongs to a later version; say so to both sides.
+          // UDP belongs to a later version; say so to both sides. The client
+          // prints "unable to start stream listener: Protocol not supported",
+          // what iperf3 -s sends when its data listener cannot be set up.
           const char* what = params_.protocol == ip3::Protocol::kUdp ? "UDP" : "SCTP";
           std::fprintf(stderr, "ustack iperf3: refusing a %s test from %s: only TCP is supported\n",
                        what, client_.c_str());
-          send_error(ip3::kErrUnimplemented, EPROTONOSUPPORT);
+          send_error(ip3::kErrStreamListen, EPROTONOSUPPORT);
           ++refused_;
           finish(false, std::string("refused: ") + what + " is not supported");
           return;
@@ -574,6 +577,8 @@ void Server::report(bool ok, const std::string& why, const Direction& rx, const 
 void Server::finish(bool ok, const std::string& why) {
   if (phase_ == Phase::kIdle) return;
   const bool started = phase_ >= Phase::kRunning;
+  // A connection that never showed a cookie (a probe, a scan) is no test.
+  const bool quiet = phase_ == Phase::kCookie;
   set_phase(Phase::kIdle);
   Direction rx, tx;
   for (std::size_t i = 0; i < streams_.size(); ++i) {
@@ -606,6 +611,7 @@ void Server::finish(bool ok, const std::string& why) {
       c->conn->close();
     }
   }
+  if (quiet) return;
   if (why.rfind("refused", 0) != 0) {
     ++tests_;
     if (!ok) ++failed_;

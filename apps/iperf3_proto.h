@@ -41,7 +41,7 @@ enum State : std::int8_t {
 // Error numbers a SERVER_ERROR carries (iperf_api.h's i_errno values; the
 // client prints its own text for them).
 enum Error : std::int32_t {
-  kErrUnimplemented = 13,  // IEUNIMP: "not implemented yet"
+  kErrStreamListen = 202,  // IESTREAMLISTEN: "unable to start stream listener"
   kErrRecvParams = 114,    // IERECVPARAMS
   kErrMessage = 110,       // IEMESSAGE
   kErrAuth = 142,          // IEAUTHTEST
