@@ -142,6 +142,8 @@ class Server : public TcpListenHandler, public StackApp {
   Instant run_start_{};
   bool omitting_ = false;
   std::uint64_t sent_total_ = 0;
+  std::uint32_t senders_ = 0;  // streams of the test that send
+  bool reap_ = false;          // a connection closed since the last poll()
   rusage ru_start_{};
   Instant cpu_start_{};
   double cpu_[3] = {0, 0, 0};
@@ -439,7 +441,9 @@ void Server::start_test() {
   omitting_ = params_.omit > 0;
   getrusage(RUSAGE_SELF, &ru_start_);
   cpu_start_ = run_start_;
+  senders_ = 0;
   for (Conn* s : streams_) {
+    senders_ += s->sender;
     s->start = run_start_;
     if (s->conn != nullptr) {
       s->retrans_at_start = s->conn->retransmits();
@@ -454,10 +458,8 @@ void Server::pump(Conn& s) {
   if (phase_ != Phase::kRunning || s.conn == nullptr || s.ended || !s.in_test) return;
   TcpConn& c = *s.conn;
   const std::uint32_t buffer = host_.stack().tcp().config().send_buffer;
-  std::uint32_t senders = 0;
-  for (const Conn* t : streams_) senders += t->sender;
   const std::uint64_t cap =
-      std::clamp<std::uint64_t>(kSendBudget / std::max(senders, 1u), kTemplateBytes, buffer);
+      std::clamp<std::uint64_t>(kSendBudget / std::max(senders_, 1u), kTemplateBytes, buffer);
   const std::uint64_t limit = params_.byte_limit();
   while (true) {
     const std::uint32_t space = c.send_space();
@@ -640,6 +642,7 @@ void Server::peer_closed(Conn& c) {
 }
 
 void Server::closed(Conn& c, TcpCloseReason r) {
+  reap_ = true;
   if (&c == ctrl_) finish(false, std::string("control connection closed: ") + to_string(r));
 }
 
@@ -675,13 +678,18 @@ void Server::poll(Instant now) {
       break;
   }
   // Turned-away connections that linger; closed connections are freed here
-  // (never inside their own callbacks).
-  for (auto& c : conns_)
-    if (c->role == Conn::Role::kDenied && c->conn != nullptr && now - c->since > kDenyLinger)
-      c->conn->abort();
-  std::erase_if(conns_, [&](const std::unique_ptr<Conn>& c) {
-    return c->dead && !c->in_test && c.get() != ctrl_;
-  });
+  // (never inside their own callbacks), and only when one has closed.
+  if (phase_ != Phase::kRunning || reap_) {
+    for (auto& c : conns_)
+      if (c->role == Conn::Role::kDenied && c->conn != nullptr && now - c->since > kDenyLinger)
+        c->conn->abort();
+  }
+  if (reap_) {
+    reap_ = false;
+    std::erase_if(conns_, [&](const std::unique_ptr<Conn>& c) {
+      return c->dead && !c->in_test && c.get() != ctrl_;
+    });
+  }
 }
 
 }  // namespace
