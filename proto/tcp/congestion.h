@@ -65,12 +65,19 @@ inline std::uint32_t cc_initial_window(std::uint32_t mss, std::uint32_t segments
 // the application or the peer's window held it back) cwnd does not grow
 // (RFC 7661 §4.3; RFC 9438 §5.8). `srtt` may be 0 before a sample.
 void cc_on_ack(CcState& s, std::uint32_t acked, bool cwnd_limited, Duration srtt, Instant now);
-// Loss detected by duplicate ACKs or SACK, on entering fast recovery:
-// ssthresh and cwnd = ssthresh (RFC 6675 §5 step 4.2). NewReno's
-// ssthresh + 3 * SMSS inflation (RFC 6582 §3.2 step 2) is the caller's.
+// Loss detected by duplicate ACKs or SACK, on entering fast recovery; call
+// once per recovery episode. Sets ssthresh -- NewReno max(flight / 2,
+// 2 * SMSS) (RFC 5681 eq. 4); CUBIC max(cwnd * 0.7, 2 * SMSS) after fast
+// convergence lowers W_max (RFC 9438 §4.6, §4.7) -- and cwnd = ssthresh
+// (RFC 6675 §5 step 4.2). NewReno's ssthresh + 3 * SMSS inflation and its
+// growth per further duplicate ACK (RFC 6582 §3.2 steps 2 and 4) are the
+// caller's to add on top, if it wants them. `flight` = SND.MAX - SND.UNA.
 void cc_on_congestion(CcState& s, std::uint32_t flight, Instant now);
-// Retransmission timeout: ssthresh as on congestion, cwnd = 1 SMSS (the loss
-// window, RFC 5681 §3.1).
+// Retransmission timeout: ssthresh from the flight (NewReno flight / 2,
+// CUBIC flight * 0.7, RFC 9438 §4.8; at least 2 SMSS), cwnd = 1 SMSS (the
+// loss window, RFC 5681 §3.1). Call on every expiry; pass the flight of
+// the data outstanding when the timer fired (SND.MAX - SND.UNA), so that
+// backed-off repeats keep ssthresh where the first put it.
 void cc_on_rto(CcState& s, std::uint32_t flight, Instant now);
 // Fast recovery ended on a full ACK: cwnd = min(ssthresh, max(flight, SMSS)
 // + SMSS) (RFC 6582 §3.2 step 3, first option). `flight` after the ACK.

@@ -112,6 +112,24 @@ TEST(NewReno, CongestionAvoidanceAddsOneSegmentPerWindow) {
   EXPECT_EQ(s.cwnd, before + kMss);
 }
 
+TEST(NewReno, ByteCountingCarriesTheRemainder) {
+  // RFC 3465 §2.1: "bytes_acked -= cwnd", not reset: ACKs that do not
+  // divide cwnd lose nothing.
+  CcState s;
+  cc_init(s, CcAlgorithm::kNewReno, kMss, 20 * kMss);
+  cc_on_congestion(s, 20 * kMss, at(0));
+  ASSERT_EQ(s.cwnd, 10 * kMss);
+  double t = 0;
+  for (int i = 0; i < 7; ++i) cc_on_ack(s, 1500, true, Duration(0), at(t += 0.001));
+  EXPECT_EQ(s.cwnd, 11 * kMss);  // 10,500 bytes: one increase, 500 carried
+  EXPECT_EQ(s.bytes_acked, 500u);
+  for (int i = 0; i < 6; ++i) cc_on_ack(s, 1500, true, Duration(0), at(t += 0.001));
+  EXPECT_EQ(s.cwnd, 11 * kMss);  // 9,500 of 11,000
+  cc_on_ack(s, 1500, true, Duration(0), at(t += 0.001));
+  EXPECT_EQ(s.cwnd, 12 * kMss);  // 11,000 of 11,000 with the carry
+  EXPECT_EQ(s.bytes_acked, 0u);
+}
+
 TEST(NewReno, CongestionHalvesTheFlightWithATwoSegmentFloor) {
   CcState s;
   cc_init(s, CcAlgorithm::kNewReno, kMss, 40 * kMss);
