@@ -30,6 +30,7 @@
 #include "proto/icmp.h"
 #include "proto/ip_addr.h"
 #include "proto/ipv4.h"
+#include "proto/tcp/congestion.h"
 #include "proto/tcp/conn_key.h"
 #include "proto/tcp/conn_table.h"
 #include "proto/tcp/ooo_queue.h"
@@ -131,8 +132,12 @@ class TcpConn {
 
   // ---- introspection (tests, tools)
   std::uint32_t mss() const { return mss_; }
-  std::uint32_t cwnd() const { return cwnd_; }
-  std::uint32_t ssthresh() const { return ssthresh_; }
+  std::uint32_t cwnd() const { return cc_.cwnd; }
+  std::uint32_t ssthresh() const { return cc_.ssthresh; }
+  CcAlgorithm congestion_control() const { return cc_.algo; }
+  // Per connection (RFC 9438 CUBIC by default, TcpConfig): before the
+  // handshake completes, or later (the window carries over).
+  void set_congestion_control(CcAlgorithm a);
   std::uint32_t send_window() const { return snd_wnd_; }
   Duration srtt() const { return srtt_; }
   Duration rto() const { return rto_; }
@@ -178,13 +183,14 @@ class TcpConn {
   std::uint32_t backoff_ = 0;
   Instant first_retransmit_{};
   std::uint64_t retransmits_ = 0;
-  // Congestion control: NewReno (RFC 5681, RFC 6582).
-  std::uint32_t cwnd_ = 0;
-  std::uint32_t ssthresh_ = 0xffffffffu;
+  // Congestion control (congestion.h) and loss recovery: NewReno (RFC
+  // 5681, RFC 6582) or SACK-based (RFC 6675).
+  CcState cc_;
+  bool cwnd_limited_ = false;  // the last output() stopped at cwnd with data left
+  Instant last_data_tx_{};     // when data last went out (RFC 5681 §4.1 restart)
   std::uint32_t dupacks_ = 0;
   bool in_recovery_ = false;
-  SeqNum recover_;                 // RFC 6582's recover, RFC 6675's RecoveryPoint (one past)
-  std::uint32_t bytes_acked_ = 0;  // congestion avoidance accumulator (RFC 3465)
+  SeqNum recover_;  // RFC 6582's recover, RFC 6675's RecoveryPoint (one past)
   // SACK (RFC 2018, RFC 6675): the sender's scoreboard and HighRxt, and the
   // duplicate the receiver reports next (RFC 2883), if any.
   SackScoreboard sack_;
@@ -238,6 +244,8 @@ class TcpListener {
  public:
   std::uint16_t port() const { return port_; }
   std::uint32_t pending() const { return pending_; }
+  // Congestion control for the connections it accepts.
+  void set_congestion_control(CcAlgorithm a) { cc_ = a; }
   void close();
 
  private:
@@ -248,6 +256,8 @@ class TcpListener {
   TcpListenHandler& handler_;
   std::uint16_t port_;
   std::uint32_t pending_ = 0;  // SYN-RECEIVED connections
+  Instant last_cookie_{};      // when a SYN cookie was last sent (0: never)
+  CcAlgorithm cc_ = CcAlgorithm::kCubic;
 };
 
 class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
@@ -285,7 +295,7 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
 
   // Input (tcp_input.cc), RFC 9293 §3.10.7.
   void input_closed(const Segment& seg);
-  void input_listen(TcpListener& l, const Segment& seg);
+  void input_listen(TcpListener& l, Segment& seg);
   void input_syn_sent(TcpConn& c, Segment& seg);
   void input_synchronized(TcpConn& c, Segment& seg);
   bool acceptable(const TcpConn& c, const Segment& seg) const;
@@ -327,12 +337,22 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   void window_opened(TcpConn& c);
 
   SeqNum make_isn(const ConnKey& k) const;
+  // RFC 7323 §5.4 timestamp offset of an address pair, and our window scale.
+  std::uint32_t ts_offset_of(const ConnKey& k) const;
+  std::uint8_t our_wscale() const;
+  // SYN cookies (tcp_syncookie.cc, RFC 4987 §3.6).
+  void send_cookie_synack(TcpListener& l, const Segment& syn);
+  // The final ACK of a cookie handshake: true when it carried a valid
+  // cookie and the connection now exists (established, data processed).
+  bool accept_cookie(TcpListener& l, Segment& ack);
+  std::uint64_t cookie_clock() const;
   Instant now() const;
 
   Stack& stack_;
   TcpConfig cfg_;
   ConnTable table_;
   SipKey isn_key_;
+  SipKey cookie_key_;
   std::vector<std::unique_ptr<TcpConn[]>> chunks_;
   TcpConn* free_ = nullptr;
   std::uint32_t allocated_ = 0;
@@ -359,6 +379,9 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   Counter& c_fast_retransmits_;
   Counter& c_challenge_acks_;
   Counter& c_challenge_acks_limited_;
+  Counter& c_cookies_sent_;
+  Counter& c_cookies_ok_;
+  Counter& c_cookies_bad_;
   Counter& c_sack_recoveries_;
   Counter& c_sack_retransmits_;
   Counter& c_dsack_rx_;

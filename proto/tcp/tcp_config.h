@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/instant.h"
+#include "proto/tcp/congestion.h"
 
 namespace ustack {
 
@@ -29,6 +30,8 @@ struct TcpConfig {
   Duration delayed_ack = std::chrono::milliseconds(40);
   std::uint32_t quickack_segments = 16;
   std::uint32_t initial_window_segments = 10;  // RFC 6928
+  // Per connection and per listener, this unless set otherwise.
+  CcAlgorithm congestion_control = CcAlgorithm::kCubic;
   bool nagle = true;
   bool timestamps = true;      // RFC 7323 §3
   bool window_scaling = true;  // RFC 7323 §2
@@ -42,6 +45,9 @@ struct TcpConfig {
   // limit each second is drawn from [n/2, 3n/2]).
   std::uint32_t challenge_ack_limit = 10;
   std::uint32_t max_syn_backlog = 1024;  // half-open connections per listener
+  // Past the backlog (or with the connection table full) answer SYNs with
+  // SYN cookies (RFC 4987 §3.6) instead of dropping them.
+  bool syn_cookies = true;
   // TIME-WAIT entries kept at most; beyond, a closing connection skips
   // TIME-WAIT (counted), as Linux does past tcp_max_tw_buckets.
   std::uint32_t max_time_wait = 8192;

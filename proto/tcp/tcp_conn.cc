@@ -77,6 +77,12 @@ void TcpConn::close() {
   shutdown_write();
 }
 
+void TcpConn::set_congestion_control(CcAlgorithm a) {
+  if (cc_.algo == a) return;
+  cc_.algo = a;
+  cc_.epoch_valid = false;  // CUBIC starts its own epoch from the window as it is
+}
+
 void TcpConn::abort() {
   if (state_ == TcpState::kClosed) return;
   if (state_ != TcpState::kSynSent && state_ != TcpState::kTimeWait)

@@ -56,26 +56,34 @@ void TcpLayer::apply_syn_options(TcpConn& c, const Segment& seg) {
 }
 
 // §3.10.7.2: LISTEN.
-void TcpLayer::input_listen(TcpListener& l, const Segment& seg) {
+void TcpLayer::input_listen(TcpListener& l, Segment& seg) {
   if (seg.rst()) return;  // "An incoming RST should be ignored."
   if (seg.ack_flag()) {   // "Any acknowledgment is bad if it arrives on a
-                          // connection still in the LISTEN state."
+                          // connection still in the LISTEN state" -- unless
+                          // it completes a SYN cookie handshake.
+    if (!seg.syn() && cfg_.syn_cookies && accept_cookie(l, seg)) return;
     send_reset(seg.key, seg.ack, SeqNum(0), false);
     return;
   }
   if (!seg.syn()) return;
+  // A full backlog (or table) answers with a SYN cookie and keeps nothing
+  // (RFC 4987 §3.6); without cookies the SYN is dropped and the client
+  // retries.
   if (l.pending_ >= cfg_.max_syn_backlog) {
-    c_drop_backlog_.inc();  // the client retries; SYN cookies come in part 2
+    c_drop_backlog_.inc();
+    if (cfg_.syn_cookies) send_cookie_synack(l, seg);
     return;
   }
   TcpConn* c = alloc_conn();
   if (c == nullptr || !table_.insert(seg.key, c)) {
     if (c != nullptr) release(*c);
     c_drop_table_full_.inc();
+    if (cfg_.syn_cookies) send_cookie_synack(l, seg);
     return;
   }
   init_conn(*c, seg.key, nullptr);
   c->listener_ = &l;
+  c->cc_.algo = l.cc_;
   ++l.pending_;
   c_passive_opens_.inc();
   c->irs_ = seg.seq;
@@ -410,7 +418,7 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
          (c.sack_ok_ && c.sack_.is_lost(c.snd_una_, c.mss_)))) {
       enter_recovery(c);
     } else if (c.in_recovery_ && !c.sack_ok_) {
-      c.cwnd_ += c.mss_;  // RFC 6582 §3.2 step 4: each duplicate inflates the window
+      c.cc_.cwnd += c.mss_;  // RFC 6582 §3.2 step 4: each duplicate inflates the window
     }
     // (In SACK recovery, output() sends what the new pipe allows.)
     return;
@@ -444,7 +452,7 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
       // RFC 6582 §3.2 step 3 and RFC 6675 §5: a full ACK ends recovery;
       // deflate to at most ssthresh.
       const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
-      c.cwnd_ = std::min(c.ssthresh_, std::max(flight, c.mss_) + c.mss_);
+      cc_on_recovery_exit(c.cc_, flight, now());
       c.in_recovery_ = false;
     } else if (c.sack_ok_) {
       // RFC 6675 §5 (C): a partial ACK; output() sends by pipe. The data at
@@ -462,23 +470,17 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
       const std::uint32_t len = std::min(
           c.mss_, std::min(static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_), c.sndq_.bytes()));
       if (len > 0) send_segment(c, c.snd_una_, len, wire::kTcpAck);
-      c.cwnd_ = (c.cwnd_ > acked ? c.cwnd_ - acked : 0) + (acked >= c.mss_ ? c.mss_ : 0);
+      c.cc_.cwnd = (c.cc_.cwnd > acked ? c.cc_.cwnd - acked : 0) + (acked >= c.mss_ ? c.mss_ : 0);
     }
   } else if (c.sack_ok_ && seg.ack >= c.recover_ && c.sack_.is_lost(c.snd_una_, c.mss_)) {
     // RFC 6675 §5: the scoreboard shows a loss although the cumulative ACK
     // moved (reordering or ACK loss hid the duplicates).
     enter_recovery(c);
-  } else if (c.cwnd_ < c.ssthresh_) {
-    // Slow start, RFC 5681 §3.1 (2): cwnd += min (N, SMSS). (RFC 3465's
-    // 2 SMSS per ACK "is not allowed as part of the standard".)
-    c.cwnd_ += std::min(acked, c.mss_);
   } else {
-    // Congestion avoidance: one SMSS per cwnd of data acknowledged.
-    c.bytes_acked_ += acked;
-    if (c.bytes_acked_ >= c.cwnd_) {
-      c.bytes_acked_ -= c.cwnd_;
-      c.cwnd_ += c.mss_;
-    }
+    // Growth (slow start, congestion avoidance), only while cwnd is what
+    // holds the sender back (RFC 7661 §4.3, RFC 9438 §5.8).
+    const bool limited = c.cwnd_limited_ || flight_before + c.mss_ > c.cc_.cwnd;
+    cc_on_ack(c.cc_, acked, limited, c.srtt_, now());
   }
   // RFC 6298 §5.2/5.3: restart the timer if data is still out, else stop.
   if (c.snd_una_ == c.snd_max_) {
@@ -493,7 +495,7 @@ void TcpLayer::enter_recovery(TcpConn& c) {
   // (RFC 5681 eq. 4), RecoveryPoint = HighData, retransmit the first
   // unacknowledged segment.
   const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
-  c.ssthresh_ = std::max(flight / 2, 2 * c.mss_);
+  cc_on_congestion(c.cc_, flight, now());  // ssthresh, and cwnd = ssthresh
   c.recover_ = c.snd_max_;
   c.in_recovery_ = true;
   c.rtt_timing_ = false;
@@ -501,13 +503,12 @@ void TcpLayer::enter_recovery(TcpConn& c) {
   const std::uint32_t len = std::min({c.mss_, flight, c.sndq_.bytes()});
   if (c.sack_ok_) {
     c_sack_recoveries_.inc();
-    c.cwnd_ = c.ssthresh_;
     c.high_rxt_ = c.snd_una_;
     // Step 4.3: HighRxt is set past the retransmitted segment.
     if (len > 0 && send_segment(c, c.snd_una_, len, wire::kTcpAck)) c.high_rxt_ += len;
   } else {
     if (len > 0) send_segment(c, c.snd_una_, len, wire::kTcpAck);
-    c.cwnd_ = c.ssthresh_ + 3 * c.mss_;
+    c.cc_.cwnd += 3 * c.mss_;  // RFC 6582 §3.2 step 2: ssthresh + 3 * SMSS
   }
 }
 

@@ -61,6 +61,7 @@ TcpLayer::TcpLayer(Stack& stack, const TcpConfig& cfg)
       cfg_(cfg),
       table_(cfg.max_connections, stack.config().seed * 0x2545f4914f6cdd1dull + 1),
       isn_key_(sip_random_key()),
+      cookie_key_(sip_random_key()),
       listener_by_port_(std::make_unique<TcpListener*[]>(65536)),
       rng_(stack.config().seed ^ 0x7c9),
       c_rx_(stack.counters().get("tcp.rx")),
@@ -82,6 +83,9 @@ TcpLayer::TcpLayer(Stack& stack, const TcpConfig& cfg)
       c_fast_retransmits_(stack.counters().get("tcp.fast_retransmits")),
       c_challenge_acks_(stack.counters().get("tcp.tx.challenge_ack")),
       c_challenge_acks_limited_(stack.counters().get("tcp.challenge_ack_limited")),
+      c_cookies_sent_(stack.counters().get("tcp.syncookies.sent")),
+      c_cookies_ok_(stack.counters().get("tcp.syncookies.ok")),
+      c_cookies_bad_(stack.counters().get("tcp.syncookies.bad")),
       c_sack_recoveries_(stack.counters().get("tcp.sack.recoveries")),
       c_sack_retransmits_(stack.counters().get("tcp.sack.retransmits")),
       c_dsack_rx_(stack.counters().get("tcp.sack.rx_dsack")),
@@ -164,26 +168,19 @@ void TcpLayer::init_conn(TcpConn& c, const ConnKey& key, TcpHandler* h) {
   // address pair, not of the ports, so timestamps keep growing from one
   // incarnation of a 4-tuple to the next; that is what lets a new SYN take
   // over a TIME-WAIT 4-tuple safely (RFC 6191).
-  {
-    const std::array<std::uint8_t, 32> pair = [&] {
-      std::array<std::uint8_t, 32> b{};
-      std::memcpy(b.data(), key.local.b.data(), 16);
-      std::memcpy(b.data() + 16, key.remote.b.data(), 16);
-      return b;
-    }();
-    c.ts_offset_ = static_cast<std::uint32_t>(siphash24(isn_key_, pair.data(), pair.size()) >> 32);
-  }
+  c.ts_offset_ = ts_offset_of(key);
   c.srtt_ = c.rttvar_ = Duration(0);
   c.rtt_measured_ = false;
   c.rto_ = cfg_.rto_initial;
   c.rtt_timing_ = false;
   c.backoff_ = 0;
   c.retransmits_ = 0;
-  c.cwnd_ = 0;
-  c.ssthresh_ = 0xffffffffu;
+  c.cc_ = CcState{};
+  c.cc_.algo = cfg_.congestion_control;
+  c.cwnd_limited_ = false;
+  c.last_data_tx_ = Instant{};
   c.dupacks_ = 0;
   c.in_recovery_ = false;
-  c.bytes_acked_ = 0;
   c.sack_.clear();
   c.high_rxt_ = SeqNum();
   c.dsack_ = SeqRange{};
@@ -206,15 +203,26 @@ void TcpLayer::init_conn(TcpConn& c, const ConnKey& key, TcpHandler* h) {
   c.sws_override_ = false;
   c.challenge_since_ = Instant{};
   c.challenge_sent_ = c.challenge_limit_ = 0;
-  // RFC 7323 §2.3: the smallest shift that lets the buffer be advertised.
-  std::uint8_t ws = 0;
-  while (ws < 14 && (cfg_.recv_buffer >> ws) > 0xffff) ++ws;
-  c.rcv_wscale_ = cfg_.window_scaling ? ws : 0;
+  c.rcv_wscale_ = our_wscale();
   c.rto_timer_.set_callback(&TcpLayer::on_rto, &c);
   c.delack_timer_.set_callback(&TcpLayer::on_delack, &c);
   c.persist_timer_.set_callback(&TcpLayer::on_persist, &c);
   c.keepalive_timer_.set_callback(&TcpLayer::on_keepalive, &c);
   c.timewait_timer_.set_callback(&TcpLayer::on_timewait, &c);
+}
+
+std::uint32_t TcpLayer::ts_offset_of(const ConnKey& key) const {
+  std::array<std::uint8_t, 32> pair{};
+  std::memcpy(pair.data(), key.local.b.data(), 16);
+  std::memcpy(pair.data() + 16, key.remote.b.data(), 16);
+  return static_cast<std::uint32_t>(siphash24(isn_key_, pair.data(), pair.size()) >> 32);
+}
+
+std::uint8_t TcpLayer::our_wscale() const {
+  // RFC 7323 §2.3: the smallest shift that lets the buffer be advertised.
+  std::uint8_t ws = 0;
+  while (ws < 14 && (cfg_.recv_buffer >> ws) > 0xffff) ++ws;
+  return cfg_.window_scaling ? ws : 0;
 }
 
 SeqNum TcpLayer::make_isn(const ConnKey& k) const {
@@ -234,6 +242,7 @@ TcpListener* TcpLayer::listen(std::uint16_t port, TcpListenHandler& handler, std
   }
   listeners_.push_back(std::unique_ptr<TcpListener>(new TcpListener(*this, handler, port)));
   listener_by_port_[port] = listeners_.back().get();
+  listeners_.back()->cc_ = cfg_.congestion_control;
   return listeners_.back().get();
 }
 
@@ -412,7 +421,10 @@ void TcpLayer::icmp_error(const IcmpError& e) {
   // needed lowers the MSS (RFC 1191 path MTU discovery).
   if (e.type == 3 && e.code == 4 && e.next_hop_mtu >= 68) {
     const std::uint32_t mss = e.next_hop_mtu - 40u - (c->ts_ok_ ? 12u : 0u);
-    if (mss < c->mss_) c->mss_ = std::max<std::uint32_t>(mss, 64);
+    if (mss < c->mss_) {
+      c->mss_ = std::max<std::uint32_t>(mss, 64);
+      cc_set_mss(c->cc_, c->mss_);
+    }
     return;
   }
   if (c->state_ == TcpState::kSynSent && e.type == 3 && (e.code == 2 || e.code == 3)) {

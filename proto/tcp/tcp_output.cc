@@ -225,6 +225,13 @@ void TcpLayer::output(TcpConn& c) {
       return;
   }
   bool sent_any = false;
+  // RFC 5681 §4.1: after an idle period longer than the RTO, slow start
+  // again from at most the initial window.
+  if (c.snd_una_ == c.snd_max_ && c.sndq_.bytes() > 0 && c.last_data_tx_ != Instant{} &&
+      now() - c.last_data_tx_ > c.rto_) {
+    cc_after_idle(c.cc_, cc_initial_window(c.mss_, cfg_.initial_window_segments));
+    c.last_data_tx_ = Instant{};
+  }
   // SACK-based loss recovery (RFC 6675 §5 (C)): what may be sent is
   // cwnd - pipe, lost holes first (NextSeg rule 1), then new data (rule 2),
   // then holes not yet deemed lost (rule 3).
@@ -233,7 +240,7 @@ void TcpLayer::output(TcpConn& c) {
   if (sack_recovery) {
     if (c.high_rxt_ < c.snd_una_) c.high_rxt_ = c.snd_una_;
     const std::uint32_t pipe = c.sack_.pipe(c.snd_una_, c.snd_max_, c.high_rxt_, c.mss_);
-    budget = c.cwnd_ > pipe ? c.cwnd_ - pipe : 0;
+    budget = c.cc_.cwnd > pipe ? c.cc_.cwnd - pipe : 0;
     const std::uint64_t before = c.retransmits_;
     sack_retransmit(c, budget, /*lost_only=*/true);
     sent_any = c.retransmits_ != before;
@@ -258,13 +265,17 @@ void TcpLayer::output(TcpConn& c) {
     const bool fin_here = c.fin_queued_ && (!c.fin_sent_ || c.snd_nxt_ <= c.fin_seq_);
     const std::uint32_t avail = queued - off;
     // In SACK recovery cwnd limits through the budget, not SND.UNA + cwnd.
-    const std::uint32_t win = sack_recovery ? c.snd_wnd_ : std::min(c.snd_wnd_, c.cwnd_);
+    const std::uint32_t win = sack_recovery ? c.snd_wnd_ : std::min(c.snd_wnd_, c.cc_.cwnd);
     const std::int32_t usable_s = (c.snd_una_ + win) - c.snd_nxt_;
     const std::uint32_t usable = usable_s > 0 ? static_cast<std::uint32_t>(usable_s) : 0;
     std::uint32_t len = std::min({c.mss_, avail, usable, budget, sack_cap});
     // FIN rides on the segment that empties the queue (or goes alone).
     const bool fin = fin_here && off + len == queued;
-    if (len == 0 && !fin) break;
+    if (len == 0 && !fin) {
+      // Data left and cwnd the tighter limit: cwnd may grow (RFC 7661).
+      c.cwnd_limited_ = avail > 0 && c.cc_.cwnd <= c.snd_wnd_;
+      break;
+    }
     if (len > 0 && len < c.mss_) {
       // RFC 9293 §3.8.6.2.1 (sender SWS avoidance) with Nagle (RFC 896,
       // §3.7.4): a short segment goes only when it empties the queue and
@@ -273,7 +284,10 @@ void TcpLayer::output(TcpConn& c) {
       const bool last = len == avail;
       const bool idle = c.snd_nxt_ == c.snd_una_ || c.nodelay_ || fin;
       const bool half = c.max_snd_wnd_ > 0 && len >= c.max_snd_wnd_ / 2;
-      if (!((last && idle) || half || c.sws_override_)) break;
+      if (!((last && idle) || half || c.sws_override_)) {
+        c.cwnd_limited_ = !last && c.cc_.cwnd <= c.snd_wnd_;
+        break;
+      }
     }
     std::uint8_t flags = wire::kTcpAck;
     if (len > 0 && off + len == queued) flags |= wire::kTcpPsh;
@@ -292,6 +306,7 @@ void TcpLayer::output(TcpConn& c) {
     c.snd_max_ = seq_max(c.snd_max_, c.snd_nxt_);
     if (fin) break;
   }
+  if (sent_any) c.last_data_tx_ = now();
   if (sack_recovery && budget >= c.mss_) {
     const std::uint64_t before = c.retransmits_;
     sack_retransmit(c, budget, /*lost_only=*/false);

@@ -42,9 +42,7 @@ void TcpLayer::on_rto(Timer&, void* arg) {
   // flight and cwnd one segment; RFC 6298 §5.4-5.6: back off, resend the
   // earliest unacknowledged segment (and what follows, as cwnd opens).
   const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
-  c.ssthresh_ = std::max(flight / 2, 2 * c.mss_);
-  c.cwnd_ = c.mss_;
-  c.bytes_acked_ = 0;
+  cc_on_rto(c.cc_, flight, now);
   c.in_recovery_ = false;
   c.dupacks_ = 0;
   // RFC 6582 §3.2 step 4: "After a retransmit timeout, record the highest
@@ -145,7 +143,7 @@ void TcpLayer::established(TcpConn& c) {
   // number" (one past it here, as recover_ is kept).
   c.recover_ = c.snd_una_;
   // RFC 6928: IW = min(10 * MSS, max(2 * MSS, 14600)).
-  c.cwnd_ = std::min(cfg_.initial_window_segments * c.mss_, std::max(2 * c.mss_, 14600u));
+  cc_init(c.cc_, c.cc_.algo, c.mss_, cc_initial_window(c.mss_, cfg_.initial_window_segments));
   // RFC 6298 §5.7: when the SYN or SYN,ACK had to be sent again and no RTT
   // could be measured, data starts with an RTO of 3 s.
   if (c.syn_retries_ > 0 && !c.rtt_measured_)

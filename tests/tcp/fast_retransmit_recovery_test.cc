@@ -26,7 +26,7 @@ struct Sender {
   void dupack(std::uint32_t ack, std::uint16_t win = 65535) {
     t.inject({.flags = kAck, .seq = 1, .ack = ack, .win = win});
   }
-  TcpScript t;
+  TcpScript t{newreno()};
 };
 
 // RFC 5681 §3.2: "2. When the third duplicate ACK is received, a TCP MUST
@@ -150,7 +150,7 @@ TEST(FastRetransmit, OnlyTrueDuplicatesCount) {
 
 // (a): with nothing outstanding, repeated ACKs are not duplicates.
 TEST(FastRetransmit, NoDuplicatesWithoutOutstandingData) {
-  TcpScript t;
+  TcpScript t{newreno()};
   ASSERT_TRUE(t.accept({.mss = kMss}));
   ASSERT_EQ(t.send(kMss), kMss);
   ASSERT_TRUE(t.expect({.seq = 1, .len = kMss}));

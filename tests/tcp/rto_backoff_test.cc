@@ -163,7 +163,7 @@ TEST(RtoBackoff, TimestampSampleCollapsesBackedOffRto) {
 // (4) and "cwnd [is set] to no more than the loss window, LW, which equals
 // 1 full-sized segment"; then slow start.
 TEST(RtoBackoff, TimeoutResetsTheCongestionWindow) {
-  TcpScript t;
+  TcpScript t{newreno()};
   ASSERT_TRUE(t.accept({}, 65535, milliseconds(100)));
   EXPECT_EQ(t.conn()->cwnd(), 14600u) << "RFC 6928: min(10*MSS, max(2*MSS, 14600))";
   ASSERT_EQ(t.send(14600), 14600u);

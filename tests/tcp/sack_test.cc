@@ -168,7 +168,12 @@ TEST(SackReceiver, TinyOutOfOrderFloodIsCapped) {
 // Established with SACK, MSS 1000, RTT 100 ms; `bytes` queued and the
 // first 10 segments sent and taken.
 struct SackSender {
-  explicit SackSender(std::uint32_t bytes) {
+  explicit SackSender(std::uint32_t bytes, CcAlgorithm cc = CcAlgorithm::kNewReno)
+      : t([&] {
+          ScriptOptions o;
+          o.tcp.congestion_control = cc;
+          return o;
+        }()) {
     EXPECT_TRUE(t.accept({.mss = kMss, .sack_ok = true}, 65535, milliseconds(100)));
     EXPECT_TRUE(t.conn()->sack_permitted());
     EXPECT_EQ(t.send(bytes), bytes);
@@ -249,6 +254,17 @@ TEST(SackSender, NewDataFollowsPipe) {
   ASSERT_EQ(out.size(), 3u) << "cwnd 5000 - pipe 2000";
   EXPECT_EQ(out[0].first, 10001u);
   EXPECT_EQ(out[2].first, 12001u);
+}
+
+// RFC 9438 §4.6: with CUBIC, a loss sets ssthresh to cwnd * beta_cubic
+// (0.7), not half the flight; the recovery itself is the same.
+TEST(SackSender, CubicReducesToSevenTenths) {
+  SackSender s(20 * kMss, CcAlgorithm::kCubic);
+  EXPECT_EQ(s.t.conn()->congestion_control(), CcAlgorithm::kCubic);
+  s.ack(1, {{1001, 4001}});
+  ASSERT_FALSE(s.sent().empty());
+  EXPECT_EQ(s.t.conn()->ssthresh(), 7 * kMss);
+  EXPECT_EQ(s.t.conn()->cwnd(), 7 * kMss);
 }
 
 // RFC 2883 D-SACK from the peer is recognised and not taken as new SACK

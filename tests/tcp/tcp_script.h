@@ -174,6 +174,13 @@ struct ScriptOptions {
   std::uint32_t peer_isn = 0xc0000000u;
 };
 
+// Options with NewReno (RFC 5681 / 6582) instead of the default CUBIC, for
+// tests that check NewReno's arithmetic.
+inline ScriptOptions newreno(ScriptOptions o = ScriptOptions{}) {
+  o.tcp.congestion_control = CcAlgorithm::kNewReno;
+  return o;
+}
+
 class TcpScript {
  public:
   explicit TcpScript(const ScriptOptions& o = ScriptOptions{});
