@@ -39,6 +39,10 @@ struct Block {
   tpacket_block_desc* desc = nullptr;
   std::byte* frame = nullptr;
   Queue* queue = nullptr;
+  // Between the reader taking the unit and its last mbuf going. Cleared
+  // after the status goes back to the kernel, so a reader that sees it
+  // clear and then TP_STATUS_USER sees a status the kernel wrote anew.
+  std::atomic<bool> held{false};
 };
 
 struct Queue {
@@ -55,6 +59,7 @@ struct Queue {
   std::unique_ptr<Block[]> blocks;     // V3: per block; V2: per frame
   std::uint32_t units = 0;             // how many
   std::atomic<std::uint32_t> held{0};  // blocks (frames) still referenced by mbufs
+  std::uint64_t wrapped_held = 0;      // polls that found the next unit still held
   MbufPool* pool = nullptr;
 };
 
@@ -62,6 +67,7 @@ void return_frame(void*, void* opaque) {
   auto* b = static_cast<Block*>(opaque);
   auto* h = reinterpret_cast<tpacket2_hdr*>(b->frame);
   __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+  b->held.store(false, std::memory_order_release);
   b->queue->held.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -69,6 +75,7 @@ void return_block(void*, void* opaque) {
   auto* b = static_cast<Block*>(opaque);
   // The kernel owns the block again once it reads TP_STATUS_KERNEL.
   __atomic_store_n(&b->desc->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+  b->held.store(false, std::memory_order_release);
   b->queue->held.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -352,10 +359,18 @@ std::uint16_t AfPacketPort::rx_burst_v2(Queue& q, std::uint16_t qi, Mbuf** pkts,
   std::uint64_t bytes = 0;
   while (got < n) {
     Block& fr = q.blocks[q.current];
+    // Still held by mbufs from the last lap round the ring: its USER status
+    // is that lap's, not new data (the kernel cannot write it until we give
+    // it back). Wait for it.
+    if (fr.held.load(std::memory_order_acquire)) {
+      ++q.wrapped_held;
+      break;
+    }
     auto* h = reinterpret_cast<tpacket2_hdr*>(fr.frame);
     const std::uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
     if ((status & TP_STATUS_USER) == 0) break;
     // The frame is ours until its last mbuf goes (our own reference first).
+    fr.held.store(true, std::memory_order_relaxed);
     fr.info.refcnt.store(1, std::memory_order_relaxed);
     q.held.fetch_add(1, std::memory_order_relaxed);
     q.current = (q.current + 1) % q.units;
@@ -379,8 +394,14 @@ std::uint16_t AfPacketPort::rx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_
   while (got < n) {
     if (!q.reading) {
       Block& b = q.blocks[q.current];
+      // Still held by mbufs from the last lap round the ring (see V2).
+      if (b.held.load(std::memory_order_acquire)) {
+        ++q.wrapped_held;
+        break;
+      }
       if ((__atomic_load_n(&b.desc->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0)
         break;
+      b.held.store(true, std::memory_order_relaxed);
       b.info.refcnt.store(1, std::memory_order_relaxed);  // the reader's own reference
       q.held.fetch_add(1, std::memory_order_relaxed);
       q.reading = true;

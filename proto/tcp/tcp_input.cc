@@ -12,6 +12,12 @@
 namespace ustack {
 namespace {
 
+bool chain_has_ext(const Mbuf* m) {
+  for (; m != nullptr; m = m->next)
+    if (m->has_ext()) return true;
+  return false;
+}
+
 // Calls an application callback and says whether the connection survived it
 // (the callback may close, abort or replace it).
 template <typename F>
@@ -451,8 +457,13 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
     if (seg.ack >= c.recover_) {
       // RFC 6582 §3.2 step 3 and RFC 6675 §5: a full ACK ends recovery;
       // deflate to at most ssthresh.
+      // NewReno deflates its inflated window (RFC 6582 §3.2 step 3, option
+      // 1); SACK recovery never inflated it and leaves cwnd at ssthresh
+      // (RFC 6675 §5, as Linux does): deflating to the flight, which can be
+      // near zero here, would restart from one segment and wait out the
+      // peer's delayed ACK after every recovery.
       const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
-      cc_on_recovery_exit(c.cc_, flight, now());
+      cc_on_recovery_exit(c.cc_, c.sack_ok_ ? c.cc_.ssthresh : flight, now());
       c.in_recovery_ = false;
     } else if (c.sack_ok_) {
       // RFC 6675 §5 (C): a partial ACK; output() sends by pipe. The data at
@@ -558,7 +569,20 @@ void TcpLayer::process_data(TcpConn& c, Segment& seg) {
       stack_.timers().arm(c.delack_timer_, now() + cfg_.delayed_ack);
   } else {
     // Ahead of a hole: keep it, and send a duplicate ACK at once (RFC 5681
-    // §4.2) so the sender learns of the hole.
+    // §4.2) so the sender learns of the hole. A segment still in a driver's
+    // receive ring (an external buffer, e.g. an AF_PACKET block) is copied
+    // first: held until the hole fills, it would pin the ring -- and the
+    // frame that fills the hole may need that ring space to arrive.
+    if (chain_has_ext(m)) {
+      Mbuf* copy = mbuf_copy(m, stack_.pool());
+      mbuf_free(m);
+      if (copy == nullptr) {
+        c_drop_ooo_.inc();
+        c.ack_now_ = true;
+        return;
+      }
+      m = copy;
+    }
     SeqRange dup;
     if (c.ooo_.insert(seq, m, &dup) == OutOfOrderQueue::Insert::kFull) c_drop_ooo_.inc();
     if (dup.len() > 0) note_duplicate(c, dup.start, dup.end);

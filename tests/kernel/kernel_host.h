@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/worker.h"
 #include "drivers/factory.h"
+#include "drivers/impair/impair_port.h"
 #include "kernel/netns.h"
 #include "proto/stack.h"
 #include "unit/test_pool.h"
@@ -52,8 +53,10 @@ class KernelHost {
   // Opens `driver` on side A of `pair` and builds a stack with 10.0.0.1/24.
   // "uring_tap" instead creates the TAP if_b() inside namespace B with the
   // kernel side at 10.0.0.2/24 ("uring_tap_vnet": with virtio-net headers).
+  // With `impair`, the port loses frames both ways (ImpairPort).
   static std::unique_ptr<KernelHost> open(const NetnsPair& pair, const std::string& driver,
-                                          std::string* error) {
+                                          std::string* error,
+                                          const ImpairConfig* impair = nullptr) {
     std::unique_ptr<KernelHost> h(new KernelHost());
     h->pool_ = make_pool(16384, 2048, "kernel-host");
     PortSpec spec;
@@ -87,6 +90,11 @@ class KernelHost {
       }
     } else if (!pair.run_in_a(open) || !h->port_) {
       return nullptr;
+    }
+    if (impair != nullptr) {
+      auto wrapped = std::make_shared<ImpairPort>(std::move(h->port_), *impair);
+      h->impair_ = wrapped.get();
+      h->port_ = std::move(wrapped);
     }
     h->worker_ = std::make_unique<Worker>(WorkerConfig{}, h->clock_);
     TxBatch& tx = h->worker_->add_queue(*h->port_, 0);
@@ -137,6 +145,7 @@ class KernelHost {
 
   Stack& stack() { return *stack_; }
   Port& port() { return *port_; }
+  ImpairPort* impair() { return impair_; }
   std::uint64_t counter(const char* name) { return worker_->counters().value(name); }
   void sync() { stack_->set_now(clock_.now()); }
 
@@ -145,6 +154,7 @@ class KernelHost {
   TscClock clock_;
   std::unique_ptr<MbufPool> pool_;
   std::shared_ptr<Port> port_;
+  ImpairPort* impair_ = nullptr;
   std::unique_ptr<Worker> worker_;
   std::unique_ptr<Stack> stack_;
 };
