@@ -17,5 +17,6 @@ int cmd_dump(const Argv& args);
 int cmd_ids(const Argv& args);
 int cmd_httpd(const Argv& args);
 int cmd_wsd(const Argv& args);
+int cmd_iperf3(const Argv& args);
 
 }  // namespace ustack::app

@@ -213,7 +213,11 @@ class TcpConn {
   std::uint32_t syn_retries_ = 0;
   std::uint32_t persist_backoff_ = 0;  // zero-window probes sent since the window closed
   Instant last_probe_{};               // when the last of them went
-  bool sws_override_ = false;          // the persist timer overrides sender SWS avoidance
+  // RFC 5961 §7 challenge ACK budget: sent in the second since `since`.
+  Instant challenge_since_{};
+  std::uint16_t challenge_sent_ = 0;
+  std::uint16_t challenge_limit_ = 0;
+  bool sws_override_ = false;  // the persist timer overrides sender SWS avoidance
   // Timers.
   Timer rto_timer_;
   Instant rto_deadline_{};  // the RTO's real expiry (the timer may be earlier)
@@ -293,6 +297,7 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   // while `budget` (cwnd - pipe) allows a segment, and takes from it.
   void sack_retransmit(TcpConn& c, std::uint32_t& budget, bool lost_only);
   void note_duplicate(TcpConn& c, SeqNum start, SeqNum end);
+  void challenge_ack(TcpConn& c);
   FinResult process_fin(TcpConn& c, const Segment& seg);
   void apply_syn_options(TcpConn& c, const Segment& seg);
   void update_rtt(TcpConn& c, Duration sample);
@@ -353,6 +358,7 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   Counter& c_timeouts_;
   Counter& c_fast_retransmits_;
   Counter& c_challenge_acks_;
+  Counter& c_challenge_acks_limited_;
   Counter& c_sack_recoveries_;
   Counter& c_sack_retransmits_;
   Counter& c_dsack_rx_;

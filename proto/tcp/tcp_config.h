@@ -38,6 +38,9 @@ struct TcpConfig {
   Duration keepalive_idle = std::chrono::seconds(7200);
   Duration keepalive_interval = std::chrono::seconds(75);
   std::uint32_t keepalive_probes = 9;
+  // RFC 5961 §7: challenge ACKs per connection per second, on average (the
+  // limit each second is drawn from [n/2, 3n/2]).
+  std::uint32_t challenge_ack_limit = 10;
   std::uint32_t max_syn_backlog = 1024;  // half-open connections per listener
   // TIME-WAIT entries kept at most; beyond, a closing connection skips
   // TIME-WAIT (counted), as Linux does past tcp_max_tw_buckets.

@@ -230,8 +230,7 @@ void TcpLayer::input_synchronized(TcpConn& c, Segment& seg) {
   if (seg.rst()) {
     c_rx_rst_.inc();
     if (seg.seq != c.rcv_nxt_) {
-      c_challenge_acks_.inc();
-      send_ack(c);
+      challenge_ack(c);
       return;
     }
     if (c.state_ == TcpState::kSynReceived && c.listener_ != nullptr) {
@@ -254,8 +253,7 @@ void TcpLayer::input_synchronized(TcpConn& c, Segment& seg) {
       send_syn(c, /*with_ack=*/true);
       return;
     }
-    c_challenge_acks_.inc();
-    send_ack(c);
+    challenge_ack(c);
     return;
   }
 
@@ -285,13 +283,11 @@ void TcpLayer::input_synchronized(TcpConn& c, Segment& seg) {
   // RFC 5961 §5.2: an ACK acceptable only within [SND.UNA - MAX.SND.WND,
   // SND.NXT]; beyond SND.NXT "send an ACK, drop the segment".
   if (seg.ack > c.snd_max_) {
-    c.ack_now_ = true;
-    output(c);
+    challenge_ack(c);  // rate limited like the others, as Linux does
     return;
   }
   if (seg.ack < c.snd_una_ - c.max_snd_wnd_) {
-    c_challenge_acks_.inc();
-    send_ack(c);
+    challenge_ack(c);
     return;
   }
   // RFC 7323 §4.3: remember the timestamp of the segment that covers the
@@ -571,6 +567,29 @@ void TcpLayer::process_data(TcpConn& c, Segment& seg) {
     }
     c.ack_now_ = true;
   }
+}
+
+void TcpLayer::challenge_ack(TcpConn& c) {
+  // RFC 5961 §7: challenge ACKs are rate limited. Per connection, not
+  // globally: a global budget is a side channel that tells an off-path
+  // attacker when it guessed a 4-tuple (CVE-2016-5696); the limit also
+  // varies at random from one second to the next, so counting replies
+  // tells nothing.
+  const Instant t = now();
+  if (c.challenge_limit_ == 0 || t - c.challenge_since_ >= std::chrono::seconds(1)) {
+    c.challenge_since_ = t;
+    c.challenge_sent_ = 0;
+    const std::uint32_t base = cfg_.challenge_ack_limit;
+    c.challenge_limit_ = static_cast<std::uint16_t>(std::clamp<std::uint32_t>(
+        base / 2 + static_cast<std::uint32_t>(rng_.below(base + 1)), 1, 0xffff));
+  }
+  if (c.challenge_sent_ >= c.challenge_limit_) {
+    c_challenge_acks_limited_.inc();
+    return;
+  }
+  ++c.challenge_sent_;
+  c_challenge_acks_.inc();
+  send_ack(c);
 }
 
 void TcpLayer::note_duplicate(TcpConn& c, SeqNum start, SeqNum end) {

@@ -81,6 +81,7 @@ TcpLayer::TcpLayer(Stack& stack, const TcpConfig& cfg)
       c_timeouts_(stack.counters().get("tcp.timeouts")),
       c_fast_retransmits_(stack.counters().get("tcp.fast_retransmits")),
       c_challenge_acks_(stack.counters().get("tcp.tx.challenge_ack")),
+      c_challenge_acks_limited_(stack.counters().get("tcp.challenge_ack_limited")),
       c_sack_recoveries_(stack.counters().get("tcp.sack.recoveries")),
       c_sack_retransmits_(stack.counters().get("tcp.sack.retransmits")),
       c_dsack_rx_(stack.counters().get("tcp.sack.rx_dsack")),
@@ -203,6 +204,8 @@ void TcpLayer::init_conn(TcpConn& c, const ConnKey& key, TcpHandler* h) {
   c.syn_retries_ = 0;
   c.persist_backoff_ = 0;
   c.sws_override_ = false;
+  c.challenge_since_ = Instant{};
+  c.challenge_sent_ = c.challenge_limit_ = 0;
   // RFC 7323 §2.3: the smallest shift that lets the buffer be advertised.
   std::uint8_t ws = 0;
   while (ws < 14 && (cfg_.recv_buffer >> ws) > 0xffff) ++ws;
