@@ -20,6 +20,7 @@
 
 #include "bench/fault_cells.h"
 #include "bench/fault_transfer.h"
+#include "proto/tcp/congestion.h"
 
 namespace ustack::bench {
 namespace {
@@ -34,6 +35,8 @@ const char kUsage[] =
     "  --cc NAME        congestion control (only newreno today)\n"
     "  --json FILE      write the results as JSON\n"
     "  --check          also fail when the clean cell retransmitted or timed out\n"
+    "  --data-only      faults on the data direction only (default: ACKs too)\n"
+    "  --no-timestamps  TCP timestamps (RFC 7323) off on both hosts\n"
     "  --stall-seconds S  fail a cell after S wall seconds without progress (default 120)\n"
     "  --max-seconds S  fail a cell after S wall seconds in all (default 3600)\n"
     "  --help           this text\n";
@@ -43,9 +46,13 @@ struct Options {
   std::vector<std::uint32_t> mtus = {576, 1500, 9000};
   std::vector<FaultCell> cells = fault_cells();
   std::uint64_t seed = 1;
-  std::string cc = "newreno";
+  // The stack's congestion control is NewReno until TcpConfig selects one;
+  // then: spec.tcp.<selector> = cc in run(), and let parse() accept cubic.
+  CcAlgorithm cc = CcAlgorithm::kNewReno;
   std::string json;
   bool check = false;
+  bool data_only = false;  // faults on the data direction only (ACKs clean)
+  bool timestamps = true;
   double stall_seconds = 120;
   double max_seconds = 3600;
 };
@@ -96,7 +103,14 @@ int parse(int argc, char** argv, Options* o) {
     if (arg.rfind("--", 0) == 0 && eq != std::string::npos) {
       value = arg.substr(eq + 1);
       arg = arg.substr(0, eq);
-    } else if (arg != "--help" && arg != "--check") {
+    } else if (arg != "--help" && arg != "--check" && arg != "--data-only" &&
+               arg != "--no-timestamps") {
+      static const char* const kWithValue[] = {"--bytes",       "--mtu",          "--cells",
+                                               "--seed",        "--cc",           "--json",
+                                               "--max-seconds", "--stall-seconds"};
+      bool known = false;
+      for (const char* k : kWithValue) known = known || arg == k;
+      if (!known) return bad("unknown option " + arg + " (--help lists them)");
       if (i + 1 >= argc) return bad("missing value for " + arg);
       value = argv[++i];
     }
@@ -105,6 +119,10 @@ int parse(int argc, char** argv, Options* o) {
       return -1;
     } else if (arg == "--check") {
       o->check = true;
+    } else if (arg == "--data-only") {
+      o->data_only = true;
+    } else if (arg == "--no-timestamps") {
+      o->timestamps = false;
     } else if (arg == "--bytes") {
       if (!parse_u64(value, &o->bytes) || o->bytes == 0) return bad("bad --bytes: " + value);
     } else if (arg == "--mtu") {
@@ -131,9 +149,9 @@ int parse(int argc, char** argv, Options* o) {
     } else if (arg == "--seed") {
       if (!parse_u64(value, &o->seed)) return bad("bad --seed: " + value);
     } else if (arg == "--cc") {
-      // The place to select CUBIC once TcpConfig can (issue #6).
-      if (value != "newreno") return bad("unknown congestion control (only newreno): " + value);
-      o->cc = value;
+      if (!parse_cc(value, &o->cc)) return bad("unknown congestion control: " + value);
+      if (o->cc != CcAlgorithm::kNewReno)
+        return bad("only newreno can be selected until TcpConfig chooses the algorithm");
     } else if (arg == "--json") {
       o->json = value;
     } else if (arg == "--stall-seconds" || arg == "--max-seconds") {
@@ -157,18 +175,20 @@ struct Row {
 
 void print_row(const Row& row) {
   const TransferResult& r = row.r;
-  std::printf("%-10s %5u %9.3f %8.2f %7.1f %8llu %8llu %8llu %6llu %7llu %6llu  %s%s%s\n",
-              row.cell.c_str(), row.mtu, r.goodput_gbps(), r.virtual_seconds, r.wall_seconds,
-              (unsigned long long)r.retransmits, (unsigned long long)r.fast_retransmits,
-              (unsigned long long)r.sack_recoveries, (unsigned long long)r.timeouts,
-              (unsigned long long)r.rx_dsack, (unsigned long long)r.bad_checksum,
-              r.sha_ok ? "yes" : "NO", r.completed ? "" : "  FAILED: ", r.error.c_str());
+  std::printf(
+      "%-10s %5u %9.3f %8.2f %7.1f %8llu %8llu %8llu %5llu %5llu %7llu %6llu %8.1f  %s%s%s\n",
+      row.cell.c_str(), row.mtu, r.goodput_gbps(), r.virtual_seconds, r.wall_seconds,
+      (unsigned long long)r.retransmits, (unsigned long long)r.fast_retransmits,
+      (unsigned long long)r.sack_recoveries, (unsigned long long)r.rto_events,
+      (unsigned long long)r.timeouts, (unsigned long long)r.rx_dsack,
+      (unsigned long long)r.bad_checksum, r.max_srtt_ms, r.sha_ok ? "yes" : "NO",
+      r.completed ? "" : "  FAILED: ", r.error.c_str());
 }
 
 void print_header() {
-  std::printf("%-10s %5s %9s %8s %7s %8s %8s %8s %6s %7s %6s  %s\n", "cell", "MTU", "Gbit/s",
-              "virt s", "wall s", "retrans", "fastrtx", "sackrec", "RTOs", "dsackrx", "badsum",
-              "SHA ok");
+  std::printf("%-10s %5s %9s %8s %7s %8s %8s %8s %5s %5s %7s %6s %8s  %s\n", "cell", "MTU",
+              "Gbit/s", "virt s", "wall s", "retrans", "fastrtx", "sackrec", "RTOs", "gaveup",
+              "dsackrx", "badsum", "srttmax", "SHA ok");
 }
 
 bool write_json(const std::string& path, const Options& o, const std::vector<Row>& rows) {
@@ -179,7 +199,7 @@ bool write_json(const std::string& path, const Options& o, const std::vector<Row
       "{\n  \"bytes\": %llu,\n  \"seed\": %llu,\n  \"cc\": \"%s\",\n"
       "  \"path\": {\"rate_bps\": %llu, \"one_way_delay_us\": %lld},\n"
       "  \"goodput_clock\": \"virtual\",\n  \"cells\": [\n",
-      (unsigned long long)o.bytes, (unsigned long long)o.seed, o.cc.c_str(),
+      (unsigned long long)o.bytes, (unsigned long long)o.seed, to_string(o.cc),
       (unsigned long long)kPathRateBps,
       (long long)std::chrono::duration_cast<std::chrono::microseconds>(kPathOneWayDelay).count());
   for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -189,17 +209,19 @@ bool write_json(const std::string& path, const Options& o, const std::vector<Row
         "    {\"cell\": \"%s\", \"mtu\": %u, \"completed\": %s, \"sha_ok\": %s, \"error\": \"%s\", "
         "\"received\": %llu, \"goodput_gbps\": %.4f, \"virtual_seconds\": %.4f, "
         "\"wall_seconds\": %.3f, \"retransmits\": %llu, \"fast_retransmits\": %llu, "
-        "\"sack_recoveries\": %llu, \"sack_retransmits\": %llu, \"timeouts\": %llu, "
+        "\"sack_recoveries\": %llu, \"sack_retransmits\": %llu, \"rto_events\": %llu, "
+        "\"timeouts\": %llu, "
         "\"rx_dsack\": %llu, \"tx_dsack\": %llu, \"bad_checksum\": %llu, "
+        "\"max_srtt_ms\": %.3f, "
         "\"link_lost\": %llu, \"link_reordered\": %llu, \"link_duplicated\": %llu, "
         "\"link_corrupted\": %llu, \"link_queue_dropped\": %llu}%s\n",
         rows[i].cell.c_str(), rows[i].mtu, r.completed ? "true" : "false",
         r.sha_ok ? "true" : "false", r.error.c_str(), (unsigned long long)r.received,
         r.goodput_gbps(), r.virtual_seconds, r.wall_seconds, (unsigned long long)r.retransmits,
         (unsigned long long)r.fast_retransmits, (unsigned long long)r.sack_recoveries,
-        (unsigned long long)r.sack_retransmits, (unsigned long long)r.timeouts,
-        (unsigned long long)r.rx_dsack, (unsigned long long)r.tx_dsack,
-        (unsigned long long)r.bad_checksum,
+        (unsigned long long)r.sack_retransmits, (unsigned long long)r.rto_events,
+        (unsigned long long)r.timeouts, (unsigned long long)r.rx_dsack,
+        (unsigned long long)r.tx_dsack, (unsigned long long)r.bad_checksum, r.max_srtt_ms,
         (unsigned long long)(r.data_link.lost + r.ack_link.lost),
         (unsigned long long)(r.data_link.reordered + r.ack_link.reordered),
         (unsigned long long)(r.data_link.duplicated + r.ack_link.duplicated),
@@ -215,7 +237,7 @@ int run(const Options& o) {
   std::printf(
       "fault matrix: %llu bytes per cell, seed %llu, cc %s; path %llu Gbit/s, RTT %lld us; "
       "goodput over virtual time\n",
-      (unsigned long long)o.bytes, (unsigned long long)o.seed, o.cc.c_str(),
+      (unsigned long long)o.bytes, (unsigned long long)o.seed, to_string(o.cc),
       (unsigned long long)(kPathRateBps / 1'000'000'000),
       (long long)std::chrono::duration_cast<std::chrono::microseconds>(2 * kPathOneWayDelay)
           .count());
@@ -226,9 +248,11 @@ int run(const Options& o) {
     for (std::uint32_t mtu : o.mtus) {
       TransferSpec spec;
       spec.bytes = o.bytes;
+      spec.tcp.timestamps = o.timestamps;
       spec.mtu = mtu;
       spec.a_to_b = cell_faults(cell, mtu, spec.tcp.recv_buffer, o.seed * 2 + 1);
-      spec.b_to_a = cell_faults(cell, mtu, spec.tcp.recv_buffer, o.seed * 2 + 2);
+      spec.b_to_a = cell_faults(o.data_only ? FaultCell{"clean"} : cell, mtu, spec.tcp.recv_buffer,
+                                o.seed * 2 + 2);
       spec.data_seed = o.seed;
       spec.stall_wall_seconds = o.stall_seconds;
       spec.max_wall_seconds = o.max_seconds;
@@ -243,9 +267,9 @@ int run(const Options& o) {
   for (const Row& row : rows) {
     print_row(row);
     if (!row.ok()) ++failed;
-    if (o.check && row.cell == "clean" && (row.r.retransmits != 0 || row.r.timeouts != 0)) {
+    if (o.check && row.cell == "clean" && (row.r.retransmits != 0 || row.r.rto_events != 0)) {
       std::printf("check: clean cell at MTU %u retransmitted (%llu) or timed out (%llu)\n", row.mtu,
-                  (unsigned long long)row.r.retransmits, (unsigned long long)row.r.timeouts);
+                  (unsigned long long)row.r.retransmits, (unsigned long long)row.r.rto_events);
       ++failed;
     }
   }

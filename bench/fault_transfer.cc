@@ -50,15 +50,43 @@ class Sender final : public TcpHandler {
       : limit_(limit), state_(seed * 0x9e3779b97f4a7c15ull | 1), block_(1 << 16) {
     fill();
   }
-  void on_connected(TcpConn& c) override { push(c); }
+  void on_connected(TcpConn& c) override {
+    conn_ = &c;
+    push(c);
+  }
   void on_writable(TcpConn& c) override { push(c); }
   void on_closed(TcpConn&, TcpCloseReason r) override {
+    conn_ = nullptr;
     closed = true;
     reason = r;
   }
+  // Called after each iteration: a retransmission timeout shows as the
+  // congestion window collapsing to one segment (RFC 5681 §3.1, eq. 4)
+  // from above it. The stack has no counter of RTO firings (tcp.timeouts
+  // counts connections given up); back-to-back timeouts count once.
+  void sample() {
+    if (conn_ == nullptr) return;
+    const std::uint32_t cwnd = conn_->cwnd();
+    if (cwnd == conn_->mss() && last_cwnd_ > cwnd) ++rto_events;
+    last_cwnd_ = cwnd;
+    max_srtt = std::max(max_srtt, conn_->srtt());
+  }
   std::array<unsigned char, 32> digest() { return sha_.final(); }
+  // The connection's state, for a stall report.
+  std::string state() const {
+    if (conn_ == nullptr) return "sender: no connection";
+    const TcpConn& c = *conn_;
+    return "sender: state " + std::string(to_string(c.state())) + " cwnd " +
+           std::to_string(c.cwnd()) + " ssthresh " + std::to_string(c.ssthresh()) + " flight " +
+           std::to_string(c.bytes_in_flight()) + " snd_wnd " + std::to_string(c.send_window()) +
+           " srtt_us " + std::to_string(c.srtt().count() / 1000) + " rto_us " +
+           std::to_string(c.rto().count() / 1000) + " mss " + std::to_string(c.mss()) +
+           " retransmits " + std::to_string(c.retransmits());
+  }
 
   std::uint64_t sent = 0;
+  std::uint64_t rto_events = 0;
+  Duration max_srtt{0};
   bool closed = false;
   TcpCloseReason reason = TcpCloseReason::kNormal;
 
@@ -93,6 +121,8 @@ class Sender final : public TcpHandler {
   std::vector<std::byte> block_;
   std::size_t off_ = 0;
   bool closing_ = false;
+  TcpConn* conn_ = nullptr;
+  std::uint32_t last_cwnd_ = 0;
   Sha256 sha_;
 };
 
@@ -191,6 +221,8 @@ class Run {
     r.sack_recoveries = a_.counter("tcp.sack.recoveries");
     r.sack_retransmits = a_.counter("tcp.sack.retransmits");
     r.timeouts = a_.counter("tcp.timeouts");
+    r.rto_events = sender_.rto_events;
+    r.max_srtt_ms = static_cast<double>(sender_.max_srtt.count()) / 1e6;
     r.rx_dsack = a_.counter("tcp.sack.rx_dsack");
     r.tx_dsack = b_.counter("tcp.sack.tx_dsack");
     r.bad_checksum = a_.counter("tcp.drop.bad_checksum") + b_.counter("tcp.drop.bad_checksum");
@@ -240,6 +272,7 @@ class Run {
     for (std::uint64_t iter = 0;; ++iter) {
       const Instant now = clock_.now();
       const std::size_t got = a_.worker->run_once(now) + b_.worker->run_once(now);
+      sender_.sample();
       if (!done_at_ && receiver_.received >= spec_.bytes) done_at_ = clock_.now();
       if (sender_.closed && receiver_.closed) break;
       if (got > 0) {
@@ -254,14 +287,16 @@ class Run {
       }
       if (clock_.now() - last_progress > spec_.stall_virtual)
         return "stalled: no byte received for " + std::to_string(seconds(spec_.stall_virtual)) +
-               " s of virtual time";
+               " s of virtual time at " + std::to_string(receiver_.received) + " bytes (" +
+               sender_.state() + ")";
       if ((iter & 1023) == 0) {
         const auto w = std::chrono::steady_clock::now();
         if (progressed) wall_progress = w;
         progressed = false;
         if (std::chrono::duration<double>(w - wall_progress).count() > spec_.stall_wall_seconds)
           return "stalled: no byte received for " + std::to_string(spec_.stall_wall_seconds) +
-                 " s of wall time";
+                 " s of wall time at " + std::to_string(receiver_.received) + " bytes (" +
+                 sender_.state() + ")";
         if (std::chrono::duration<double>(w - wall_start).count() > spec_.max_wall_seconds)
           return "too slow: over " + std::to_string(spec_.max_wall_seconds) + " s of wall time";
       }

@@ -50,8 +50,10 @@ struct TransferResult {
   std::uint64_t fast_retransmits = 0;  // tcp.fast_retransmits
   std::uint64_t sack_recoveries = 0;   // tcp.sack.recoveries
   std::uint64_t sack_retransmits = 0;  // tcp.sack.retransmits
-  std::uint64_t timeouts = 0;          // tcp.timeouts
+  std::uint64_t timeouts = 0;          // tcp.timeouts (connections given up)
+  std::uint64_t rto_events = 0;        // retransmission timeouts seen (cwnd -> 1 MSS)
   std::uint64_t rx_dsack = 0;          // tcp.sack.rx_dsack
+  double max_srtt_ms = 0;              // the sender's largest smoothed RTT (path RTT: 1 ms)
   // Receiver (host b) counters.
   std::uint64_t tx_dsack = 0;      // tcp.sack.tx_dsack
   std::uint64_t bad_checksum = 0;  // tcp.drop.bad_checksum, both hosts
