@@ -33,7 +33,10 @@ struct TransferSpec {
   Duration busy_step = std::chrono::microseconds(5);
   // A transfer fails when the receiver gets no new byte for this long
   // (virtual time, or wall time), or when it runs longer than max_wall.
-  Duration stall_virtual = std::chrono::seconds(60);
+  // The virtual bound is above the stack's own give-up (user timeout 100 s,
+  // RTO ceiling 60 s): a connection that is retransmitting with backoff is
+  // left to recover or to time out by itself.
+  Duration stall_virtual = std::chrono::seconds(180);
   double stall_wall_seconds = 120;
   double max_wall_seconds = 3600;
 };
