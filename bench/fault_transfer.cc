@@ -68,6 +68,8 @@ class Sender final : public TcpHandler {
     if (conn_ == nullptr) return;
     const std::uint32_t cwnd = conn_->cwnd();
     if (cwnd == conn_->mss() && last_cwnd_ > cwnd) ++rto_events;
+    if (conn_->rto() > last_rto_) last_state = state();  // the worst moment, for a report
+    last_rto_ = conn_->rto();
     last_cwnd_ = cwnd;
     max_srtt = std::max(max_srtt, conn_->srtt());
   }
@@ -87,6 +89,7 @@ class Sender final : public TcpHandler {
   std::uint64_t sent = 0;
   std::uint64_t rto_events = 0;
   Duration max_srtt{0};
+  std::string last_state;  // state() when the RTO last grew
   bool closed = false;
   TcpCloseReason reason = TcpCloseReason::kNormal;
 
@@ -123,6 +126,7 @@ class Sender final : public TcpHandler {
   bool closing_ = false;
   TcpConn* conn_ = nullptr;
   std::uint32_t last_cwnd_ = 0;
+  Duration last_rto_{0};
   Sha256 sha_;
 };
 
@@ -275,6 +279,10 @@ class Run {
       sender_.sample();
       if (!done_at_ && receiver_.received >= spec_.bytes) done_at_ = clock_.now();
       if (sender_.closed && receiver_.closed) break;
+      // A side that gave up ends the transfer (its peer may never hear).
+      if ((sender_.closed && sender_.reason != TcpCloseReason::kNormal) ||
+          (receiver_.closed && receiver_.reason != TcpCloseReason::kNormal))
+        break;
       if (got > 0) {
         clock_.advance(spec_.busy_step);
       } else {
@@ -301,10 +309,13 @@ class Run {
           return "too slow: over " + std::to_string(spec_.max_wall_seconds) + " s of wall time";
       }
     }
-    if (sender_.reason != TcpCloseReason::kNormal)
-      return std::string("sender's connection closed: ") + to_string(sender_.reason);
-    if (receiver_.reason != TcpCloseReason::kNormal)
-      return std::string("receiver's connection closed: ") + to_string(receiver_.reason);
+    const std::string at = " at " + std::to_string(receiver_.received) + " bytes received, " +
+                           std::to_string(seconds(clock_.now() - t0)) + " s virtual";
+    if (sender_.closed && sender_.reason != TcpCloseReason::kNormal)
+      return std::string("sender's connection closed: ") + to_string(sender_.reason) + at +
+             " (last " + sender_.last_state + ")";
+    if (receiver_.closed && receiver_.reason != TcpCloseReason::kNormal)
+      return std::string("receiver's connection closed: ") + to_string(receiver_.reason) + at;
     if (receiver_.received != spec_.bytes)
       return "closed after " + std::to_string(receiver_.received) + " bytes";
     return "";
