@@ -68,8 +68,10 @@ class Sender final : public TcpHandler {
     if (conn_ == nullptr) return;
     const std::uint32_t cwnd = conn_->cwnd();
     if (cwnd == conn_->mss() && last_cwnd_ > cwnd) ++rto_events;
-    if (conn_->rto() > last_rto_) last_state = state();  // the worst moment, for a report
-    last_rto_ = conn_->rto();
+    // A retransmission with cwnd at one segment (a timeout's, or the next
+    // of its backoff): remembered for a report if the connection gives up.
+    if (conn_->retransmits() != last_retransmits_ && cwnd == conn_->mss()) last_state = state();
+    last_retransmits_ = conn_->retransmits();
     last_cwnd_ = cwnd;
     max_srtt = std::max(max_srtt, conn_->srtt());
   }
@@ -89,7 +91,7 @@ class Sender final : public TcpHandler {
   std::uint64_t sent = 0;
   std::uint64_t rto_events = 0;
   Duration max_srtt{0};
-  std::string last_state;  // state() when the RTO last grew
+  std::string last_state;  // state() at the last retransmission with cwnd at one segment
   bool closed = false;
   TcpCloseReason reason = TcpCloseReason::kNormal;
 
@@ -126,7 +128,7 @@ class Sender final : public TcpHandler {
   bool closing_ = false;
   TcpConn* conn_ = nullptr;
   std::uint32_t last_cwnd_ = 0;
-  Duration last_rto_{0};
+  std::uint64_t last_retransmits_ = 0;
   Sha256 sha_;
 };
 
@@ -313,7 +315,7 @@ class Run {
                            std::to_string(seconds(clock_.now() - t0)) + " s virtual";
     if (sender_.closed && sender_.reason != TcpCloseReason::kNormal)
       return std::string("sender's connection closed: ") + to_string(sender_.reason) + at +
-             " (last " + sender_.last_state + ")";
+             " (at its last retransmission with cwnd 1 MSS: " + sender_.last_state + ")";
     if (receiver_.closed && receiver_.reason != TcpCloseReason::kNormal)
       return std::string("receiver's connection closed: ") + to_string(receiver_.reason) + at;
     if (receiver_.received != spec_.bytes)
