@@ -22,8 +22,12 @@ struct FaultConfig {
   double burst_loss = 1.0;
   double reorder = 0;               // a frame is held back with this probability...
   std::uint32_t reorder_depth = 3;  // ...behind 1..depth later frames,
-  Duration reorder_max_hold = std::chrono::milliseconds(1);  // or at most this long
-  double duplicate = 0;                                      // a frame is delivered twice
+  Duration reorder_max_hold = std::chrono::milliseconds(1);  // or at most this long;
+  // at most this many frames are held at once (a frame that would exceed it
+  // goes through in order). Deep reordering (depth of a few windows) needs a
+  // few thousand.
+  std::uint32_t reorder_max_held = 64;
+  double duplicate = 0;                  // a frame is delivered twice
   double corrupt = 0;                    // one random bit of the frame is flipped
   Duration delay{0};                     // one-way propagation delay
   std::uint64_t rate_bps = 0;            // serialization rate; 0 = unlimited

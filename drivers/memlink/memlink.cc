@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "core/random.h"
@@ -16,10 +17,7 @@ struct InFlight {
   std::int64_t arrive_ns;
 };
 
-constexpr std::uint32_t kMaxHeld = 64;
-constexpr std::uint32_t kOutbox = 512;
-// Frames one arrival can put in the outbox: itself, a duplicate, released held frames.
-constexpr std::uint32_t kOutboxReserve = 2 + kMaxHeld;
+constexpr std::uint32_t kOutbox = 512;     // plus room for every held frame
 constexpr std::uint32_t kL2Overhead = 18;  // Ethernet header + one VLAN tag
 
 void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
@@ -64,9 +62,11 @@ struct Memlink::Direction {
   struct RxLane {
     Rng rng;
     bool bad_state = false;
-    std::array<Held, kMaxHeld> held{};
+    std::vector<Held> held;  // capacity: faults.reorder_max_held
     std::uint32_t nheld = 0;
-    std::array<Mbuf*, kOutbox> outbox{};
+    // Room for kOutbox frames plus, per arrival, itself, a duplicate and
+    // every held frame it may release (out_reserve).
+    std::vector<Mbuf*> outbox;
     std::uint32_t out_head = 0;  // next to hand out
     std::uint32_t out_len = 0;
     std::atomic<std::uint64_t> delivered{0}, lost{0}, duplicated{0}, corrupted{0}, reordered{0},
@@ -80,7 +80,20 @@ struct Memlink::Direction {
       rings.push_back(std::make_unique<SpscRing<InFlight>>(ring_size));
       rx[q].rng.reseed(f.seed * 0x9e3779b97f4a7c15ull + static_cast<std::uint64_t>(end) * 1000 + q);
     }
+    size_lanes();
   }
+
+  // Held and outbox space for faults.reorder_max_held (no frame held).
+  void size_lanes() {
+    const std::uint32_t max_held = std::max<std::uint32_t>(faults.reorder_max_held, 1);
+    out_reserve = 2 + max_held;
+    for (auto& lane : rx) {
+      lane.held.assign(max_held, Held{});
+      lane.outbox.assign(kOutbox + out_reserve, nullptr);
+      lane.out_head = 0;
+    }
+  }
+  std::uint32_t outbox_size() const { return kOutbox + out_reserve; }
 
   ~Direction() {
     InFlight f{};
@@ -89,14 +102,14 @@ struct Memlink::Direction {
     for (auto& lane : rx) {
       for (std::uint32_t i = 0; i < lane.nheld; ++i) mbuf_free(lane.held[i].m);
       for (std::uint32_t i = 0; i < lane.out_len; ++i)
-        mbuf_free(lane.outbox[(lane.out_head + i) % kOutbox]);
+        mbuf_free(lane.outbox[(lane.out_head + i) % lane.outbox.size()]);
     }
   }
 
   bool timed() const { return faults.delay.count() > 0 || faults.rate_bps > 0; }
 
   static void push_out(RxLane& lane, Mbuf* m) {
-    lane.outbox[(lane.out_head + lane.out_len) % kOutbox] = m;
+    lane.outbox[(lane.out_head + lane.out_len) % lane.outbox.size()] = m;
     ++lane.out_len;
   }
 
@@ -142,7 +155,7 @@ struct Memlink::Direction {
       dup = mbuf_clone(m, *rx_pool);
       if (dup != nullptr) add(lane.duplicated);
     }
-    if (lane.nheld < kMaxHeld && lane.rng.chance(f.reorder)) {
+    if (lane.nheld < lane.held.size() && lane.rng.chance(f.reorder)) {
       const std::uint32_t depth = std::max<std::uint32_t>(f.reorder_depth, 1);
       lane.held[lane.nheld++] = Held{m, 1 + static_cast<std::uint32_t>(lane.rng.below(depth)),
                                      now_ns + f.reorder_max_hold.count()};
@@ -162,6 +175,7 @@ struct Memlink::Direction {
   }
 
   FaultConfig faults;
+  std::uint32_t out_reserve = 0;
   std::uint32_t max_frame;
   const Clock* clock;
   MbufPool* rx_pool = nullptr;
@@ -244,14 +258,14 @@ class Memlink::EndPort final : public Port {
     const std::int64_t now = need_now ? ns_of(d.clock->now()) : 0;
     // Held frames that waited long enough go out first.
     for (std::uint32_t i = 0; i < lane.nheld;) {
-      if (lane.held[i].deadline_ns <= now && lane.out_len + 1 < kOutbox) {
+      if (lane.held[i].deadline_ns <= now && lane.out_len + 1 < d.outbox_size()) {
         d.release_held(lane, i);
       } else {
         ++i;
       }
     }
     const bool faults = d.faults.any_random();
-    while (lane.out_len < n && lane.out_len + kOutboxReserve <= kOutbox) {
+    while (lane.out_len < n && lane.out_len + d.out_reserve <= d.outbox_size()) {
       const InFlight* f = ring.peek();
       if (f == nullptr || f->arrive_ns > now) break;
       Mbuf* m = f->m;
@@ -267,7 +281,7 @@ class Memlink::EndPort final : public Port {
     std::uint64_t bytes = 0;
     for (std::uint16_t i = 0; i < out; ++i) {
       Mbuf* m = lane.outbox[lane.out_head];
-      lane.out_head = (lane.out_head + 1) % kOutbox;
+      lane.out_head = (lane.out_head + 1) % static_cast<std::uint32_t>(lane.outbox.size());
       m->port = 0;
       m->queue = q;
       bytes += m->pkt_len;
@@ -329,9 +343,23 @@ void Memlink::set_rx_pool(int end, MbufPool* pool) {
 void Memlink::set_faults_into(int end, const FaultConfig& faults) {
   Direction& d = *dir_[end & 1];
   d.faults = faults;
+  d.size_lanes();
   for (std::size_t q = 0; q < d.rx.size(); ++q)
     d.rx[q].rng.reseed(faults.seed * 0x9e3779b97f4a7c15ull +
                        static_cast<std::uint64_t>(end) * 1000 + q);
+}
+
+Instant Memlink::next_arrival_into(int end) const {
+  const Direction& d = *dir_[end & 1];
+  std::int64_t next = std::numeric_limits<std::int64_t>::max();
+  for (std::size_t q = 0; q < d.rx.size(); ++q) {
+    const Direction::RxLane& lane = d.rx[q];
+    if (lane.out_len > 0) return instant_from_ns(0);
+    for (std::uint32_t i = 0; i < lane.nheld; ++i) next = std::min(next, lane.held[i].deadline_ns);
+    // Arrival times are in ring order (one sender, constant delay, FIFO rate limit).
+    if (const InFlight* f = d.rings[q]->peek()) next = std::min(next, f->arrive_ns);
+  }
+  return instant_from_ns(next);
 }
 
 LinkStatsSnapshot Memlink::stats_into(int end) const {

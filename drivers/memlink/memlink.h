@@ -50,6 +50,11 @@ class Memlink {
   LinkStatsSnapshot stats_into(int end) const;
   // Changes the faults of the direction into `end` (setup only, no traffic).
   void set_faults_into(int end, const FaultConfig& faults);
+  // The earliest instant at which rx_burst() on `end` may hand out a frame
+  // (a frame already due: the past; nothing in flight or held:
+  // Instant::max()). Lets a driver on a virtual clock skip idle time. Call
+  // from the thread receiving on `end`.
+  Instant next_arrival_into(int end) const;
 
   struct Direction;
 
