@@ -32,7 +32,7 @@ const char kUsage[] =
     "  --cells LIST     cells, comma-separated (default all: clean,loss0.1,loss1,loss5,\n"
     "                   loss10,reorder5,reorder25,dup5,corrupt1,combined)\n"
     "  --seed N         fault and data seed (default 1)\n"
-    "  --cc NAME        congestion control (only newreno today)\n"
+    "  --cc NAME        congestion control: cubic (default) or newreno\n"
     "  --json FILE      write the results as JSON\n"
     "  --check          also fail when the clean cell retransmitted or timed out\n"
     "  --data-only      faults on the data direction only (default: ACKs too)\n"
@@ -48,7 +48,7 @@ struct Options {
   std::uint64_t seed = 1;
   // The stack's congestion control is NewReno until TcpConfig selects one;
   // then: spec.tcp.<selector> = cc in run(), and let parse() accept cubic.
-  CcAlgorithm cc = CcAlgorithm::kNewReno;
+  CcAlgorithm cc = CcAlgorithm::kCubic;
   std::string json;
   bool check = false;
   bool data_only = false;  // faults on the data direction only (ACKs clean)
@@ -150,8 +150,6 @@ int parse(int argc, char** argv, Options* o) {
       if (!parse_u64(value, &o->seed)) return bad("bad --seed: " + value);
     } else if (arg == "--cc") {
       if (!parse_cc(value, &o->cc)) return bad("unknown congestion control: " + value);
-      if (o->cc != CcAlgorithm::kNewReno)
-        return bad("only newreno can be selected until TcpConfig chooses the algorithm");
     } else if (arg == "--json") {
       o->json = value;
     } else if (arg == "--stall-seconds" || arg == "--max-seconds") {
@@ -176,19 +174,19 @@ struct Row {
 void print_row(const Row& row) {
   const TransferResult& r = row.r;
   std::printf(
-      "%-10s %5u %9.3f %8.2f %7.1f %8llu %8llu %8llu %5llu %5llu %7llu %6llu %8.1f  %s%s%s\n",
+      "%-10s %5u %9.3f %8.2f %7.1f %8llu %8llu %8llu %6llu %5llu %5llu %7llu %6llu %8.1f  %s%s%s\n",
       row.cell.c_str(), row.mtu, r.goodput_gbps(), r.virtual_seconds, r.wall_seconds,
       (unsigned long long)r.retransmits, (unsigned long long)r.fast_retransmits,
-      (unsigned long long)r.sack_recoveries, (unsigned long long)r.rto_events,
-      (unsigned long long)r.timeouts, (unsigned long long)r.rx_dsack,
-      (unsigned long long)r.bad_checksum, r.max_srtt_ms, r.sha_ok ? "yes" : "NO",
-      r.completed ? "" : "  FAILED: ", r.error.c_str());
+      (unsigned long long)r.sack_recoveries, (unsigned long long)r.undone,
+      (unsigned long long)r.rto_events, (unsigned long long)r.timeouts,
+      (unsigned long long)r.rx_dsack, (unsigned long long)r.bad_checksum, r.max_srtt_ms,
+      r.sha_ok ? "yes" : "NO", r.completed ? "" : "  FAILED: ", r.error.c_str());
 }
 
 void print_header() {
-  std::printf("%-10s %5s %9s %8s %7s %8s %8s %8s %5s %5s %7s %6s %8s  %s\n", "cell", "MTU",
-              "Gbit/s", "virt s", "wall s", "retrans", "fastrtx", "sackrec", "RTOs", "gaveup",
-              "dsackrx", "badsum", "srttmax", "SHA ok");
+  std::printf("%-10s %5s %9s %8s %7s %8s %8s %8s %6s %5s %5s %7s %6s %8s  %s\n", "cell", "MTU",
+              "Gbit/s", "virt s", "wall s", "retrans", "fastrtx", "sackrec", "undone", "RTOs",
+              "gaveup", "dsackrx", "badsum", "srttmax", "SHA ok");
 }
 
 bool write_json(const std::string& path, const Options& o, const std::vector<Row>& rows) {
@@ -209,7 +207,8 @@ bool write_json(const std::string& path, const Options& o, const std::vector<Row
         "    {\"cell\": \"%s\", \"mtu\": %u, \"completed\": %s, \"sha_ok\": %s, \"error\": \"%s\", "
         "\"received\": %llu, \"goodput_gbps\": %.4f, \"virtual_seconds\": %.4f, "
         "\"wall_seconds\": %.3f, \"retransmits\": %llu, \"fast_retransmits\": %llu, "
-        "\"sack_recoveries\": %llu, \"sack_retransmits\": %llu, \"rto_events\": %llu, "
+        "\"sack_recoveries\": %llu, \"spurious_undone\": %llu, \"sack_retransmits\": %llu, "
+        "\"rto_events\": %llu, "
         "\"timeouts\": %llu, "
         "\"rx_dsack\": %llu, \"tx_dsack\": %llu, \"bad_checksum\": %llu, "
         "\"max_srtt_ms\": %.3f, "
@@ -219,9 +218,10 @@ bool write_json(const std::string& path, const Options& o, const std::vector<Row
         r.sha_ok ? "true" : "false", r.error.c_str(), (unsigned long long)r.received,
         r.goodput_gbps(), r.virtual_seconds, r.wall_seconds, (unsigned long long)r.retransmits,
         (unsigned long long)r.fast_retransmits, (unsigned long long)r.sack_recoveries,
-        (unsigned long long)r.sack_retransmits, (unsigned long long)r.rto_events,
-        (unsigned long long)r.timeouts, (unsigned long long)r.rx_dsack,
-        (unsigned long long)r.tx_dsack, (unsigned long long)r.bad_checksum, r.max_srtt_ms,
+        (unsigned long long)r.undone, (unsigned long long)r.sack_retransmits,
+        (unsigned long long)r.rto_events, (unsigned long long)r.timeouts,
+        (unsigned long long)r.rx_dsack, (unsigned long long)r.tx_dsack,
+        (unsigned long long)r.bad_checksum, r.max_srtt_ms,
         (unsigned long long)(r.data_link.lost + r.ack_link.lost),
         (unsigned long long)(r.data_link.reordered + r.ack_link.reordered),
         (unsigned long long)(r.data_link.duplicated + r.ack_link.duplicated),
@@ -249,6 +249,7 @@ int run(const Options& o) {
       TransferSpec spec;
       spec.bytes = o.bytes;
       spec.tcp.timestamps = o.timestamps;
+      spec.tcp.congestion_control = o.cc;
       spec.mtu = mtu;
       spec.a_to_b = cell_faults(cell, mtu, spec.tcp.recv_buffer, o.seed * 2 + 1);
       spec.b_to_a = cell_faults(o.data_only ? FaultCell{"clean"} : cell, mtu, spec.tcp.recv_buffer,

@@ -230,6 +230,7 @@ class Run {
     r.rto_events = sender_.rto_events;
     r.max_srtt_ms = static_cast<double>(sender_.max_srtt.count()) / 1e6;
     r.rx_dsack = a_.counter("tcp.sack.rx_dsack");
+    r.undone = a_.counter("tcp.sack.spurious_undone");
     r.tx_dsack = b_.counter("tcp.sack.tx_dsack");
     r.bad_checksum = a_.counter("tcp.drop.bad_checksum") + b_.counter("tcp.drop.bad_checksum");
     r.data_link = link_->stats_into(1);

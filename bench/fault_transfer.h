@@ -56,6 +56,7 @@ struct TransferResult {
   std::uint64_t timeouts = 0;          // tcp.timeouts (connections given up)
   std::uint64_t rto_events = 0;        // retransmission timeouts seen (cwnd -> 1 MSS)
   std::uint64_t rx_dsack = 0;          // tcp.sack.rx_dsack
+  std::uint64_t undone = 0;            // tcp.sack.spurious_undone
   double max_srtt_ms = 0;              // the sender's largest smoothed RTT (path RTT: 1 ms)
   // Receiver (host b) counters.
   std::uint64_t tx_dsack = 0;      // tcp.sack.tx_dsack

@@ -87,19 +87,19 @@ std::optional<SeqRange> SackScoreboard::first_after(SeqNum seq) const {
   return std::nullopt;
 }
 
-bool SackScoreboard::is_lost(SeqNum seq, std::uint32_t mss) const {
+bool SackScoreboard::is_lost(SeqNum seq, std::uint32_t mss, std::uint32_t dupthresh) const {
   std::uint32_t count = 0;
   std::uint32_t bytes = 0;
   for (auto it = ranges_.rbegin(); it != ranges_.rend() && it->start > seq; ++it) {
     ++count;
     bytes += it->len();
-    if (count >= kDupThresh || bytes > (kDupThresh - 1) * mss) return true;
+    if (count >= dupthresh || bytes > (dupthresh - 1) * mss) return true;
   }
   return false;
 }
 
 std::uint32_t SackScoreboard::pipe(SeqNum snd_una, SeqNum snd_max, SeqNum high_rxt,
-                                   std::uint32_t mss) const {
+                                   std::uint32_t mss, std::uint32_t dupthresh) const {
   std::uint32_t pipe = 0;
   std::uint32_t sacked_below = 0;
   SeqNum prev = snd_una;
@@ -109,7 +109,7 @@ std::uint32_t SackScoreboard::pipe(SeqNum snd_una, SeqNum snd_max, SeqNum high_r
     if (prev < r.start) {
       // A hole: every byte in it has the same SACKed ranges above it.
       const std::uint32_t above = sacked_ - sacked_below;
-      const bool lost = n - i >= kDupThresh || above > (kDupThresh - 1) * mss;
+      const bool lost = n - i >= dupthresh || above > (dupthresh - 1) * mss;
       if (!lost) pipe += dist(prev, r.start);
       pipe += below(prev, r.start, high_rxt);
     }
@@ -124,7 +124,7 @@ std::uint32_t SackScoreboard::pipe(SeqNum snd_una, SeqNum snd_max, SeqNum high_r
 }
 
 std::optional<SeqRange> SackScoreboard::next_hole(SeqNum from, SeqNum snd_una, std::uint32_t mss,
-                                                  bool lost_only) const {
+                                                  bool lost_only, std::uint32_t dupthresh) const {
   std::uint32_t sacked_below = 0;
   SeqNum prev = snd_una;
   const std::size_t n = ranges_.size();
@@ -132,7 +132,7 @@ std::optional<SeqRange> SackScoreboard::next_hole(SeqNum from, SeqNum snd_una, s
     const SeqRange& r = ranges_[i];
     if (prev < r.start && from < r.start) {
       const std::uint32_t above = sacked_ - sacked_below;
-      const bool lost = n - i >= kDupThresh || above > (kDupThresh - 1) * mss;
+      const bool lost = n - i >= dupthresh || above > (dupthresh - 1) * mss;
       if (lost || !lost_only) return SeqRange{seq_max(prev, from), r.start};
       return std::nullopt;  // the holes above have less SACKed above them
     }

@@ -20,7 +20,8 @@ namespace ustack {
 
 class SackScoreboard {
  public:
-  // RFC 6675 §2: DupThresh.
+  // RFC 6675 §2: DupThresh. The queries take the connection's own, which
+  // grows when reordering proved a recovery spurious (tcp_input.cc).
   static constexpr std::uint32_t kDupThresh = 3;
   // Ranges tracked at most; a peer reporting more holes loses the highest
   // ranges' information (harmless: those bytes count as in flight, and are
@@ -49,16 +50,17 @@ class SackScoreboard {
 
   // RFC 6675 §4 IsLost(seq): DupThresh discontiguous SACKed ranges above
   // seq, or more than (DupThresh - 1) * SMSS bytes SACKed above it.
-  bool is_lost(SeqNum seq, std::uint32_t mss) const;
+  bool is_lost(SeqNum seq, std::uint32_t mss, std::uint32_t dupthresh = kDupThresh) const;
   // RFC 6675 §4 SetPipe: bytes in flight from SND.UNA to SND.MAX, not
   // counting SACKed bytes or unSACKed bytes deemed lost, and counting
   // again those retransmitted (below high_rxt).
-  std::uint32_t pipe(SeqNum snd_una, SeqNum snd_max, SeqNum high_rxt, std::uint32_t mss) const;
+  std::uint32_t pipe(SeqNum snd_una, SeqNum snd_max, SeqNum high_rxt, std::uint32_t mss,
+                     std::uint32_t dupthresh = kDupThresh) const;
   // RFC 6675 §4 NextSeg rules (1) and (3): the first unSACKed range at or
   // after `from` and below the highest SACKed byte, whose bytes are lost
   // (`lost_only`) or merely unSACKed.
-  std::optional<SeqRange> next_hole(SeqNum from, SeqNum snd_una, std::uint32_t mss,
-                                    bool lost_only) const;
+  std::optional<SeqRange> next_hole(SeqNum from, SeqNum snd_una, std::uint32_t mss, bool lost_only,
+                                    std::uint32_t dupthresh = kDupThresh) const;
 
   std::size_t ranges() const { return ranges_.size(); }
 

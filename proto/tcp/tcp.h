@@ -196,6 +196,17 @@ class TcpConn {
   SackScoreboard sack_;
   SeqNum high_rxt_;
   SeqRange dsack_{};
+  // Undoing a recovery that reordering made spurious (RFC 3708-style, from
+  // D-SACKs): the window before it, where it began, and how many of its
+  // retransmissions are not yet reported as duplicates. DupThresh grows
+  // each time (RFC 4653's idea, as Linux's reordering metric does).
+  std::uint32_t prior_cwnd_ = 0;
+  std::uint32_t prior_ssthresh_ = 0;
+  std::uint32_t undo_retrans_ = 0;
+  SeqNum undo_marker_;
+  bool undo_valid_ = false;
+  std::uint32_t retrans_ts_ = 0;  // TSval of the recovery's first retransmission
+  std::uint8_t dupthresh_ = SackScoreboard::kDupThresh;
   // Queues.
   SendQueue sndq_;
   RecvQueue rcvq_;
@@ -308,6 +319,14 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   void sack_retransmit(TcpConn& c, std::uint32_t& budget, bool lost_only);
   void note_duplicate(TcpConn& c, SeqNum start, SeqNum end);
   void challenge_ack(TcpConn& c);
+  void dsack_undo(TcpConn& c, SeqRange dup);
+  void detect_reordering(TcpConn& c, const Segment& seg);
+  void undo_recovery(TcpConn& c);
+  static void raise_dupthresh(TcpConn& c, std::uint32_t segments);
+  // The connection's DupThresh: raised by spurious recoveries, at most half
+  // the segments in flight, at least RFC 6675's 3.
+  static std::uint32_t dupthresh(const TcpConn& c);
+  static constexpr std::uint32_t kMaxDupThresh = 64;
   FinResult process_fin(TcpConn& c, const Segment& seg);
   void apply_syn_options(TcpConn& c, const Segment& seg);
   void update_rtt(TcpConn& c, Duration sample);
@@ -383,6 +402,7 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   Counter& c_cookies_ok_;
   Counter& c_cookies_bad_;
   Counter& c_sack_recoveries_;
+  Counter& c_undo_;
   Counter& c_sack_retransmits_;
   Counter& c_dsack_rx_;
   Counter& c_dsack_tx_;

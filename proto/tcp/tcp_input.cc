@@ -228,6 +228,15 @@ void TcpLayer::input_synchronized(TcpConn& c, Segment& seg) {
         // here.
         if (c.state_ == TcpState::kTimeWait && seg.fin() && seg.seq + seg.len() == c.rcv_nxt_)
           stack_.timers().arm(c.timewait_timer_, now() + 2 * cfg_.msl);
+        // RFC 7323 §4.3 (2): a retransmission we had already (its first copy
+        // arrived, our ACK was lost) still updates TS.Recent, so the ACK
+        // below echoes the retransmission's TSval: echoing an older one
+        // would hand the sender an RTT sample that includes its timeout.
+        if (c.ts_ok_ && seg.has_ts && seg.seq <= c.last_ack_sent_ &&
+            static_cast<std::int32_t>(seg.opts.timestamps->tsval - c.ts_recent_) >= 0) {
+          c.ts_recent_ = seg.opts.timestamps->tsval;
+          c.ts_recent_time_ = now();
+        }
         // Data we had already: report it (D-SACK, RFC 2883 §4).
         if (seg.payload > 0 && seg.seq + seg.payload <= c.rcv_nxt_ &&
             c.rcv_nxt_ - (seg.seq + seg.payload) < static_cast<std::int32_t>(c.recv_buffer_))
@@ -405,14 +414,20 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
     bool dsack = false;
     sack_new = c.sack_.update({blocks.data(), seg.opts.sack_count}, seq_max(c.snd_una_, seg.ack),
                               c.snd_max_, &dsack) == SackScoreboard::Update::kNew;
-    if (dsack) c_dsack_rx_.inc();
+    if (dsack) {
+      c_dsack_rx_.inc();
+      dsack_undo(c, blocks[0]);
+    }
   }
   if (seg.ack <= c.snd_una_) {
     // RFC 5681 §2: a duplicate ACK carries no data, no SYN or FIN, does not
     // move the window, and comes while data is outstanding; RFC 6675 §2
     // counts one that SACKs new data although the window moved.
+    // With SACK in use, RFC 6675 §2 counts only a duplicate that SACKs new
+    // data: a duplicated ACK frame (which a network may well make) is not
+    // news of a loss.
     const bool dup = seg.ack == c.snd_una_ && seg.payload == 0 && !seg.fin() &&
-                     c.snd_max_ > c.snd_una_ && (c.snd_wnd_ == old_wnd || sack_new);
+                     c.snd_max_ > c.snd_una_ && (c.sack_ok_ ? sack_new : c.snd_wnd_ == old_wnd);
     if (!dup) return;
     ++c.dupacks_;
     // RFC 6582 §3.2 step 1 and RFC 6675 §5.1: only if the ACK covers more
@@ -420,8 +435,8 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
     // before a timeout. RFC 6675 §5: DupThresh duplicates, or the
     // scoreboard says the first unacknowledged segment is lost.
     if (!c.in_recovery_ && seg.ack >= c.recover_ &&
-        (c.dupacks_ >= SackScoreboard::kDupThresh ||
-         (c.sack_ok_ && c.sack_.is_lost(c.snd_una_, c.mss_)))) {
+        (c.dupacks_ >= dupthresh(c) ||
+         (c.sack_ok_ && c.sack_.is_lost(c.snd_una_, c.mss_, dupthresh(c))))) {
       enter_recovery(c);
     } else if (c.in_recovery_ && !c.sack_ok_) {
       c.cc_.cwnd += c.mss_;  // RFC 6582 §3.2 step 4: each duplicate inflates the window
@@ -442,11 +457,19 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
     update_rtt(c, now() - c.rtt_start_);
     c.rtt_timing_ = false;
   }
+  detect_reordering(c, seg);
   c.snd_una_ = seg.ack;
   if (c.snd_nxt_ < c.snd_una_) c.snd_nxt_ = c.snd_una_;
   c.sack_.advance(c.snd_una_);
   // The backoff stays until an RTT sample is taken (update_rtt, RFC 6298
-  // §5); the oldest unacknowledged data is new, and so is its user timeout.
+  // §5) -- or until data first sent after the last timeout (beyond
+  // recover_, which the timeout set to SND.MAX) is acknowledged: the path
+  // delivers again. Without timestamps one segment per round trip is
+  // timed and, under heavy loss, each is resent before its ACK comes
+  // (Karn), so no sample may come for minutes while the backoff doubles
+  // past the user timeout. (Linux times every segment and gets there.)
+  if (c.backoff_ > 0 && seg.ack > c.recover_ && !c.in_recovery_) c.backoff_ = 0;
+  // The oldest unacknowledged data is new, and so is its user timeout.
   c.first_retransmit_ = Instant{};
   c.dupacks_ = 0;
   // recover_ follows SND.UNA once passed, so that it never falls 2^31 behind
@@ -483,7 +506,8 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
       if (len > 0) send_segment(c, c.snd_una_, len, wire::kTcpAck);
       c.cc_.cwnd = (c.cc_.cwnd > acked ? c.cc_.cwnd - acked : 0) + (acked >= c.mss_ ? c.mss_ : 0);
     }
-  } else if (c.sack_ok_ && seg.ack >= c.recover_ && c.sack_.is_lost(c.snd_una_, c.mss_)) {
+  } else if (c.sack_ok_ && seg.ack >= c.recover_ &&
+             c.sack_.is_lost(c.snd_una_, c.mss_, dupthresh(c))) {
     // RFC 6675 §5: the scoreboard shows a loss although the cumulative ACK
     // moved (reordering or ACK loss hid the duplicates).
     enter_recovery(c);
@@ -506,6 +530,14 @@ void TcpLayer::enter_recovery(TcpConn& c) {
   // (RFC 5681 eq. 4), RecoveryPoint = HighData, retransmit the first
   // unacknowledged segment.
   const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
+  // What to go back to if D-SACKs show every retransmission of this
+  // recovery was needless (dsack_undo).
+  c.prior_cwnd_ = c.cc_.cwnd;
+  c.prior_ssthresh_ = c.cc_.ssthresh;
+  c.undo_marker_ = c.snd_una_;
+  c.undo_retrans_ = 0;
+  c.undo_valid_ = c.sack_ok_;
+  c.retrans_ts_ = ts_now(c);               // the TSval of the retransmission below
   cc_on_congestion(c.cc_, flight, now());  // ssthresh, and cwnd = ssthresh
   c.recover_ = c.snd_max_;
   c.in_recovery_ = true;
@@ -521,6 +553,66 @@ void TcpLayer::enter_recovery(TcpConn& c) {
     if (len > 0) send_segment(c, c.snd_una_, len, wire::kTcpAck);
     c.cc_.cwnd += 3 * c.mss_;  // RFC 6582 §3.2 step 2: ssthresh + 3 * SMSS
   }
+}
+
+void TcpLayer::dsack_undo(TcpConn& c, SeqRange dup) {
+  // RFC 2883 §5 and RFC 3708: a D-SACK for data this recovery resent says
+  // the first copy had arrived: the segment was reordered or delayed, not
+  // lost. When every retransmission of the recovery has been reported so,
+  // the window reduction was spurious and is undone (RFC 3708 §3, as
+  // Linux's tcp_try_undo_dsack does). A duplicate the network made looks
+  // the same and may undo a real reduction once: the price Linux pays too.
+  if (!c.undo_valid_ || c.undo_retrans_ == 0 || dup.start < c.undo_marker_ || dup.end > c.recover_)
+    return;
+  if (--c.undo_retrans_ > 0) return;
+  undo_recovery(c);
+}
+
+void TcpLayer::detect_reordering(TcpConn& c, const Segment& seg) {
+  // An ACK that moves SND.UNA (not yet moved) while SACKed data lies above.
+  if (!c.sack_ok_ || c.sack_.empty()) return;
+  if (c.in_recovery_ && c.undo_valid_ && c.ts_ok_ && seg.has_ts) {
+    // RFC 3522 (Eifel detection): the ACK for the first retransmitted
+    // segment echoes a timestamp older than the retransmission's, so the
+    // first copy arrived: the recovery was spurious.
+    const std::uint32_t tsecr = seg.opts.timestamps->tsecr;
+    if (tsecr != 0 && static_cast<std::int32_t>(tsecr - c.retrans_ts_) < 0) {
+      undo_recovery(c);
+      raise_dupthresh(c, static_cast<std::uint32_t>(c.sack_.highest() - c.snd_una_) / c.mss_ + 1);
+    }
+    return;
+  }
+  // Outside recovery and above any data a timeout resent, the hole at
+  // SND.UNA was filled by its only copy: it came after that many segments
+  // above it (Linux's tcp_check_sack_reordering). Let as many arrive
+  // before calling it lost next time.
+  if (!c.in_recovery_ && c.snd_una_ >= c.recover_)
+    raise_dupthresh(c, static_cast<std::uint32_t>(c.sack_.highest() - c.snd_una_) / c.mss_ + 1);
+}
+
+void TcpLayer::undo_recovery(TcpConn& c) {
+  c.undo_valid_ = false;
+  c.cc_.cwnd = std::max(c.cc_.cwnd, c.prior_cwnd_);
+  c.cc_.ssthresh = std::max(c.cc_.ssthresh, c.prior_ssthresh_);
+  c.cc_.epoch_valid = false;
+  c.in_recovery_ = false;
+  // Reordering that deep will come again: wait for more evidence before
+  // the next recovery (RFC 4653 §3's idea; Linux's reordering metric).
+  raise_dupthresh(c, 2u * c.dupthresh_);
+  c_undo_.inc();
+}
+
+void TcpLayer::raise_dupthresh(TcpConn& c, std::uint32_t segments) {
+  if (segments > c.dupthresh_)
+    c.dupthresh_ = static_cast<std::uint8_t>(std::min(segments, kMaxDupThresh));
+}
+
+std::uint32_t TcpLayer::dupthresh(const TcpConn& c) {
+  // A raised DupThresh must not leave a small window to the timeout: at
+  // most half the segments in flight are awaited (RFC 5827's reasoning).
+  const std::uint32_t segs = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_) / c.mss_;
+  return std::max<std::uint32_t>(SackScoreboard::kDupThresh,
+                                 std::min<std::uint32_t>(c.dupthresh_, segs / 2));
 }
 
 void TcpLayer::process_data(TcpConn& c, Segment& seg) {

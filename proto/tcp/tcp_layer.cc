@@ -87,6 +87,7 @@ TcpLayer::TcpLayer(Stack& stack, const TcpConfig& cfg)
       c_cookies_ok_(stack.counters().get("tcp.syncookies.ok")),
       c_cookies_bad_(stack.counters().get("tcp.syncookies.bad")),
       c_sack_recoveries_(stack.counters().get("tcp.sack.recoveries")),
+      c_undo_(stack.counters().get("tcp.sack.spurious_undone")),
       c_sack_retransmits_(stack.counters().get("tcp.sack.retransmits")),
       c_dsack_rx_(stack.counters().get("tcp.sack.rx_dsack")),
       c_dsack_tx_(stack.counters().get("tcp.sack.tx_dsack")),
@@ -184,6 +185,10 @@ void TcpLayer::init_conn(TcpConn& c, const ConnKey& key, TcpHandler* h) {
   c.sack_.clear();
   c.high_rxt_ = SeqNum();
   c.dsack_ = SeqRange{};
+  c.prior_cwnd_ = c.prior_ssthresh_ = c.undo_retrans_ = 0;
+  c.undo_marker_ = SeqNum();
+  c.undo_valid_ = false;
+  c.dupthresh_ = SackScoreboard::kDupThresh;
   c.ooo_.set_limits(OooLimits{
       cfg_.recv_buffer,
       cfg_.max_ooo_segments != 0 ? cfg_.max_ooo_segments : std::max(cfg_.recv_buffer / 1024, 64u),

@@ -141,6 +141,7 @@ bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint
   if (retransmission && (len > 0 || syn || (flags & wire::kTcpFin) != 0)) {
     ++c.retransmits_;
     c_retransmits_.inc();
+    if (c.in_recovery_ && c.undo_valid_ && len > 0) ++c.undo_retrans_;
   }
   // Time one new segment per round trip when timestamps are off (RFC 6298
   // §3, Karn's algorithm: never a retransmission).
@@ -198,7 +199,7 @@ void TcpLayer::sack_retransmit(TcpConn& c, std::uint32_t& budget, bool lost_only
   // Each call sends at most a window's worth; the loop is bounded by the
   // budget and by the holes (each send moves HighRxt past one).
   while (budget >= c.mss_) {
-    const auto hole = c.sack_.next_hole(c.high_rxt_, c.snd_una_, c.mss_, lost_only);
+    const auto hole = c.sack_.next_hole(c.high_rxt_, c.snd_una_, c.mss_, lost_only, dupthresh(c));
     if (!hole) return;
     // Only data: our FIN (past the queue) is resent by the RTO path.
     const std::uint32_t off = static_cast<std::uint32_t>(hole->start - c.snd_una_);
@@ -239,7 +240,8 @@ void TcpLayer::output(TcpConn& c) {
   std::uint32_t budget = 0xffffffffu;
   if (sack_recovery) {
     if (c.high_rxt_ < c.snd_una_) c.high_rxt_ = c.snd_una_;
-    const std::uint32_t pipe = c.sack_.pipe(c.snd_una_, c.snd_max_, c.high_rxt_, c.mss_);
+    const std::uint32_t pipe =
+        c.sack_.pipe(c.snd_una_, c.snd_max_, c.high_rxt_, c.mss_, dupthresh(c));
     budget = c.cc_.cwnd > pipe ? c.cc_.cwnd - pipe : 0;
     const std::uint64_t before = c.retransmits_;
     sack_retransmit(c, budget, /*lost_only=*/true);

@@ -44,6 +44,7 @@ void TcpLayer::on_rto(Timer&, void* arg) {
   const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
   cc_on_rto(c.cc_, flight, now);
   c.in_recovery_ = false;
+  c.undo_valid_ = false;  // a timeout's reduction is not undone (no F-RTO here)
   c.dupacks_ = 0;
   // RFC 6582 §3.2 step 4: "After a retransmit timeout, record the highest
   // sequence number transmitted in the variable recover".

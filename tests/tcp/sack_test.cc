@@ -277,5 +277,71 @@ TEST(SackSender, DsackFromThePeerIsCounted) {
   EXPECT_EQ(s.t.counter("tcp.sack.recoveries"), 0u);
 }
 
+// RFC 3708 / RFC 2883 §5: the first segment was only delayed. Recovery
+// resends it, its first copy then arrives, and the peer reports the
+// resent copy as a duplicate: the reduction is undone, and DupThresh
+// grows so that the same reordering does not start another recovery.
+TEST(SackSender, SpuriousRecoveryIsUndoneByDsack) {
+  SackSender s(40 * kMss);
+  const std::uint32_t cwnd_before = s.t.conn()->cwnd();
+  s.ack(1, {{1001, 4001}});  // segment 1 late, not lost: recovery resends it
+  ASSERT_EQ(s.sent().size(), 1u);
+  ASSERT_EQ(s.t.counter("tcp.sack.recoveries"), 1u);
+  ASSERT_EQ(s.t.conn()->cwnd(), 5 * kMss);
+  s.ack(10001, {});  // the first copy arrived: the full ACK ends recovery
+  EXPECT_EQ(s.t.conn()->cwnd(), 5 * kMss);
+  EXPECT_EQ(s.t.counter("tcp.sack.spurious_undone"), 0u);
+  s.ack(10001, {{1, 1001}});  // and the resent copy was a duplicate
+  EXPECT_EQ(s.t.counter("tcp.sack.spurious_undone"), 1u);
+  EXPECT_GE(s.t.conn()->cwnd(), cwnd_before);
+  EXPECT_GT(s.t.conn()->ssthresh(), 5 * kMss);
+  // The window is back: ten new segments go out.
+  Blocks out = s.sent();
+  ASSERT_GE(out.size(), 10u);
+  EXPECT_EQ(out[0].first, 10001u);
+  // Three segments SACKed above a late one no longer start a recovery
+  // (DupThresh 6, at most half of the ten in flight: 5) ...
+  s.ack(10001, {{11001, 14001}});
+  EXPECT_EQ(s.t.counter("tcp.sack.recoveries"), 1u);
+  // ... more than DupThresh - 1 segments SACKed above it do.
+  s.ack(10001, {{11001, 16001}});
+  EXPECT_EQ(s.t.counter("tcp.sack.recoveries"), 2u);
+  s.t.discard_segments();
+}
+
+// Undo needs every retransmission of the recovery reported as a
+// duplicate: one D-SACK of two leaves the reduction in place.
+TEST(SackSender, RealLossIsNotUndone) {
+  SackSender s(40 * kMss);
+  s.ack(1, {{1001, 3001}, {4001, 5001}});  // 1 and 3001 missing
+  s.ack(1, {{4001, 8001}, {1001, 3001}});
+  Blocks out = s.sent();
+  int resent = 0;
+  for (const auto& [seq, len] : out) resent += seq == 1 || seq == 3001;
+  ASSERT_EQ(resent, 2);
+  s.ack(10001, {});
+  s.ack(10001, {{1, 1001}});  // only 1 was a duplicate: 3001 was lost
+  EXPECT_EQ(s.t.counter("tcp.sack.rx_dsack"), 1u);
+  EXPECT_EQ(s.t.counter("tcp.sack.spurious_undone"), 0u);
+  EXPECT_LE(s.t.conn()->cwnd(), 5 * kMss);
+  s.t.discard_segments();
+}
+
+// A D-SACK for data the recovery did not resend (here an old segment the
+// network duplicated) undoes nothing.
+TEST(SackSender, DsackOutsideTheRecoveryUndoesNothing) {
+  SackSender s(40 * kMss);
+  s.ack(2001, {});
+  s.sent();
+  s.ack(2001, {{3001, 6001}});  // recovery from 2001
+  ASSERT_EQ(s.t.counter("tcp.sack.recoveries"), 1u);
+  const std::uint32_t cwnd = s.t.conn()->cwnd();
+  s.ack(2001, {{1, 1001}, {3001, 6001}});  // below the recovery: not ours to undo
+  EXPECT_EQ(s.t.counter("tcp.sack.rx_dsack"), 1u);
+  EXPECT_EQ(s.t.counter("tcp.sack.spurious_undone"), 0u);
+  EXPECT_EQ(s.t.conn()->cwnd(), cwnd);
+  s.t.discard_segments();
+}
+
 }  // namespace
 }  // namespace ustack::testing
