@@ -189,6 +189,7 @@ class TcpConn {
   bool cwnd_limited_ = false;  // the last output() stopped at cwnd with data left
   Instant last_data_tx_{};     // when data last went out (RFC 5681 §4.1 restart)
   std::uint32_t dupacks_ = 0;
+  std::uint32_t limited_sent_ = 0;  // bytes limited transmit sent beyond cwnd
   bool in_recovery_ = false;
   SeqNum recover_;  // RFC 6582's recover, RFC 6675's RecoveryPoint (one past)
   // SACK (RFC 2018, RFC 6675): the sender's scoreboard and HighRxt, and the
@@ -238,6 +239,13 @@ class TcpConn {
   // Timers.
   Timer rto_timer_;
   Instant rto_deadline_{};  // the RTO's real expiry (the timer may be earlier)
+  // RFC 8985 §7: the RTO timer runs as the probe timeout (PTO) while
+  // pto_armed_; one probe at a time (TLPRxtOut), ending at tlp_end_.
+  bool pto_armed_ = false;
+  bool tlp_outstanding_ = false;
+  bool tlp_retrans_ = false;  // the probe resent data (else it was new data)
+  bool tlp_dsacked_ = false;  // ... and the peer reported it a duplicate
+  SeqNum tlp_end_;
   Timer delack_timer_;
   Timer persist_timer_;
   Timer keepalive_timer_;
@@ -320,6 +328,9 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   void note_duplicate(TcpConn& c, SeqNum start, SeqNum end);
   void challenge_ack(TcpConn& c);
   void dsack_undo(TcpConn& c, SeqRange dup);
+  bool tlp_allowed(const TcpConn& c) const;
+  void send_probe(TcpConn& c);
+  void tlp_acked(TcpConn& c);
   void detect_reordering(TcpConn& c, const Segment& seg);
   void undo_recovery(TcpConn& c);
   static void raise_dupthresh(TcpConn& c, std::uint32_t segments);
@@ -340,7 +351,8 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   void send_reset(const ConnKey& key, SeqNum seq, SeqNum ack, bool with_ack);
   std::uint32_t receive_window(TcpConn& c);
   std::uint32_t ts_now(const TcpConn& c) const;
-  void arm_rto(TcpConn& c);
+  // `sending`: bytes of a segment being sent, not yet in SND.MAX.
+  void arm_rto(TcpConn& c, std::uint32_t sending = 0);
 
   // Timers and teardown (tcp_timers.cc).
   static void on_rto(Timer& t, void* arg);
@@ -395,6 +407,9 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   Counter& c_active_opens_;
   Counter& c_passive_opens_;
   Counter& c_timeouts_;
+  Counter& c_rto_fired_;
+  Counter& c_tlp_probes_;
+  Counter& c_tlp_repaired_;
   Counter& c_fast_retransmits_;
   Counter& c_challenge_acks_;
   Counter& c_challenge_acks_limited_;

@@ -48,6 +48,12 @@ struct TcpConfig {
   // Past the backlog (or with the connection table full) answer SYNs with
   // SYN cookies (RFC 4987 §3.6) instead of dropping them.
   bool syn_cookies = true;
+  // RFC 8985 §7 tail loss probe: with SACK, when no ACK comes for about two
+  // round trips, send one segment to draw an ACK (and SACK) out of the
+  // receiver instead of waiting for the RTO.
+  bool tail_loss_probe = true;
+  // RFC 3042: new segments on the first duplicate ACKs (tcp_output.cc).
+  bool limited_transmit = true;
   // TIME-WAIT entries kept at most; beyond, a closing connection skips
   // TIME-WAIT (counted), as Linux does past tcp_max_tw_buckets.
   std::uint32_t max_time_wait = 8192;

@@ -416,6 +416,8 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
                               c.snd_max_, &dsack) == SackScoreboard::Update::kNew;
     if (dsack) {
       c_dsack_rx_.inc();
+      if (c.tlp_outstanding_ && c.tlp_retrans_ && blocks[0].end == c.tlp_end_)
+        c.tlp_dsacked_ = true;
       dsack_undo(c, blocks[0]);
     }
   }
@@ -458,6 +460,7 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
     c.rtt_timing_ = false;
   }
   detect_reordering(c, seg);
+  if (c.tlp_outstanding_ && seg.ack >= c.tlp_end_) tlp_acked(c);
   c.snd_una_ = seg.ack;
   if (c.snd_nxt_ < c.snd_una_) c.snd_nxt_ = c.snd_una_;
   c.sack_.advance(c.snd_una_);
@@ -472,6 +475,7 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
   // The oldest unacknowledged data is new, and so is its user timeout.
   c.first_retransmit_ = Instant{};
   c.dupacks_ = 0;
+  c.limited_sent_ = 0;
   // recover_ follows SND.UNA once passed, so that it never falls 2^31 behind
   // (where the comparison above would turn round).
   if (!c.in_recovery_ && c.recover_ < c.snd_una_) c.recover_ = c.snd_una_;
@@ -529,7 +533,12 @@ void TcpLayer::enter_recovery(TcpConn& c) {
   // RFC 6582 §3.2 step 2 / RFC 6675 §5 step 4: ssthresh from the flight
   // (RFC 5681 eq. 4), RecoveryPoint = HighData, retransmit the first
   // unacknowledged segment.
-  const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
+  // RFC 5681 §3.2 step 2: "additional data sent in limited transmit MUST
+  // NOT be included in this calculation".
+  const std::uint32_t flight =
+      static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_) -
+      std::min(c.limited_sent_, static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_));
+  c.limited_sent_ = 0;
   // What to go back to if D-SACKs show every retransmission of this
   // recovery was needless (dsack_undo).
   c.prior_cwnd_ = c.cc_.cwnd;
@@ -543,7 +552,8 @@ void TcpLayer::enter_recovery(TcpConn& c) {
   c.in_recovery_ = true;
   c.rtt_timing_ = false;
   c_fast_retransmits_.inc();
-  const std::uint32_t len = std::min({c.mss_, flight, c.sndq_.bytes()});
+  const std::uint32_t len =
+      std::min({c.mss_, static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_), c.sndq_.bytes()});
   if (c.sack_ok_) {
     c_sack_recoveries_.inc();
     c.high_rxt_ = c.snd_una_;

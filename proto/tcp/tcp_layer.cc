@@ -80,6 +80,9 @@ TcpLayer::TcpLayer(Stack& stack, const TcpConfig& cfg)
       c_active_opens_(stack.counters().get("tcp.active_opens")),
       c_passive_opens_(stack.counters().get("tcp.passive_opens")),
       c_timeouts_(stack.counters().get("tcp.timeouts")),
+      c_rto_fired_(stack.counters().get("tcp.rto_fired")),
+      c_tlp_probes_(stack.counters().get("tcp.tlp.probes")),
+      c_tlp_repaired_(stack.counters().get("tcp.tlp.repaired")),
       c_fast_retransmits_(stack.counters().get("tcp.fast_retransmits")),
       c_challenge_acks_(stack.counters().get("tcp.tx.challenge_ack")),
       c_challenge_acks_limited_(stack.counters().get("tcp.challenge_ack_limited")),
@@ -175,6 +178,9 @@ void TcpLayer::init_conn(TcpConn& c, const ConnKey& key, TcpHandler* h) {
   c.rto_ = cfg_.rto_initial;
   c.rtt_timing_ = false;
   c.backoff_ = 0;
+  c.limited_sent_ = 0;
+  c.pto_armed_ = c.tlp_outstanding_ = c.tlp_retrans_ = c.tlp_dsacked_ = false;
+  c.tlp_end_ = SeqNum();
   c.retransmits_ = 0;
   c.cc_ = CcState{};
   c.cc_.algo = cfg_.congestion_control;

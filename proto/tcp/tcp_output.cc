@@ -16,9 +16,27 @@ std::uint32_t TcpLayer::ts_now(const TcpConn& c) const {
   return static_cast<std::uint32_t>(ns_of(now()) / 1'000'000) + c.ts_offset_;
 }
 
-void TcpLayer::arm_rto(TcpConn& c) {
+bool TcpLayer::tlp_allowed(const TcpConn& c) const {
+  // RFC 8985 §7.2: SACK in use, not in recovery (nor after a timeout), no
+  // probe out, an RTT measured. (Not with our FIN out: the RTO resends it.)
+  return cfg_.tail_loss_probe && c.sack_ok_ && !c.in_recovery_ && c.backoff_ == 0 &&
+         !c.tlp_outstanding_ && c.srtt_ > Duration{0} && !c.fin_sent_ &&
+         (c.state_ == TcpState::kEstablished || c.state_ == TcpState::kCloseWait);
+}
+
+void TcpLayer::arm_rto(TcpConn& c, std::uint32_t sending) {
   const Duration rto = std::min(c.rto_ * (1u << std::min(c.backoff_, 16u)), cfg_.rto_max);
-  const Instant deadline = now() + rto;
+  Instant deadline = now() + rto;
+  c.pto_armed_ = tlp_allowed(c);
+  if (c.pto_armed_) {
+    // RFC 8985 §7.2: PTO = 2 * SRTT, plus the receiver's worst-case
+    // delayed ACK when one segment is out; never past the RTO. At least
+    // 10 ms, as Linux: a timer tick, and the peer's ACK scheduling.
+    Duration pto = std::max<Duration>(2 * c.srtt_, std::chrono::milliseconds(10));
+    if (static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_) + sending <= c.mss_)
+      pto += std::chrono::milliseconds(200);
+    if (now() + pto < deadline) deadline = now() + pto;
+  }
   // Every ACK of new data restarts the timer (RFC 6298 §5.3), almost always
   // to a later time: then only the deadline moves, and a timer that fires
   // before it re-arms itself (on_rto). The wheel is touched when the
@@ -152,7 +170,13 @@ bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint
   }
   c_tx_.inc();
   stack_.ipv4().output(m, src, dst, wire::kIpProtoTcp);
-  if ((len > 0 || syn || (flags & wire::kTcpFin) != 0) && !c.rto_timer_.armed()) arm_rto(c);
+  // The RTO runs while anything is outstanding. The probe timeout takes its
+  // place while a probe is allowed, restarted by every new segment (RFC
+  // 8985 §7.2: "after transmitting new data"); only the deadline moves.
+  const bool new_data = seq + len > c.snd_max_;
+  if ((len > 0 || syn || (flags & wire::kTcpFin) != 0) &&
+      (!c.rto_timer_.armed() || (new_data && tlp_allowed(c))))
+    arm_rto(c, new_data ? static_cast<std::uint32_t>(seq + len - c.snd_max_) : 0);
   return true;
 }
 
@@ -193,6 +217,48 @@ void TcpLayer::send_reset(const ConnKey& key, SeqNum seq, SeqNum ack, bool with_
                        {h, 20}, wire::ipv4_pseudo_header_sum(src, dst, wire::kIpProtoTcp, 20))));
   c_tx_rst_.inc();
   stack_.ipv4().output(m, src, dst, wire::kIpProtoTcp);
+}
+
+void TcpLayer::send_probe(TcpConn& c) {
+  // RFC 8985 §7.3: new data if there is some and the peer's window takes
+  // it, else the last segment sent again. Either draws an ACK whose SACK
+  // blocks start ordinary recovery for any tail loss.
+  c_tlp_probes_.inc();
+  c.pto_armed_ = false;
+  c.tlp_outstanding_ = true;
+  c.tlp_dsacked_ = false;
+  const SeqNum before = c.snd_max_;
+  const std::uint32_t queued = c.sndq_.bytes();
+  const std::uint32_t out = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
+  const std::uint32_t usable =
+      c.snd_wnd_ > out ? std::min(c.snd_wnd_ - out, queued - std::min(queued, out)) : 0;
+  if (c.snd_nxt_ == c.snd_max_ && usable >= std::min(c.mss_, queued - std::min(queued, out)) &&
+      usable > 0) {
+    const std::uint32_t len = std::min(c.mss_, usable);
+    if (send_segment(c, c.snd_nxt_, len, wire::kTcpAck | wire::kTcpPsh)) {
+      c.snd_nxt_ += len;
+      c.snd_max_ = c.snd_nxt_;
+    }
+  }
+  c.tlp_retrans_ = c.snd_max_ == before;
+  if (c.tlp_retrans_) {
+    const std::uint32_t len = std::min({c.mss_, out, queued});
+    if (len > 0) send_segment(c, c.snd_max_ - len, len, wire::kTcpAck);
+  }
+  c.tlp_end_ = c.snd_max_;
+  c.last_data_tx_ = now();
+}
+
+void TcpLayer::tlp_acked(TcpConn& c) {
+  // RFC 8985 §7.4: the probe's episode ends with the ACK past it. A resent
+  // probe that was not reported as a duplicate repaired a real loss: the
+  // congestion response fast recovery would have made is made now.
+  c.tlp_outstanding_ = false;
+  if (c.tlp_retrans_ && !c.tlp_dsacked_) {
+    c_tlp_repaired_.inc();
+    cc_on_congestion(c.cc_, static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_), now());
+    cc_on_recovery_exit(c.cc_, c.cc_.ssthresh, now());
+  }
 }
 
 void TcpLayer::sack_retransmit(TcpConn& c, std::uint32_t& budget, bool lost_only) {
@@ -247,6 +313,14 @@ void TcpLayer::output(TcpConn& c) {
     sack_retransmit(c, budget, /*lost_only=*/true);
     sent_any = c.retransmits_ != before;
   }
+  // RFC 3042 (limited transmit, RFC 5681 §3.2 step 1): each of the
+  // duplicate ACKs before recovery lets one new segment out beyond cwnd, so
+  // that a small window still gets its loss reported by enough duplicates
+  // (RFC 4653 §3.1 extends it to a raised DupThresh).
+  const std::uint32_t limited_transmit =
+      cfg_.limited_transmit && !c.in_recovery_ && c.dupacks_ > 0 && c.snd_nxt_ == c.snd_max_
+          ? std::min<std::uint32_t>(c.dupacks_, dupthresh(c) - 1) * c.mss_
+          : 0;
   for (;;) {
     // After a timeout SND.NXT walks through data sent before: skip what the
     // receiver holds (RFC 6675 §5.1 lets the scoreboard outlive the RTO)
@@ -267,7 +341,8 @@ void TcpLayer::output(TcpConn& c) {
     const bool fin_here = c.fin_queued_ && (!c.fin_sent_ || c.snd_nxt_ <= c.fin_seq_);
     const std::uint32_t avail = queued - off;
     // In SACK recovery cwnd limits through the budget, not SND.UNA + cwnd.
-    const std::uint32_t win = sack_recovery ? c.snd_wnd_ : std::min(c.snd_wnd_, c.cc_.cwnd);
+    const std::uint32_t win =
+        sack_recovery ? c.snd_wnd_ : std::min(c.snd_wnd_, c.cc_.cwnd + limited_transmit);
     const std::int32_t usable_s = (c.snd_una_ + win) - c.snd_nxt_;
     const std::uint32_t usable = usable_s > 0 ? static_cast<std::uint32_t>(usable_s) : 0;
     std::uint32_t len = std::min({c.mss_, avail, usable, budget, sack_cap});
@@ -296,6 +371,10 @@ void TcpLayer::output(TcpConn& c) {
     if (fin) flags |= wire::kTcpFin;
     if (!send_segment(c, c.snd_nxt_, len, flags)) break;
     sent_any = true;
+    if (limited_transmit > 0) {
+      const std::uint32_t out = static_cast<std::uint32_t>(c.snd_nxt_ + len - c.snd_una_);
+      if (out > c.cc_.cwnd) c.limited_sent_ += std::min(len, out - c.cc_.cwnd);
+    }
     if (sack_recovery) budget -= len;
     c.snd_nxt_ += len;
     if (fin) {

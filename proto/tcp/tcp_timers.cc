@@ -31,6 +31,14 @@ void TcpLayer::on_rto(Timer&, void* arg) {
     return;
   }
   if (c.snd_una_ == c.snd_max_) return;  // nothing outstanding any more
+  if (c.pto_armed_) {
+    // The probe timeout (RFC 8985 §7.3): one probe, then the RTO proper --
+    // which is all that is left when recovery began since it was armed.
+    if (t.tlp_allowed(c)) t.send_probe(c);
+    c.pto_armed_ = false;
+    t.arm_rto(c);
+    return;
+  }
   if (c.first_retransmit_ == Instant{}) c.first_retransmit_ = now;
   if (now - c.first_retransmit_ >= t.cfg_.user_timeout) {
     // RFC 9293 §3.8.3: R2 passed; the connection is given up.
@@ -42,9 +50,11 @@ void TcpLayer::on_rto(Timer&, void* arg) {
   // flight and cwnd one segment; RFC 6298 §5.4-5.6: back off, resend the
   // earliest unacknowledged segment (and what follows, as cwnd opens).
   const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
+  t.c_rto_fired_.inc();
   cc_on_rto(c.cc_, flight, now);
   c.in_recovery_ = false;
   c.undo_valid_ = false;  // a timeout's reduction is not undone (no F-RTO here)
+  c.tlp_outstanding_ = false;
   c.dupacks_ = 0;
   // RFC 6582 §3.2 step 4: "After a retransmit timeout, record the highest
   // sequence number transmitted in the variable recover".

@@ -211,13 +211,17 @@ TEST_P(TcpKernelLossy, UstackSendsToKernel) {
   EXPECT_NE(out.find(expect.substr(0, 64)), std::string::npos) << out << " vs " << expect;
   EXPECT_GT(host_->impair()->tx_lost(), 0u);
   EXPECT_GT(host_->counter("tcp.sack.recoveries"), 0u) << "recovered with the kernel's SACK blocks";
-  std::printf("ustack sender, 1%% loss each way: %llu lost by us, %llu retransmits, %llu SACK "
-              "recoveries, %llu fast retransmits, %llu timeouts\n",
-              static_cast<unsigned long long>(host_->impair()->tx_lost()),
-              static_cast<unsigned long long>(host_->counter("tcp.retransmits")),
-              static_cast<unsigned long long>(host_->counter("tcp.sack.recoveries")),
-              static_cast<unsigned long long>(host_->counter("tcp.fast_retransmits")),
-              static_cast<unsigned long long>(host_->counter("tcp.timeouts")));
+  std::printf(
+      "ustack sender, 1%% loss each way: %llu lost by us, %llu retransmits, %llu SACK "
+      "recoveries, %llu fast retransmits, %llu undone, %llu tail loss probes, %llu "
+      "retransmission timeouts\n",
+      static_cast<unsigned long long>(host_->impair()->tx_lost()),
+      static_cast<unsigned long long>(host_->counter("tcp.tx.retransmits")),
+      static_cast<unsigned long long>(host_->counter("tcp.sack.recoveries")),
+      static_cast<unsigned long long>(host_->counter("tcp.fast_retransmits")),
+      static_cast<unsigned long long>(host_->counter("tcp.sack.spurious_undone")),
+      static_cast<unsigned long long>(host_->counter("tcp.tlp.probes")),
+      static_cast<unsigned long long>(host_->counter("tcp.rto_fired")));
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, TcpKernelLossy,

@@ -13,9 +13,10 @@ namespace {
 constexpr std::uint32_t kMss = 1000;
 
 // Established with the peer's MSS 1000 and an RTT of 100 ms (RTO 300 ms);
-// `bytes` queued, the first 10 segments sent and taken.
+// `bytes` queued, the first 10 segments sent and taken. RFC 5681's steps
+// alone (limited transmit has its own tests below).
 struct Sender {
-  explicit Sender(std::uint32_t bytes) {
+  explicit Sender(std::uint32_t bytes, const ScriptOptions& o = rfc5681()) : t(o) {
     EXPECT_TRUE(t.accept({.mss = kMss}, 65535, milliseconds(100)));
     EXPECT_EQ(t.conn()->cwnd(), 10 * kMss);
     EXPECT_EQ(t.send(bytes), bytes);
@@ -26,7 +27,7 @@ struct Sender {
   void dupack(std::uint32_t ack, std::uint16_t win = 65535) {
     t.inject({.flags = kAck, .seq = 1, .ack = ack, .win = win});
   }
-  TcpScript t{newreno()};
+  TcpScript t;
 };
 
 // RFC 5681 §3.2: "2. When the third duplicate ACK is received, a TCP MUST
@@ -235,6 +236,36 @@ TEST(SlowStart, CongestionAvoidanceAboveSsthresh) {
   ack_one();
   EXPECT_EQ(t.conn()->cwnd(), 6 * kMss) << "one SMSS after a cwnd's worth of bytes";
   t.discard_segments();
+}
+
+// RFC 3042 §2: "a TCP SHOULD send a new data segment in response to each
+// of the first two duplicate acknowledgments that arrive at the sender"
+// (when the receiver's window allows), and RFC 5681 §3.2 step 2:
+// "additional data sent in limited transmit MUST NOT be included" in the
+// FlightSize that sets ssthresh.
+TEST(LimitedTransmit, FirstTwoDuplicatesEachSendANewSegment) {
+  Sender s(20 * kMss, newreno());
+  TcpScript& t = s.t;
+  s.dupack(1);
+  EXPECT_TRUE(t.expect({.flags = kAck, .seq = 10001, .len = kMss}));
+  EXPECT_EQ(t.pending_segments(), 0u);
+  s.dupack(1);
+  EXPECT_TRUE(t.expect({.flags = kAck, .seq = 11001, .len = kMss}));
+  EXPECT_EQ(t.pending_segments(), 0u);
+  EXPECT_EQ(t.conn()->cwnd(), 10 * kMss) << "cwnd itself unchanged";
+  s.dupack(1);
+  EXPECT_TRUE(t.expect({.flags = kAck, .seq = 1, .len = kMss})) << "fast retransmit";
+  EXPECT_EQ(t.conn()->ssthresh(), 5 * kMss) << "FlightSize 12000 less the 2000 sent by RFC 3042";
+}
+
+// Limited transmit respects the receiver's window.
+TEST(LimitedTransmit, NotBeyondTheReceiverWindow) {
+  Sender s(20 * kMss, newreno());
+  TcpScript& t = s.t;
+  s.dupack(1, 10 * kMss);  // the window ends at SND.MAX
+  EXPECT_EQ(t.pending_segments(), 0u);
+  s.dupack(1, 10 * kMss);
+  EXPECT_EQ(t.pending_segments(), 0u);
 }
 
 }  // namespace

@@ -181,6 +181,16 @@ inline ScriptOptions newreno(ScriptOptions o = ScriptOptions{}) {
   return o;
 }
 
+// RFC 5681 and RFC 6582 as written: NewReno, no limited transmit (RFC 3042)
+// and no tail loss probe (RFC 8985), whose extra segments the tests of
+// those RFCs' own steps would otherwise have to account for.
+inline ScriptOptions rfc5681(ScriptOptions o = ScriptOptions{}) {
+  o = newreno(o);
+  o.tcp.limited_transmit = false;
+  o.tcp.tail_loss_probe = false;
+  return o;
+}
+
 class TcpScript {
  public:
   explicit TcpScript(const ScriptOptions& o = ScriptOptions{});
