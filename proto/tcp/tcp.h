@@ -206,6 +206,7 @@ class TcpConn {
   std::uint32_t undo_retrans_ = 0;
   SeqNum undo_marker_;
   bool undo_valid_ = false;
+  bool undo_at_exit_ = false;     // undo proven during recovery, done at its end
   std::uint32_t retrans_ts_ = 0;  // TSval of the recovery's first retransmission
   std::uint8_t dupthresh_ = SackScoreboard::kDupThresh;
   // Queues.

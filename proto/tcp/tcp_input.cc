@@ -492,6 +492,7 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
       const std::uint32_t flight = static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_);
       cc_on_recovery_exit(c.cc_, c.sack_ok_ ? c.cc_.ssthresh : flight, now());
       c.in_recovery_ = false;
+      if (c.undo_at_exit_) undo_recovery(c);
     } else if (c.sack_ok_) {
       // RFC 6675 §5 (C): a partial ACK; output() sends by pipe. The data at
       // SND.UNA is lost when nothing SACKed says otherwise (RFC 6582's
@@ -546,6 +547,7 @@ void TcpLayer::enter_recovery(TcpConn& c) {
   c.undo_marker_ = c.snd_una_;
   c.undo_retrans_ = 0;
   c.undo_valid_ = c.sack_ok_;
+  c.undo_at_exit_ = false;
   c.retrans_ts_ = ts_now(c);               // the TSval of the retransmission below
   cc_on_congestion(c.cc_, flight, now());  // ssthresh, and cwnd = ssthresh
   c.recover_ = c.snd_max_;
@@ -601,6 +603,14 @@ void TcpLayer::detect_reordering(TcpConn& c, const Segment& seg) {
 }
 
 void TcpLayer::undo_recovery(TcpConn& c) {
+  // Not in the middle of a recovery: the holes SACK shows may hold real
+  // losses as well, and leaving recovery would leave them to the RTO. The
+  // window comes back when the recovery ends (process_ack).
+  if (c.in_recovery_) {
+    c.undo_at_exit_ = true;
+    return;
+  }
+  c.undo_at_exit_ = false;
   c.undo_valid_ = false;
   c.cc_.cwnd = std::max(c.cc_.cwnd, c.prior_cwnd_);
   c.cc_.ssthresh = std::max(c.cc_.ssthresh, c.prior_ssthresh_);

@@ -193,7 +193,7 @@ void TcpLayer::init_conn(TcpConn& c, const ConnKey& key, TcpHandler* h) {
   c.dsack_ = SeqRange{};
   c.prior_cwnd_ = c.prior_ssthresh_ = c.undo_retrans_ = 0;
   c.undo_marker_ = SeqNum();
-  c.undo_valid_ = false;
+  c.undo_valid_ = c.undo_at_exit_ = false;
   c.dupthresh_ = SackScoreboard::kDupThresh;
   c.ooo_.set_limits(OooLimits{
       cfg_.recv_buffer,

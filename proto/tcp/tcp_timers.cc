@@ -53,7 +53,7 @@ void TcpLayer::on_rto(Timer&, void* arg) {
   t.c_rto_fired_.inc();
   cc_on_rto(c.cc_, flight, now);
   c.in_recovery_ = false;
-  c.undo_valid_ = false;  // a timeout's reduction is not undone (no F-RTO here)
+  c.undo_valid_ = c.undo_at_exit_ = false;  // a timeout's reduction is not undone (no F-RTO)
   c.tlp_outstanding_ = false;
   c.dupacks_ = 0;
   // RFC 6582 §3.2 step 4: "After a retransmit timeout, record the highest
