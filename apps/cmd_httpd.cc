@@ -75,6 +75,7 @@ class Server : public ServerListener {
     if (!root.empty()) detail = ", files from " + root;
   }
   TcpHandler* accept(TcpConn& c) override {
+    reap_closed(sessions);
     sessions.push_back(std::make_unique<Session>(*this, host.now()));
     Session& s = *sessions.back();
     s.peer = c.key().remote.to_string() + ":" + std::to_string(c.key().remote_port);

@@ -49,6 +49,7 @@ class Server : public ServerListener {
     detail = std::string(" (") + to_string(mode) + ")";
   }
   TcpHandler* accept(TcpConn& c) override {
+    reap_closed(sessions);
     sessions.push_back(std::make_unique<Session>(*this, host.now()));
     Session& s = *sessions.back();
     s.peer = c.key().remote.to_string() + ":" + std::to_string(c.key().remote_port);

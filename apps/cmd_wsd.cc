@@ -81,10 +81,7 @@ class Server : public ServerListener {
   }
   TcpHandler* accept(TcpConn& c) override {
     // Sessions of closed connections hold no buffers; drop them in batches.
-    if (closed * 2 > sessions.size()) {
-      std::erase_if(sessions, [](const auto& s) { return s->conn == nullptr; });
-      closed = 0;
-    }
+    reap_closed(sessions);
     sessions.push_back(std::make_unique<Session>(*this, host.now(), limits));
     Session& s = *sessions.back();
     s.peer = c.key().remote.to_string() + ":" + std::to_string(c.key().remote_port);
@@ -117,7 +114,6 @@ class Server : public ServerListener {
   WsLimits limits;
   bool debug;
   std::vector<std::unique_ptr<Session>> sessions;
-  std::size_t closed = 0;  // sessions whose connection is gone
   std::uint64_t refused = 0, failed_frames = 0;
 };
 
@@ -276,7 +272,6 @@ void Session::on_closed(TcpConn&, TcpCloseReason reason) {
   std::string().swap(out);
   std::string().swap(msg.payload);
   http = HttpParser(HttpLimits{0, 0});
-  ++server.closed;
   server.count_finished(reason);
 }
 

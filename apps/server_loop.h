@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "apps/host.h"
 
@@ -66,9 +67,21 @@ class ServerListener : public TcpListenHandler {
   // A new connection: its handler, or nullptr to refuse it.
   virtual TcpHandler* accept(TcpConn& c) = 0;
 
+  // Drops the sessions whose connection has closed (conn == nullptr, set in
+  // their on_closed before count_finished), in batches: once they are more
+  // than half of `sessions`. Call from accept(), never from a session's own
+  // callback, so a long-running server holds only about its open sessions.
+  template <class Session>
+  void reap_closed(std::vector<std::unique_ptr<Session>>& sessions) {
+    if ((finished - reaped_) * 2 <= sessions.size()) return;
+    std::erase_if(sessions, [](const auto& s) { return s->conn == nullptr; });
+    reaped_ = finished;
+  }
+
  private:
   std::string name_;
   bool accepting_ = true;
+  std::uint64_t reaped_ = 0;  // `finished` when reap_closed last ran
 };
 
 // Installs the signal handlers and opens the host; on failure prints
