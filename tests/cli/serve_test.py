@@ -2,9 +2,9 @@
 """ustack serve and ustack stats as a user runs them: every config mistake
 (one line on stderr, exit 2), --check on the committed example, stats with
 no instance or a stale one, and, as root in namespaces this script creates
-and removes, one serve process running httpd, a tcpserver echo and wsd on
-three ports of one stack: curl, a kernel TCP echo client and a WebSocket
-client against it, `ustack stats --json` while it runs, then SIGTERM: FIN
+and removes, one serve process running httpd, a tcpserver echo, wsd and
+iperf3 on four ports of one stack: curl, a kernel TCP echo client, a
+WebSocket client and the iperf3 client against it, `ustack stats --json` while it runs, then SIGTERM: FIN
 to a connection still open, the summary lines, exit 0, the shm file gone.
 
 usage: serve_test.py USTACK_BINARY EXAMPLE_CONFIG
@@ -267,6 +267,10 @@ mode = "echo"
 kind = "wsd"
 port = 8081
 max_message = 2097152
+
+[[server]]
+kind = "iperf3"
+port = 5201
 """)
         serve = subprocess.Popen(n.A([USTACK, "serve", cfg]), stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
@@ -274,7 +278,7 @@ max_message = 2097152
         try:
             up = all(wait_port(n, p) for p in (8080, 7007, 8081))
 
-            @case("serve: httpd, tcpserver and wsd listen in one process")
+            @case("serve: httpd, tcpserver, wsd and iperf3 listen in one process")
             def _():
                 expect(up, "a port did not answer")
                 expect(serve.poll() is None, "serve exited")
@@ -304,6 +308,14 @@ max_message = 2097152
                 for what in ("ok text", "ok binary", "ok 1MiB", "ok close 4321"):
                     expect(what in r.stdout, f"no {what!r} in {r.stdout}")
 
+            @case("serve: the stock iperf3 client runs a test against the iperf3 server")
+            def _():
+                r = run(n.B(["iperf3", "-c", "10.0.0.1", "-p", "5201", "-t", "1", "--json"]),
+                        timeout=60)
+                expect(r.returncode == 0, r.stdout[-500:] + r.stderr)
+                end = json.loads(r.stdout)["end"]
+                expect(end["sum_received"]["bytes"] > 0, end)
+
             holder = subprocess.Popen(n.B([PY, "-c", HOLDER]), stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True)
             held = holder.stdout.readline().strip()
@@ -323,9 +335,9 @@ max_message = 2097152
                 expect(w["worker"] == 0 and w["core"] == CORE, w)
                 c = w["counters"]
                 expect(c.get("tcp.rx", 0) > 0 and c.get("tcp.tx", 0) > 0, c)
-                expect(c.get("tcp.passive_opens", 0) >= 4, c)
+                expect(c.get("tcp.passive_opens", 0) >= 8, c)
                 srv = w["servers"]
-                expect(set(srv) == {"httpd", "tcpserver", "wsd"}, srv)
+                expect(set(srv) == {"httpd", "tcpserver", "wsd", "iperf3"}, srv)
                 # wait_port probes connect once to each port as well.
                 expect(srv["httpd"]["accepted"] >= 2 and srv["httpd"]["finished"] >= 2, srv)
                 expect(srv["tcpserver"]["accepted"] >= 3, srv)
@@ -366,6 +378,10 @@ max_message = 2097152
                 expect(m is not None, f"no totals line for {name}: {out}")
                 expect(int(m.group(2)) == 0, m.group(0))
             expect(re.search(r"^wsd: 0 handshakes refused, 0 connections failed for bad frames$",
+                             out, re.M), out)
+            expect("iperf3: interrupted, closing open connections" in out, out)
+            expect(re.search(r"^iperf3: 1 tests, 0 failed, 0 refused$", out, re.M), out)
+            expect(re.search(r"^test 1 from 10\.0\.0\.2:\d+: received \d+ bytes on 1 stream",
                              out, re.M), out)
             # Connection lines name their server.
             expect(re.search(r"^tcpserver: 10\.0\.0\.2:\d+: received 20000 bytes, sent 20000 "
