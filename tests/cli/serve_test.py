@@ -157,6 +157,17 @@ def _():
     config_error(IFACE + '[server]\nkind = "httpd"\n', "write each as [[server]]")
 
 
+@case("serve: a missing core or interface is found at start: exit 2, no stats file left")
+def _():
+    for text, needle in ((f'name = "{INSTANCE}"\ncores = [999]\n' + IFACE + HTTPD,
+                          "core 999 does not exist"),
+                         (f'name = "{INSTANCE}"\n[interface]\niface = "nosuch0"\n'
+                          'ip = "10.9.0.1/24"\n' + HTTPD, "nosuch0")):
+        r = run([USTACK, "serve", write("start.toml", text)], timeout=30)
+        expect(r.returncode == 2 and needle in r.stderr, f"exit {r.returncode}: {r.stderr}")
+        expect(not os.path.exists(SHM), f"{SHM} left behind")
+
+
 @case("stats: no running instance is one line, exit 1; bad options exit 2")
 def _():
     r = run([USTACK, "stats", "--name", INSTANCE + "none"])
