@@ -1,4 +1,5 @@
-// The servers of the ustack command, each constructible on any AppHost:
+// The servers of the ustack command, each constructible on any AppHost
+// (the caller sets the listener's port, stop_after and line options):
 // alone by its own command (httpd, wsd, tcpserver, iperf3), or several on
 // different ports of one stack by serve. The options are validated by the
 // functions here, whichever way they were given (command line or config
@@ -57,8 +58,8 @@ struct Iperf3Options {
   bool json = false;
   bool one_off = false;
 };
-inline constexpr std::uint16_t kIperf3DefaultPort = 5201;
-// nullptr and *error when the send pattern cannot be allocated.
+// iperf3's own port is iperf3::kDefaultPort (apps/iperf3_proto.h). nullptr
+// and *error when the send pattern cannot be allocated.
 std::unique_ptr<ServerListener> make_iperf3(AppHost& host, const Iperf3Options& o,
                                             std::string* error, std::string name = "iperf3");
 
