@@ -32,6 +32,8 @@ class Args {
   bool get_double(const std::string& name, double lo, double hi, double* out,
                   std::string* error) const;
   const std::vector<std::string>& positional() const { return positional_; }
+  // Sets an option as if it had been given (a config file's values).
+  void set(const std::string& name, std::string value) { values_[name] = std::move(value); }
 
  private:
   std::map<std::string, std::string> values_;

@@ -18,6 +18,7 @@
 #include "apps/host.h"
 #include "apps/http_parser.h"
 #include "apps/server_loop.h"
+#include "apps/servers.h"
 
 namespace ustack::app {
 namespace {
@@ -69,15 +70,18 @@ struct Session : TcpHandler {
 
 class Server : public ServerListener {
  public:
-  Server(AppHost& h, std::string r, bool trace) : host(h), root(std::move(r)), debug(trace) {}
-  TcpHandler* on_accept(TcpConn& c) override {
+  Server(AppHost& h, const HttpdOptions& o, std::string name)
+      : ServerListener(std::move(name)), host(h), root(o.root), debug(o.debug) {
+    if (!root.empty()) detail = ", files from " + root;
+  }
+  TcpHandler* accept(TcpConn& c) override {
+    reap_closed(sessions);
     sessions.push_back(std::make_unique<Session>(*this, host.now()));
     Session& s = *sessions.back();
     s.peer = c.key().remote.to_string() + ":" + std::to_string(c.key().remote_port);
     s.conn = &c;
     c.set_nodelay(true);
     if (debug) std::printf("httpd> connection from %s\n", s.peer.c_str());
-    ++accepted;
     return &s;
   }
   void close_all() override;
@@ -85,7 +89,6 @@ class Server : public ServerListener {
   std::string root;  // empty: no static files
   bool debug;
   std::vector<std::unique_ptr<Session>> sessions;
-  std::uint64_t accepted = 0;
 };
 
 void Server::close_all() {
@@ -318,12 +321,26 @@ void Session::serve_file(const HttpRequest& r, std::string_view path, bool head)
 
 void Session::on_closed(TcpConn&, TcpCloseReason reason) {
   conn = nullptr;
-  print_connection_summary(peer, std::to_string(requests) + " requests, ", received, sent,
-                           server.host.now() - start, reason);
+  server.connection_line(peer, std::to_string(requests) + " requests, ", received, sent,
+                         server.host.now() - start, reason);
   server.count_finished(reason);
 }
 
 }  // namespace
+
+bool check_httpd_root(std::string* root, const std::string& what, std::string* error) {
+  struct stat st {};
+  if (root->empty() || ::stat(root->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    *error = what + " '" + *root + "' is not a directory";
+    return false;
+  }
+  while (root->size() > 1 && root->back() == '/') root->pop_back();
+  return true;
+}
+
+std::unique_ptr<ServerListener> make_httpd(AppHost& host, const HttpdOptions& o, std::string name) {
+  return std::make_unique<Server>(host, o, std::move(name));
+}
 
 int cmd_httpd(const Argv& argv) {
   std::vector<cli::OptionSpec> specs = host_options();
@@ -338,27 +355,22 @@ int cmd_httpd(const Argv& argv) {
     return rc;
   std::string err;
   HostOptions ho;
-  unsigned long long port = 8080, count = 0;
+  unsigned long long port = kHttpdDefaultPort, count = 0;
+  HttpdOptions opts;
+  opts.root = args.get("root");
   if (!read_host_options(args, &ho, &err) || !args.get_uint("port", 1, 65535, &port, &err) ||
-      !args.get_uint("count", 1, 1ull << 40, &count, &err)) {
+      !args.get_uint("count", 1, 1ull << 40, &count, &err) ||
+      (args.has("root") && !check_httpd_root(&opts.root, "--root", &err))) {
     std::fprintf(stderr, "ustack httpd: %s\n", err.c_str());
     return kExitUsage;
   }
-  std::string root = args.get("root");
-  if (args.has("root")) {
-    struct stat st {};
-    if (root.empty() || ::stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      std::fprintf(stderr, "ustack httpd: --root '%s' is not a directory\n", root.c_str());
-      return kExitUsage;
-    }
-    while (root.size() > 1 && root.back() == '/') root.pop_back();
-  }
+  opts.debug = ho.debug;
   auto host = open_server_host("httpd", ho);
   if (!host) return kExitUsage;
-  Server server(*host, root, ho.debug);
-  return serve(*host, server,
-               {"httpd", static_cast<std::uint16_t>(port), count,
-                root.empty() ? std::string() : ", files from " + root});
+  auto server = make_httpd(*host, opts);
+  server->port = static_cast<std::uint16_t>(port);
+  server->stop_after = count;
+  return serve(*host, *server);
 }
 
 }  // namespace ustack::app

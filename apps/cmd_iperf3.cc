@@ -15,6 +15,8 @@
 #include "apps/commands.h"
 #include "apps/host.h"
 #include "apps/iperf3_proto.h"
+#include "apps/server_loop.h"
+#include "apps/servers.h"
 
 namespace ustack::app {
 namespace {
@@ -81,26 +83,37 @@ struct Direction {
   double gbps() const { return secs > 0 ? static_cast<double>(bytes) * 8 / secs / 1e9 : 0; }
 };
 
-class Server : public TcpListenHandler, public StackApp {
+class Server : public ServerListener {
  public:
-  Server(AppHost& h, bool json, bool one_off, Mbuf* pattern)
-      : host_(h), json_(json), one_off_(one_off), pattern_(pattern) {}
+  Server(AppHost& h, const Iperf3Options& o, MbufPtr pattern, std::string name)
+      : ServerListener(std::move(name)),
+        host_(h),
+        json_(o.json),
+        one_off_(o.one_off),
+        pattern_owner_(std::move(pattern)),
+        pattern_(pattern_owner_.get()) {}
 
-  TcpHandler* on_accept(TcpConn& c) override;
+  TcpHandler* accept(TcpConn& c) override;
   void poll(Instant now) override;
+  // Ctrl-C: tell the client (SERVER_TERMINATE) and end the test.
+  void close_all() override { interrupt(); }
+  bool done() const override { return stop_; }
+  std::uint64_t open_connections() const override { return open_conns(); }
+  void print_totals() const override {
+    std::fprintf(out(), "%s: %llu tests, %llu failed, %llu refused\n", name().c_str(),
+                 static_cast<unsigned long long>(tests_), static_cast<unsigned long long>(failed_),
+                 static_cast<unsigned long long>(refused_));
+  }
+  int exit_status() const override { return !one_off_ || last_ok_ ? kExitOk : kExitFailure; }
+  // With --json stdout carries only the test objects.
+  std::FILE* out() const override { return json_ ? stderr : stdout; }
 
   void readable(Conn& c);
   void pump(Conn& s);
   void peer_closed(Conn& c);
   void closed(Conn& c, TcpCloseReason r);
-  // Ctrl-C: tell the client (SERVER_TERMINATE) and end the test.
   void interrupt();
 
-  bool stop() const { return stop_; }
-  std::uint64_t tests() const { return tests_; }
-  std::uint64_t failed() const { return failed_; }
-  std::uint64_t refused() const { return refused_; }
-  bool last_ok() const { return last_ok_; }
   std::size_t open_conns() const {
     std::size_t n = 0;
     for (const auto& c : conns_) n += c->conn != nullptr;
@@ -128,6 +141,7 @@ class Server : public TcpListenHandler, public StackApp {
 
   AppHost& host_;
   bool json_, one_off_;
+  MbufPtr pattern_owner_;
   Mbuf* pattern_;
   std::vector<std::unique_ptr<Conn>> conns_;
   Phase phase_ = Phase::kIdle;
@@ -184,7 +198,7 @@ void Conn::on_closed(TcpConn&, TcpCloseReason r) {
   server.closed(*this, r);
 }
 
-TcpHandler* Server::on_accept(TcpConn& c) {
+TcpHandler* Server::accept(TcpConn& c) {
   Conn::Role role = Conn::Role::kDenied;
   if (phase_ == Phase::kIdle)
     role = Conn::Role::kControl;
@@ -694,6 +708,23 @@ void Server::poll(Instant now) {
 
 }  // namespace
 
+std::unique_ptr<ServerListener> make_iperf3(AppHost& host, const Iperf3Options& o,
+                                            std::string* error, std::string name) {
+  Mbuf* pattern = mbuf_alloc_chain(host.stack().pool(), kTemplateBytes);
+  if (pattern == nullptr) {
+    *error = "no mbufs for the send pattern";
+    return nullptr;
+  }
+  // iperf3 sends random bytes; any pattern does (the receiver discards them).
+  std::uint32_t x = 0x9e3779b9u;
+  for (Mbuf* seg = pattern; seg != nullptr; seg = seg->next)
+    for (std::byte& b : seg->span()) {
+      x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+      b = std::byte(static_cast<std::uint8_t>(x));
+    }
+  return std::make_unique<Server>(host, o, MbufPtr(pattern), std::move(name));
+}
+
 int cmd_iperf3(const Argv& argv) {
   std::vector<cli::OptionSpec> specs = host_options();
   specs.push_back({"port", {"-p", "-port", "--port"}, true, "PORT", "port to listen on (5201)"});
@@ -712,50 +743,15 @@ int cmd_iperf3(const Argv& argv) {
     std::fprintf(stderr, "ustack iperf3: %s\n", err.c_str());
     return kExitUsage;
   }
-  const bool json = args.has("json");
-  install_signal_handlers();
-  auto host = AppHost::open(ho, &err);
-  if (!host) {
+  auto host = open_server_host("iperf3", ho);
+  if (!host) return kExitUsage;
+  auto server = make_iperf3(*host, {args.has("json"), args.has("one-off")}, &err);
+  if (!server) {
     std::fprintf(stderr, "ustack iperf3: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  Mbuf* pattern = mbuf_alloc_chain(host->stack().pool(), kTemplateBytes);
-  if (pattern == nullptr) {
-    std::fprintf(stderr, "ustack iperf3: no mbufs for the send pattern\n");
     return kExitFailure;
   }
-  // iperf3 sends random bytes; any pattern does (the receiver discards them).
-  std::uint32_t x = 0x9e3779b9u;
-  for (Mbuf* seg = pattern; seg != nullptr; seg = seg->next)
-    for (std::byte& b : seg->span()) {
-      x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-      b = std::byte(static_cast<std::uint8_t>(x));
-    }
-  MbufPtr pattern_owner(pattern);
-  Server server(*host, json, args.has("one-off"), pattern);
-  if (host->stack().tcp().listen(static_cast<std::uint16_t>(port), server, &err) == nullptr) {
-    std::fprintf(stderr, "ustack iperf3: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  host->stack().set_app(&server);
-  std::fprintf(json ? stderr : stdout, "iperf3: listening on %s port %llu\n",
-               host->address().addr.to_string().c_str(), port);
-  std::fflush(json ? stderr : stdout);
-  host->run_until([&] { return server.stop(); }, std::chrono::hours(24 * 365));
-  if (g_interrupted.load()) {
-    std::fprintf(json ? stderr : stdout, "iperf3: interrupted\n");
-    server.interrupt();
-  }
-  // Let FINs and the last answers go out.
-  const Instant end = host->now() + std::chrono::seconds(1);
-  while (server.open_conns() > 0 && host->now() < end) host->drain(std::chrono::milliseconds(10));
-  host->stack().set_app(nullptr);
-  std::fprintf(json ? stderr : stdout, "iperf3: %llu tests, %llu failed, %llu refused\n",
-               static_cast<unsigned long long>(server.tests()),
-               static_cast<unsigned long long>(server.failed()),
-               static_cast<unsigned long long>(server.refused()));
-  if (args.has("one-off")) return server.last_ok() ? kExitOk : kExitFailure;
-  return kExitOk;
+  server->port = static_cast<std::uint16_t>(port);
+  return serve(*host, *server);
 }
 
 }  // namespace ustack::app

@@ -8,11 +8,12 @@
 #include "apps/commands.h"
 #include "apps/host.h"
 #include "apps/server_loop.h"
+#include "apps/servers.h"
 
 namespace ustack::app {
 namespace {
 
-enum class Mode { kEcho, kDiscard, kSource };
+using Mode = TcpServerMode;
 
 class Server;
 
@@ -39,15 +40,21 @@ struct Session : TcpHandler {
 
 class Server : public ServerListener {
  public:
-  Server(AppHost& h, Mode m, std::uint64_t n, bool trace)
-      : host(h), mode(m), source_bytes(n), debug(trace) {}
-  TcpHandler* on_accept(TcpConn& c) override {
+  Server(AppHost& h, const TcpServerOptions& o, std::string name)
+      : ServerListener(std::move(name)),
+        host(h),
+        mode(o.mode),
+        source_bytes(o.source_bytes),
+        debug(o.debug) {
+    detail = std::string(" (") + to_string(mode) + ")";
+  }
+  TcpHandler* accept(TcpConn& c) override {
+    reap_closed(sessions);
     sessions.push_back(std::make_unique<Session>(*this, host.now()));
     Session& s = *sessions.back();
     s.peer = c.key().remote.to_string() + ":" + std::to_string(c.key().remote_port);
     s.conn = &c;
     if (debug) std::printf("Server> Connection from %s\n", s.peer.c_str());
-    ++accepted;
     return &s;
   }
   void close_all() override {
@@ -59,7 +66,6 @@ class Server : public ServerListener {
   std::uint64_t source_bytes;
   bool debug;
   std::vector<std::unique_ptr<Session>> sessions;
-  std::uint64_t accepted = 0;
 };
 
 void Session::on_connected(TcpConn& c) {
@@ -114,11 +120,40 @@ void Session::pump(TcpConn& c) {
 
 void Session::on_closed(TcpConn&, TcpCloseReason r) {
   conn = nullptr;
-  print_connection_summary(peer, "", received, sent, server.host.now() - start, r);
+  server.connection_line(peer, "", received, sent, server.host.now() - start, r);
   server.count_finished(r);
 }
 
 }  // namespace
+
+bool parse_tcpserver_mode(std::string_view s, TcpServerMode* mode, const std::string& what,
+                          std::string* error) {
+  for (const Mode m : {Mode::kEcho, Mode::kDiscard, Mode::kSource}) {
+    if (s == to_string(m)) {
+      *mode = m;
+      return true;
+    }
+  }
+  *error = what + " is echo, discard or source, not '" + std::string(s) + "'";
+  return false;
+}
+
+const char* to_string(TcpServerMode m) {
+  switch (m) {
+    case Mode::kEcho:
+      return "echo";
+    case Mode::kDiscard:
+      return "discard";
+    case Mode::kSource:
+      return "source";
+  }
+  return "?";
+}
+
+std::unique_ptr<ServerListener> make_tcpserver(AppHost& host, const TcpServerOptions& o,
+                                               std::string name) {
+  return std::make_unique<Server>(host, o, std::move(name));
+}
 
 int cmd_tcpserver(const Argv& argv) {
   std::vector<cli::OptionSpec> specs = host_options();
@@ -134,10 +169,11 @@ int cmd_tcpserver(const Argv& argv) {
     return rc;
   std::string err;
   HostOptions ho;
-  unsigned long long port = 0, count = 0, bytes = 1 << 20;
+  TcpServerOptions opts;
+  unsigned long long port = 0, count = 0, bytes = opts.source_bytes;
   if (!read_host_options(args, &ho, &err) || !args.get_uint("port", 1, 65535, &port, &err) ||
       !args.get_uint("count", 1, 1ull << 40, &count, &err) ||
-      !args.get_uint("bytes", 0, 1ull << 50, &bytes, &err)) {
+      !args.get_uint("bytes", 0, kTcpServerMaxBytes, &bytes, &err)) {
     std::fprintf(stderr, "ustack tcpserver: %s\n", err.c_str());
     return kExitUsage;
   }
@@ -145,18 +181,18 @@ int cmd_tcpserver(const Argv& argv) {
     std::fprintf(stderr, "ustack tcpserver: give the port with -port PORT\n");
     return kExitUsage;
   }
-  const std::string ms = args.get("mode", "echo");
-  Mode mode = ms == "echo" ? Mode::kEcho : ms == "discard" ? Mode::kDiscard : Mode::kSource;
-  if (ms != "echo" && ms != "discard" && ms != "source") {
-    std::fprintf(stderr, "ustack tcpserver: --mode is echo, discard or source, not '%s'\n",
-                 ms.c_str());
+  if (!parse_tcpserver_mode(args.get("mode", "echo"), &opts.mode, "--mode", &err)) {
+    std::fprintf(stderr, "ustack tcpserver: %s\n", err.c_str());
     return kExitUsage;
   }
+  opts.source_bytes = bytes;
+  opts.debug = ho.debug;
   auto host = open_server_host("tcpserver", ho);
   if (!host) return kExitUsage;
-  Server server(*host, mode, bytes, ho.debug);
-  return serve(*host, server,
-               {"tcpserver", static_cast<std::uint16_t>(port), count, " (" + ms + ")"});
+  auto server = make_tcpserver(*host, opts);
+  server->port = static_cast<std::uint16_t>(port);
+  server->stop_after = count;
+  return serve(*host, *server);
 }
 
 }  // namespace ustack::app

@@ -14,6 +14,7 @@
 #include "apps/host.h"
 #include "apps/http_parser.h"
 #include "apps/server_loop.h"
+#include "apps/servers.h"
 #include "apps/ws_frame.h"
 #include "apps/ws_handshake.h"
 
@@ -74,13 +75,13 @@ struct Session : TcpHandler {
 
 class Server : public ServerListener {
  public:
-  Server(AppHost& h, WsLimits l, bool trace) : host(h), limits(l), debug(trace) {}
-  TcpHandler* on_accept(TcpConn& c) override {
+  Server(AppHost& h, const WsdOptions& o, std::string name)
+      : ServerListener(std::move(name)), host(h), limits{o.max_message}, debug(o.debug) {
+    detail = " (WebSocket echo, messages up to " + std::to_string(o.max_message) + " bytes)";
+  }
+  TcpHandler* accept(TcpConn& c) override {
     // Sessions of closed connections hold no buffers; drop them in batches.
-    if (closed * 2 > sessions.size()) {
-      std::erase_if(sessions, [](const auto& s) { return s->conn == nullptr; });
-      closed = 0;
-    }
+    reap_closed(sessions);
     sessions.push_back(std::make_unique<Session>(*this, host.now(), limits));
     Session& s = *sessions.back();
     s.peer = c.key().remote.to_string() + ":" + std::to_string(c.key().remote_port);
@@ -102,11 +103,17 @@ class Server : public ServerListener {
     }
   }
 
+  void print_totals() const override {
+    ServerListener::print_totals();
+    std::fprintf(out(), "%s: %llu handshakes refused, %llu connections failed for bad frames\n",
+                 name().c_str(), static_cast<unsigned long long>(refused),
+                 static_cast<unsigned long long>(failed_frames));
+  }
+
   AppHost& host;
   WsLimits limits;
   bool debug;
   std::vector<std::unique_ptr<Session>> sessions;
-  std::size_t closed = 0;  // sessions whose connection is gone
   std::uint64_t refused = 0, failed_frames = 0;
 };
 
@@ -259,17 +266,20 @@ void Session::on_closed(TcpConn&, TcpCloseReason reason) {
                                               : " by peer") +
            ", ";
   }
-  print_connection_summary(peer, what, received, sent, server.host.now() - start, reason);
+  server.connection_line(peer, what, received, sent, server.host.now() - start, reason);
   // Buffers go now; the session itself at a later accept.
   ws.release();
   std::string().swap(out);
   std::string().swap(msg.payload);
   http = HttpParser(HttpLimits{0, 0});
-  ++server.closed;
   server.count_finished(reason);
 }
 
 }  // namespace
+
+std::unique_ptr<ServerListener> make_wsd(AppHost& host, const WsdOptions& o, std::string name) {
+  return std::make_unique<Server>(host, o, std::move(name));
+}
 
 int cmd_wsd(const Argv& argv) {
   std::vector<cli::OptionSpec> specs = host_options();
@@ -288,25 +298,22 @@ int cmd_wsd(const Argv& argv) {
     return rc;
   std::string err;
   HostOptions ho;
-  unsigned long long port = 8080, count = 0, max_message = 16 << 20;
+  WsdOptions opts;
+  unsigned long long port = kWsdDefaultPort, count = 0, max_message = opts.max_message;
   if (!read_host_options(args, &ho, &err) || !args.get_uint("port", 1, 65535, &port, &err) ||
       !args.get_uint("count", 1, 1ull << 40, &count, &err) ||
-      !args.get_uint("max-message", 1, 1ull << 31, &max_message, &err)) {
+      !args.get_uint("max-message", 1, kWsdMaxMessageLimit, &max_message, &err)) {
     std::fprintf(stderr, "ustack wsd: %s\n", err.c_str());
     return kExitUsage;
   }
+  opts.max_message = max_message;
+  opts.debug = ho.debug;
   auto host = open_server_host("wsd", ho);
   if (!host) return kExitUsage;
-  Server server(*host, WsLimits{max_message}, ho.debug);
-  const int rc =
-      serve(*host, server,
-            {"wsd", static_cast<std::uint16_t>(port), count,
-             " (WebSocket echo, messages up to " + std::to_string(max_message) + " bytes)"});
-  if (rc != kExitUsage)
-    std::printf("wsd: %llu handshakes refused, %llu connections failed for bad frames\n",
-                static_cast<unsigned long long>(server.refused),
-                static_cast<unsigned long long>(server.failed_frames));
-  return rc;
+  auto server = make_wsd(*host, opts);
+  server->port = static_cast<std::uint16_t>(port);
+  server->stop_after = count;
+  return serve(*host, *server);
 }
 
 }  // namespace ustack::app

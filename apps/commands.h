@@ -18,5 +18,7 @@ int cmd_ids(const Argv& args);
 int cmd_httpd(const Argv& args);
 int cmd_wsd(const Argv& args);
 int cmd_iperf3(const Argv& args);
+int cmd_serve(const Argv& args);
+int cmd_stats(const Argv& args);
 
 }  // namespace ustack::app

@@ -86,7 +86,8 @@ std::vector<cli::OptionSpec> host_options() {
   };
 }
 
-bool read_host_options(const cli::Args& args, HostOptions* o, std::string* error) {
+bool read_host_options(const cli::Args& args, HostOptions* o, std::string* error,
+                       const std::string& flag) {
   o->driver = args.get("driver", "af_packet");
   o->iface = args.get("iface");
   o->debug = args.has("debug");
@@ -97,14 +98,15 @@ bool read_host_options(const cli::Args& args, HostOptions* o, std::string* error
   if (args.has("ip")) {
     o->ip = Ipv4Cidr::parse(args.get("ip"));
     if (!o->ip) {
-      *error = "bad address '" + args.get("ip") + "' for --ip (expected e.g. 10.0.0.1/24)";
+      *error =
+          "bad address '" + args.get("ip") + "' for " + flag + "ip (expected e.g. 10.0.0.1/24)";
       return false;
     }
   }
   if (args.has("gw")) {
     auto gw = Ipv4Addr::parse(args.get("gw"));
     if (!gw) {
-      *error = "bad address '" + args.get("gw") + "' for --gw";
+      *error = "bad address '" + args.get("gw") + "' for " + flag + "gw";
       return false;
     }
     o->gateway = *gw;
@@ -112,14 +114,14 @@ bool read_host_options(const cli::Args& args, HostOptions* o, std::string* error
   if (args.has("mac")) {
     o->mac = MacAddr::parse(args.get("mac"));
     if (!o->mac) {
-      *error = "bad MAC '" + args.get("mac") + "' for --mac (expected aa:bb:cc:dd:ee:ff)";
+      *error = "bad MAC '" + args.get("mac") + "' for " + flag + "mac (expected aa:bb:cc:dd:ee:ff)";
       return false;
     }
   }
   if (args.has("ring")) {
     const std::string r = args.get("ring");
     if (r != "2" && r != "3") {
-      *error = "--ring is 2 or 3, not '" + r + "'";
+      *error = flag + "ring is 2 or 3, not '" + r + "'";
       return false;
     }
     o->ring = r == "3" ? 3 : 2;

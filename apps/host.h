@@ -38,8 +38,10 @@ struct HostOptions {
   int ring = 2;           // af_packet ring: V2 by default (latency); 3 for throughput
   std::string dpdk_args;  // EAL arguments for the dpdk driver
 };
-// Reads the shared options; false and *error on a bad value.
-bool read_host_options(const cli::Args& args, HostOptions* out, std::string* error);
+// Reads the shared options; false and *error on a bad value. Messages name
+// an option as `flag` + its name ("--ip"; serve's config file: "ip").
+bool read_host_options(const cli::Args& args, HostOptions* out, std::string* error,
+                       const std::string& flag = "--");
 
 // The line a server prints for each finished connection:
 // "PEER: [WHAT]received N bytes, sent N bytes in T ms (REASON)".
@@ -65,6 +67,7 @@ class AppHost {
   void sync() { stack_->set_now(clock_.now()); }
   const Ipv4Cidr& address() const { return address_; }
   std::uint64_t counter(const char* name) { return worker_->counters().value(name); }
+  const CounterSet& counters() const { return worker_->counters(); }
   // Every counter of the worker and its stack, by name.
   void for_each_counter(const std::function<void(const std::string&, std::uint64_t)>& fn) {
     worker_->counters().for_each(fn);

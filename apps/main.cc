@@ -19,6 +19,8 @@ void usage(FILE* out) {
                "  httpd       serve HTTP/1.1: /, /stats, POST /echo, files from --root\n"
                "  wsd         WebSocket (RFC 6455) echo server: messages, ping, close (-port)\n"
                "  iperf3      serve iperf3 clients (TCP: -R, --bidir, -P, -t, -n) on port 5201\n"
+               "  serve       run servers (httpd, wsd, tcpserver, iperf3) from a config file\n"
+               "  stats       the live counters of a running serve (per worker, --json)\n"
                "  dump        print every frame on an interface, optionally to a pcap file\n"
                "  ids         print new flows and flag floods, scans, ARP conflicts, bad frames\n"
                "  help        this text\n");
@@ -40,6 +42,8 @@ int main(int argc, char** argv) {
   if (cmd == "httpd") return ustack::app::cmd_httpd(rest);
   if (cmd == "wsd") return ustack::app::cmd_wsd(rest);
   if (cmd == "iperf3") return ustack::app::cmd_iperf3(rest);
+  if (cmd == "serve") return ustack::app::cmd_serve(rest);
+  if (cmd == "stats") return ustack::app::cmd_stats(rest);
   if (cmd == "dump") return ustack::app::cmd_dump(rest);
   if (cmd == "ids") return ustack::app::cmd_ids(rest);
   if (cmd == "help" || cmd == "-h" || cmd == "--help" || cmd == "commands") {

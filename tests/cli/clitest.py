@@ -13,6 +13,18 @@ def run(args, timeout=60, **kw):
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
 
 
+def stop(proc, sig=2, timeout=10):
+    """Signals `proc` (when still running) and collects its output; kills it
+    if it has not ended within `timeout` seconds. Returns (stdout, stderr)."""
+    if sig is not None and proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()
+
+
 def case(name):
     def wrap(fn):
         try:

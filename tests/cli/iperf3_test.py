@@ -14,6 +14,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clitest import stop  # noqa: E402
+
 USTACK = os.path.abspath(sys.argv[1])
 PY = "/usr/bin/python3"
 results = []
@@ -119,13 +122,7 @@ class Server:
         raise AssertionError(f"no test line with ok={want_ok} from ustack within {timeout} s")
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(2)
-        try:
-            _, err = self.p.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            _, err = self.p.communicate()
+        _, err = stop(self.p)
         self.out.seek(0)
         out = self.out.read()
         self.out.close()

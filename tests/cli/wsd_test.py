@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clitest import PY, Netns, case, expect, finish, run  # noqa: E402
+from clitest import PY, Netns, case, expect, finish, run, stop  # noqa: E402
 
 USTACK = os.path.abspath(sys.argv[1])
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ws_peer.py")
@@ -99,12 +99,7 @@ if os.geteuid() == 0:
             def _():
                 peer("refused")
         finally:
-            wsd.send_signal(2)
-            try:
-                out, err = wsd.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                wsd.kill()
-                out, err = wsd.communicate()
+            out, err = stop(wsd)
 
         @case("wsd: one summary line per connection, totals, exit 0 after Ctrl-C")
         def _():
