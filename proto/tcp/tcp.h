@@ -329,6 +329,7 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   void note_duplicate(TcpConn& c, SeqNum start, SeqNum end);
   void challenge_ack(TcpConn& c);
   void dsack_undo(TcpConn& c, SeqRange dup);
+  void abort_half_open(TcpListener& l);
   bool tlp_allowed(const TcpConn& c) const;
   void send_probe(TcpConn& c);
   void tlp_acked(TcpConn& c);
@@ -385,6 +386,7 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   ConnTable table_;
   SipKey isn_key_;
   SipKey cookie_key_;
+  static constexpr std::size_t kChunk = 256;  // connections per pool chunk
   std::vector<std::unique_ptr<TcpConn[]>> chunks_;
   TcpConn* free_ = nullptr;
   std::uint32_t allocated_ = 0;

@@ -100,7 +100,7 @@ TcpLayer::TcpLayer(Stack& stack, const TcpConfig& cfg)
 TcpLayer::~TcpLayer() {
   // Every connection goes without callbacks: the application is going too.
   for (auto& chunk : chunks_) {
-    for (std::uint32_t i = 0; i < 256; ++i) {
+    for (std::uint32_t i = 0; i < kChunk; ++i) {
       TcpConn& c = chunk[i];
       if (c.layer_ != nullptr && c.state_ != TcpState::kClosed) {
         c.closed_notified_ = true;
@@ -119,13 +119,13 @@ TcpConn* TcpLayer::alloc_conn() {
     if (allocated_ >= cfg_.max_connections) return nullptr;
     // Connections come in chunks, allocated at connection-setup rate and
     // never per packet.
-    std::unique_ptr<TcpConn[]> chunk(new TcpConn[256]);
-    for (std::uint32_t i = 256; i > 0; --i) {
+    std::unique_ptr<TcpConn[]> chunk(new TcpConn[kChunk]);
+    for (std::uint32_t i = kChunk; i > 0; --i) {
       chunk[i - 1].next_free_ = free_;
       free_ = &chunk[i - 1];
     }
     chunks_.push_back(std::move(chunk));
-    allocated_ += 256;
+    allocated_ += kChunk;
   }
   TcpConn* c = free_;
   free_ = c->next_free_;
@@ -257,7 +257,21 @@ TcpListener* TcpLayer::listen(std::uint16_t port, TcpListenHandler& handler, std
   return listeners_.back().get();
 }
 
+void TcpLayer::abort_half_open(TcpListener& l) {
+  // Rare (a listener closing with handshakes in progress): a walk of the pool.
+  for (auto& chunk : chunks_) {
+    for (std::size_t i = 0; i < kChunk; ++i) {
+      TcpConn& c = chunk[i];
+      if (c.listener_ != &l || c.state_ == TcpState::kClosed) continue;
+      c.closed_notified_ = true;  // never accepted: nobody to tell
+      c.abort();
+    }
+  }
+}
+
 void TcpListener::close() {
+  // Its half-open connections (SYN-RECEIVED, not yet accepted) point to it.
+  if (pending_ > 0) layer_.abort_half_open(*this);
   layer_.listener_by_port_[port_] = nullptr;
   auto& v = layer_.listeners_;
   for (auto it = v.begin(); it != v.end(); ++it) {
@@ -335,7 +349,7 @@ TcpConn* TcpLayer::connect(IpAddr addr, std::uint16_t port, TcpHandler& handler,
 std::uint32_t TcpLayer::count_in_state(TcpState s) const {
   std::uint32_t n = 0;
   for (const auto& chunk : chunks_)
-    for (std::uint32_t i = 0; i < 256; ++i)
+    for (std::uint32_t i = 0; i < kChunk; ++i)
       if (chunk[i].layer_ != nullptr && chunk[i].state_ == s) ++n;
   return n;
 }

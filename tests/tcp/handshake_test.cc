@@ -116,6 +116,24 @@ TEST(Handshake, LateAckAfterSynAckRetransmissionEstablishes) {
   EXPECT_EQ(ms(t.conn()->rto()), 3000);
 }
 
+// Closing a listener resets the connections it has half opened (they
+// point to it), and the handshake's ACK that comes later finds nothing.
+TEST(Handshake, ClosingAListenerResetsItsHalfOpenConnections) {
+  TcpScript t;
+  t.listen();
+  t.inject({.flags = kSyn, .seq = 0, .opts = TcpScript::syn_options({}, 0)});
+  ASSERT_TRUE(t.expect({.flags = kSyn | kAck, .seq = 0, .ack = 1}));
+  ASSERT_NE(t.listener(), nullptr);
+  ASSERT_EQ(t.listener()->pending(), 1u);
+  t.listener()->close();
+  t.run();  // the worker flushes what close() queued
+  EXPECT_TRUE(t.expect({.flags = kRst | kAck, .seq = 1, .ack = 1}));
+  t.inject({.flags = kAck, .seq = 1, .ack = 1});
+  EXPECT_TRUE(t.expect({.flags = kRst, .seq = 1}));
+  EXPECT_EQ(t.app.accepted, 0);
+  EXPECT_TRUE(t.expect_nothing_for(seconds(5))) << "no SYN,ACK retransmission";
+}
+
 // A retransmitted SYN in SYN-RECEIVED means our SYN,ACK was lost: it is
 // sent again at once.
 TEST(Handshake, RetransmittedSynIsAnsweredWithSynAck) {

@@ -236,6 +236,7 @@ class TcpScript {
                                 Duration rtt = Duration::zero(),
                                 std::source_location loc = std::source_location::current());
   void listen();
+  TcpListener* listener() { return listener_; }
   // connect() to the peer from kClientPort; the SYN is expected (within
   // 10 ms, for ARP) and returned (the stack's ISN recorded).
   std::optional<SentSeg> open(std::source_location loc = std::source_location::current());
