@@ -58,6 +58,7 @@ struct Conn : TcpHandler {
   Role role;
   TcpConn* conn;  // nullptr once closed
   std::string peer;
+  const char* congestion;  // the connection's congestion control, by name
   Instant since;
   std::string in;  // control bytes not yet handled, or the cookie so far
   bool dead = false;
@@ -171,6 +172,7 @@ Conn::Conn(Server& s, Role r, TcpConn& c, Instant now)
       role(r),
       conn(&c),
       peer(c.key().remote.to_string() + ":" + std::to_string(c.key().remote_port)),
+      congestion(to_string(c.congestion_control())),
       since(now) {}
 
 void Conn::on_connected(TcpConn& c) {
@@ -358,6 +360,7 @@ void Server::control_input(Conn& c) {
         r.cpu_system = cpu_[2];
         const bool sends = params_.reverse || params_.bidirectional;
         r.sender_has_retransmits = sends ? 1 : -1;
+        if (!streams_.empty()) r.congestion = streams_[0]->congestion;
         Direction rx, tx;
         for (std::size_t i = 0; i < streams_.size(); ++i) {
           const Conn& s = *streams_[i];

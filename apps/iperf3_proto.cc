@@ -80,7 +80,7 @@ std::string results_json(const Results& r) {
   s += ",\"cpu_util_system\":";
   append_number(&s, r.cpu_system);
   s += ",\"sender_has_retransmits\":" + std::to_string(r.sender_has_retransmits);
-  s += ",\"congestion_used\":\"newreno\"";
+  s += ",\"congestion_used\":" + json_quote(r.congestion);
   if (!r.server_output_text.empty())
     s += ",\"server_output_text\":" + json_quote(r.server_output_text);
   s += ",\"streams\":[";

@@ -82,7 +82,8 @@ struct StreamResult {
 
 struct Results {
   double cpu_total = 0, cpu_user = 0, cpu_system = 0;
-  int sender_has_retransmits = -1;  // -1 when the server only received
+  int sender_has_retransmits = -1;   // -1 when the server only received
+  std::string congestion = "cubic";  // the streams' congestion control ("congestion_used")
   std::vector<StreamResult> streams;
   std::string server_output_text;  // sent when not empty (--get-server-output)
 };

@@ -84,6 +84,7 @@ TEST(Iperf3Results, HaveWhatTheClientRequires) {
   // get_results() in iperf_api.c fails without these.
   iperf3::Results r;
   r.sender_has_retransmits = -1;
+  r.congestion = "newreno";
   r.streams.push_back({iperf3::stream_id(0), 12345, -1, 2.0});
   r.streams.push_back({iperf3::stream_id(1), 6789, -1, 2.0});
   const std::string s = iperf3::results_json(r);
@@ -93,6 +94,8 @@ TEST(Iperf3Results, HaveWhatTheClientRequires) {
   for (const char* k :
        {"cpu_util_total", "cpu_util_user", "cpu_util_system", "sender_has_retransmits", "streams"})
     EXPECT_NE(j.get(k), nullptr) << k;
+  ASSERT_NE(j.get("congestion_used"), nullptr);
+  EXPECT_EQ(j.get("congestion_used")->string(), "newreno") << "the streams' own, not a constant";
   ASSERT_EQ(j.get("streams")->array().size(), 2u);
   const JsonValue& st = j.get("streams")->array()[1];
   EXPECT_EQ(st.number_or("id", 0), 3);  // 1, then 3, 4, ... as iperf3 numbers them
