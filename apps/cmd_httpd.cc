@@ -323,7 +323,12 @@ void Session::on_closed(TcpConn&, TcpCloseReason reason) {
   conn = nullptr;
   server.connection_line(peer, std::to_string(requests) + " requests, ", received, sent,
                          server.host.now() - start, reason);
-  server.count_finished(reason);
+  // RFC 9112 §9.6: a client may close at any time; one that resets between
+  // requests (wrk does, at its end) has not failed anything. A reset in the
+  // middle of a request or of a response has.
+  const bool between = reason == TcpCloseReason::kReset && requests > 0 &&
+                       !parser.mid_request() && out_pos >= out.size();
+  server.count_finished(between ? TcpCloseReason::kNormal : reason);
 }
 
 }  // namespace

@@ -332,6 +332,18 @@ if os.geteuid() == 0:
             r = run(n.B([PY, "-c", RAW_HTTP, "GET / HTTP/2.0\\r\\nHost: a\\r\\n\\r\\n"]))
             expect(r.stdout.startswith("HTTP/1.1 505 "), r.stdout)
 
+        @case("httpd: wrk, 8 connections keep-alive for 2 s, no errors")
+        def _():
+            r = subprocess.run(n.B(["wrk", "-t", "1", "-c", "8", "-d", "2s", "--timeout", "2s",
+                                    URL + "/hello.txt"]),
+                               capture_output=True, text=True, timeout=60)
+            expect(r.returncode == 0, r.stdout + r.stderr)
+            m = re.search(r"(\d+) requests in", r.stdout)
+            expect(m is not None and int(m.group(1)) > 1000, r.stdout)
+            expect("Socket errors" not in r.stdout, r.stdout)
+            expect("Non-2xx" not in r.stdout, r.stdout)
+            print(f"    wrk: {r.stdout.strip().splitlines()[-2].strip()}")
+
         httpd.send_signal(2)
         out, err = httpd.communicate(timeout=10)
 
