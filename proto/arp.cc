@@ -42,7 +42,7 @@ void ArpLayer::input(Mbuf* m) {
   // An ARP probe (sender 0.0.0.0, RFC 5227 §2.1.1) teaches nothing.
   if (!sender_ip.is_unspecified())
     cache_.learn(sender_ip, sender_mac, for_us, arp->is_reply(), stack_.now());
-  if (!arp->is_request() || !for_us) return;
+  if (!arp->is_request() || !for_us || !stack_.config().arp.reply_requests) return;
 
   // RFC 826: "swap hardware and protocol fields, putting the local hardware
   // and protocol addresses in the sender fields; set the ar$op field to

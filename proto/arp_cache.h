@@ -36,6 +36,10 @@ struct ArpConfig {
   std::uint32_t retries = 3;  // requests sent before giving up
   Duration retry_interval = std::chrono::seconds(1);
   Duration reachable_time = std::chrono::seconds(30);
+  // Answer requests for our addresses. Off on all cores but one of a
+  // multi-core host, which learn from the copies that core hands them
+  // (Stack::set_core_links): one reply per request.
+  bool reply_requests = true;
 };
 
 // What the cache needs from the stack around it.

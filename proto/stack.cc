@@ -2,6 +2,8 @@
 
 #include <sys/random.h>
 
+#include "proto/wire/bytes.h"
+#include "proto/wire/ethernet.h"
 #include "proto/wire/ipv4.h"
 
 namespace ustack {
@@ -46,6 +48,9 @@ Stack::~Stack() {
   // Connections first (they may still send), then waiting packets and
   // fragments go back to their pools before the layers.
   tcp_.reset();
+  Mbuf* m = nullptr;
+  for (SpscRing<Mbuf*>* r : links_.from)
+    while (r->dequeue(m)) mbuf_free(m);
   arp_->cache().clear();
   ipv4_->reassembler().clear();
 }
@@ -57,6 +62,10 @@ void Stack::start(Instant now) {
 
 void Stack::on_rx(Worker&, std::size_t, Mbuf** pkts, std::uint16_t n, Instant now) {
   now_ = now;
+  if (links_.steer != nullptr) {
+    for (std::uint16_t i = 0; i < n; ++i) steer_input(pkts[i]);
+    return;
+  }
   for (std::uint16_t i = 0; i < n; ++i) {
     if (i + 1 < n) prefetch(pkts[i + 1]->data());
     ethernet_->input(pkts[i]);
@@ -65,7 +74,60 @@ void Stack::on_rx(Worker&, std::size_t, Mbuf** pkts, std::uint16_t n, Instant no
 
 void Stack::on_poll(Worker&, Instant now) {
   now_ = now;
+  if (links_.steer != nullptr) poll_inbound();
   if (app_ != nullptr) app_->poll(now);
+}
+
+void Stack::set_core_links(CoreLinks links) {
+  links_ = std::move(links);
+  c_redirected_ = &counters_.get("steer.tx.redirected");
+  c_handed_in_ = &counters_.get("steer.rx.handed_in");
+  c_ring_full_ = &counters_.get("steer.drop.ring_full");
+  c_arp_copies_ = &counters_.get("steer.tx.arp_copies");
+}
+
+void Stack::steer_input(Mbuf* m) {
+  const FlowSteer& s = *links_.steer;
+  const std::uint16_t owner = s.owner_of_frame(*m);
+  if (owner != s.self()) {
+    // Another core's flow (the driver's queue was not its owner's): to the
+    // owner, which frees it (to this core's pool, through its remote ring).
+    if (links_.to[owner]->enqueue(m)) {
+      c_redirected_->inc();
+    } else {
+      c_ring_full_->inc();
+      mbuf_free(m);
+    }
+    return;
+  }
+  if (s.self() == 0 && s.cores() > 1 && m->data_len >= 14 &&
+      wire::load_be16(m->data() + 12) == wire::kEtherTypeArp)
+    share_arp(*m);
+  ethernet_->input(m);
+}
+
+void Stack::share_arp(const Mbuf& m) {
+  // A copy each (not a clone: core 0 may answer in place in the original).
+  for (std::uint16_t k = 1; k < links_.steer->cores(); ++k) {
+    Mbuf* copy = mbuf_copy(&m, pool_);
+    if (copy == nullptr) return;
+    if (links_.to[k]->enqueue(copy)) {
+      c_arp_copies_->inc();
+    } else {
+      c_ring_full_->inc();
+      mbuf_free(copy);
+    }
+  }
+}
+
+void Stack::poll_inbound() {
+  Mbuf* m = nullptr;
+  for (SpscRing<Mbuf*>* r : links_.from) {
+    for (int i = 0; i < 32 && r->dequeue(m); ++i) {
+      c_handed_in_->inc();
+      ethernet_->input(m);
+    }
+  }
 }
 
 void Stack::input(Mbuf* frame, Instant now) {

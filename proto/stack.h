@@ -9,17 +9,20 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "core/counters.h"
 #include "core/instant.h"
 #include "core/mbuf_pool.h"
 #include "core/port.h"
+#include "core/ring.h"
 #include "core/timer_wheel.h"
 #include "core/tx_batch.h"
 #include "core/worker.h"
 #include "proto/arp.h"
 #include "proto/arp_cache.h"
 #include "proto/ethernet.h"
+#include "proto/flow_steer.h"
 #include "proto/icmp.h"
 #include "proto/ipv4.h"
 #include "proto/ipv4_reassembly.h"
@@ -73,6 +76,20 @@ class Stack final : public PacketHandler {
   // Runs `app` on every loop iteration (nullptr: none).
   void set_app(StackApp* app) { app_ = app; }
 
+  // Multi-core (proto/flow_steer.h): this stack is core `steer->self()`.
+  // Received frames of flows another core owns go to to[owner]; frames the
+  // others hand over come from `from` (polled once per iteration). Core 0
+  // receives ARP (not IPv4: queue 0) and hands each other core a copy to
+  // learn from; only core 0 answers (ArpConfig::reply_requests).
+  // Setup only, before traffic; the rings and `steer` outlive the stack.
+  struct CoreLinks {
+    const FlowSteer* steer = nullptr;
+    std::vector<SpscRing<Mbuf*>*> to;    // by core; to[self] unused
+    std::vector<SpscRing<Mbuf*>*> from;  // every ring into this core
+  };
+  void set_core_links(CoreLinks links);
+  const FlowSteer* steer() const { return links_.steer; }
+
   const StackConfig& config() const { return cfg_; }
   MbufPool& pool() { return pool_; }
   TimerWheel& timers() { return timers_; }
@@ -97,6 +114,14 @@ class Stack final : public PacketHandler {
   PortCapabilities caps_;
   Instant now_;
   StackApp* app_ = nullptr;
+  CoreLinks links_;
+  Counter* c_redirected_ = nullptr;
+  Counter* c_handed_in_ = nullptr;
+  Counter* c_ring_full_ = nullptr;
+  Counter* c_arp_copies_ = nullptr;
+  void steer_input(Mbuf* m);
+  void share_arp(const Mbuf& m);
+  void poll_inbound();
   std::unique_ptr<EthernetLayer> ethernet_;
   std::unique_ptr<ArpLayer> arp_;
   std::unique_ptr<Ipv4Layer> ipv4_;

@@ -330,6 +330,8 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   void challenge_ack(TcpConn& c);
   void dsack_undo(TcpConn& c, SeqRange dup);
   void abort_half_open(TcpListener& l);
+  // Whether this core receives the flow's segments (multi-core steering).
+  bool owns(const ConnKey& k) const;
   bool tlp_allowed(const TcpConn& c) const;
   void send_probe(TcpConn& c);
   void tlp_acked(TcpConn& c);

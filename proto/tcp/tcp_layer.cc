@@ -282,6 +282,12 @@ void TcpListener::close() {
   }
 }
 
+bool TcpLayer::owns(const ConnKey& k) const {
+  const FlowSteer* s = stack_.steer();
+  return s == nullptr ||
+         s->owner_v4(k.remote.as_v4(), k.local.as_v4(), k.remote_port, k.local_port) == s->self();
+}
+
 TcpConn* TcpLayer::connect(IpAddr addr, std::uint16_t port, TcpHandler& handler, std::string* error,
                            std::uint16_t local_port) {
   if (!addr.is_v4()) {
@@ -299,12 +305,15 @@ TcpConn* TcpLayer::connect(IpAddr addr, std::uint16_t port, TcpHandler& handler,
       return nullptr;
     }
   } else {
-    // RFC 6056 §3.3.1 (algorithm 1): a random start, then the next free one.
+    // RFC 6056 §3.3.1 (algorithm 1): a random start, then the next free one
+    // -- on a multi-core host, the next whose replies this core owns
+    // (proto/flow_steer.h), so that the connection sees its segments.
     const std::uint32_t n = std::uint32_t{cfg_.ephemeral_hi} - cfg_.ephemeral_lo + 1;
     const auto start = static_cast<std::uint32_t>(rng_.below(n));
     for (std::uint32_t i = 0; i < n; ++i) {
       key.local_port = static_cast<std::uint16_t>(cfg_.ephemeral_lo + (start + i) % n);
-      if (listener_by_port_[key.local_port] == nullptr && table_.find(key) == nullptr) break;
+      if (listener_by_port_[key.local_port] == nullptr && owns(key) && table_.find(key) == nullptr)
+        break;
       key.local_port = 0;
     }
     if (key.local_port == 0) {
@@ -316,7 +325,7 @@ TcpConn* TcpLayer::connect(IpAddr addr, std::uint16_t port, TcpHandler& handler,
       for (std::uint32_t i = 0; i < n && key.local_port == 0; ++i) {
         ConnKey k = key;
         k.local_port = static_cast<std::uint16_t>(cfg_.ephemeral_lo + (start + i) % n);
-        TcpConn* old = table_.find(k);
+        TcpConn* old = owns(k) ? table_.find(k) : nullptr;
         if (old != nullptr && old->state_ == TcpState::kTimeWait && old->ts_ok_ &&
             now() - old->timewait_since_ >= std::chrono::seconds(1)) {
           c_time_wait_reused_.inc();

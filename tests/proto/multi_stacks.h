@@ -1,0 +1,142 @@
+// Two ustack hosts over a memlink of N queues, each host with N cores: a
+// worker, pool, timer wheel, counters and stack per core, the cores joined
+// by rings for frames that arrive on a queue other than their flow's owner
+// (Stack::set_core_links). Driven in one thread on a virtual clock, every
+// core of both hosts once per step, so the tests are deterministic; the
+// rings are the same SPSC rings threads use.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/ring.h"
+#include "core/toeplitz.h"
+#include "core/worker.h"
+#include "drivers/memlink/memlink.h"
+#include "proto/flow_steer.h"
+#include "proto/stack.h"
+#include "unit/test_pool.h"
+
+namespace ustack::testing {
+
+struct Core {
+  std::unique_ptr<MbufPool> pool;
+  std::unique_ptr<Worker> worker;
+  std::unique_ptr<FlowSteer> steer;
+  std::unique_ptr<Stack> stack;
+  std::uint64_t counter(const char* name) { return worker->counters().value(name); }
+};
+
+struct MultiHost {
+  std::vector<Core> cores;
+  // rings[from][to]; the diagonal is unused.
+  std::vector<std::vector<std::unique_ptr<SpscRing<Mbuf*>>>> rings;
+  std::uint64_t sum(const char* name) {
+    std::uint64_t n = 0;
+    for (Core& c : cores) n += c.counter(name);
+    return n;
+  }
+};
+
+struct MultiOptions {
+  std::uint16_t cores = 2;
+  const RssKey* key = &kRssKeyMicrosoft;  // both hosts' flow steering
+  std::uint32_t pool_size = 8192;         // per core
+  TcpConfig tcp;
+};
+
+inline const Ipv4Addr kMultiA = Ipv4Addr::from_u32(0x0a000001);  // 10.0.0.1
+inline const Ipv4Addr kMultiB = Ipv4Addr::from_u32(0x0a000002);  // 10.0.0.2
+
+class MultiStacks {
+ public:
+  explicit MultiStacks(const MultiOptions& o = MultiOptions{}) : hash(*o.key) {
+    MemlinkConfig lc;
+    lc.queues = o.cores;
+    std::string err;
+    link = Memlink::create(lc, clock, &err);
+    EXPECT_NE(link, nullptr) << err;
+    make_host(a, "a", link->a(), kMultiA, o);
+    make_host(b, "b", link->b(), kMultiB, o);
+    link->set_rx_pool(0, a.cores[0].pool.get());
+    link->set_rx_pool(1, b.cores[0].pool.get());
+  }
+
+  ~MultiStacks() {
+    for (MultiHost* h : {&a, &b})
+      for (Core& c : h->cores) c.stack.reset();
+    for (MultiHost* h : {&a, &b})
+      for (Core& c : h->cores) c.worker.reset();
+    link.reset();
+    for (MultiHost* h : {&a, &b}) {
+      h->rings.clear();
+      for (Core& c : h->cores) EXPECT_EQ(c.pool->in_use(), 0u) << "a core leaked mbufs";
+    }
+  }
+
+  void step(Duration d = std::chrono::microseconds(10)) {
+    for (MultiHost* h : {&a, &b})
+      for (Core& c : h->cores) c.worker->run_once(clock.now());
+    clock.advance(d);
+  }
+  bool run_until(const std::function<bool()>& done, int max_steps = 200000) {
+    for (int i = 0; i < max_steps; ++i) {
+      if (done()) return true;
+      step();
+    }
+    return done();
+  }
+  void sync() {
+    for (MultiHost* h : {&a, &b})
+      for (Core& c : h->cores) c.stack->set_now(clock.now());
+  }
+
+  VirtualClock clock;
+  Toeplitz hash;
+  std::unique_ptr<Memlink> link;
+  MultiHost a, b;
+
+ private:
+  void make_host(MultiHost& h, const char* name, Port& port, Ipv4Addr addr, const MultiOptions& o) {
+    const std::uint16_t n = o.cores;
+    h.rings.resize(n);
+    for (auto& row : h.rings)
+      for (std::uint16_t j = 0; j < n; ++j) row.push_back(std::make_unique<SpscRing<Mbuf*>>(1024));
+    h.cores.resize(n);
+    for (std::uint16_t k = 0; k < n; ++k) {
+      Core& c = h.cores[k];
+      const std::string cname = std::string(name) + std::to_string(k);
+      c.pool = make_pool(o.pool_size, 2048, cname.c_str());
+      WorkerConfig wc;
+      wc.name = cname;
+      c.worker = std::make_unique<Worker>(wc, clock);
+      TxBatch& tx = c.worker->add_queue(port, k);
+      c.worker->add_pool(*c.pool);
+      StackConfig sc;
+      sc.netif.mac = port.mac();
+      sc.netif.addrs = {Ipv4Cidr{addr, 24}};
+      sc.arp.reply_requests = k == 0;
+      sc.netif.gratuitous_arp = false;
+      sc.seed = addr.to_u32() * 31 + k;
+      sc.tcp = o.tcp;
+      c.stack = std::make_unique<Stack>(sc, *c.pool, c.worker->timers(), c.worker->counters(), tx,
+                                        clock.now());
+      c.steer = std::make_unique<FlowSteer>(hash, n, k);
+      Stack::CoreLinks links;
+      links.steer = c.steer.get();
+      for (std::uint16_t j = 0; j < n; ++j) {
+        links.to.push_back(h.rings[k][j].get());
+        if (j != k) links.from.push_back(h.rings[j][k].get());
+      }
+      c.stack->set_core_links(std::move(links));
+      c.worker->set_handler(*c.stack);
+    }
+  }
+};
+
+}  // namespace ustack::testing
