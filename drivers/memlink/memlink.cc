@@ -208,6 +208,7 @@ class Memlink::EndPort final : public Port {
     std::uint16_t i = 0;
     while (i < n) {
       InFlight chunk[64];
+      std::uint32_t len[64];
       std::uint16_t k = 0;
       for (; i < n && k < 64; ++i) {
         Mbuf* m = pkts[i];
@@ -230,10 +231,13 @@ class Memlink::EndPort final : public Port {
           }
           arrive = depart + d.faults.delay.count();
         }
-        chunk[k++] = InFlight{m, arrive};
+        chunk[k] = InFlight{m, arrive};
+        len[k++] = m->pkt_len;
       }
+      // Lengths were read before: once enqueued, a frame is the receiving
+      // thread's (it may already be parsing it).
       const auto enq = static_cast<std::uint16_t>(ring.enqueue_burst(chunk, k));
-      for (std::uint16_t j = 0; j < enq; ++j) bytes += chunk[j].m->pkt_len;
+      for (std::uint16_t j = 0; j < enq; ++j) bytes += len[j];
       sent = static_cast<std::uint16_t>(sent + enq);
       if (enq < k) {
         // Ring full: free the rest of this chunk and everything after it.

@@ -48,6 +48,9 @@ struct MultiOptions {
   const RssKey* key = &kRssKeyMicrosoft;  // both hosts' flow steering
   std::uint32_t pool_size = 8192;         // per core
   TcpConfig tcp;
+  // Each core on its own thread on the TSC clock (start_threads()), instead
+  // of all in the caller's thread on the virtual clock (step()).
+  bool threaded = false;
 };
 
 inline const Ipv4Addr kMultiA = Ipv4Addr::from_u32(0x0a000001);  // 10.0.0.1
@@ -55,11 +58,12 @@ inline const Ipv4Addr kMultiB = Ipv4Addr::from_u32(0x0a000002);  // 10.0.0.2
 
 class MultiStacks {
  public:
-  explicit MultiStacks(const MultiOptions& o = MultiOptions{}) : hash(*o.key) {
+  explicit MultiStacks(const MultiOptions& o = MultiOptions{})
+      : hash(*o.key), clk_(o.threaded ? static_cast<const Clock&>(tsc_) : clock) {
     MemlinkConfig lc;
     lc.queues = o.cores;
     std::string err;
-    link = Memlink::create(lc, clock, &err);
+    link = Memlink::create(lc, clk_, &err);
     EXPECT_NE(link, nullptr) << err;
     make_host(a, "a", link->a(), kMultiA, o);
     make_host(b, "b", link->b(), kMultiB, o);
@@ -68,6 +72,7 @@ class MultiStacks {
   }
 
   ~MultiStacks() {
+    stop_threads();
     for (MultiHost* h : {&a, &b})
       for (Core& c : h->cores) c.stack.reset();
     for (MultiHost* h : {&a, &b})
@@ -91,13 +96,29 @@ class MultiStacks {
     }
     return done();
   }
+  // Threaded: every core's loop on its own (unpinned) thread; stop_threads()
+  // joins them, after which their state may be read here.
+  void start_threads() {
+    for (MultiHost* h : {&a, &b})
+      for (Core& c : h->cores) {
+        std::string err;
+        ASSERT_TRUE(c.worker->start(nullptr, &err)) << err;
+      }
+  }
+  void stop_threads() {
+    for (MultiHost* h : {&a, &b})
+      for (Core& c : h->cores)
+        if (c.worker) c.worker->stop();
+  }
   void sync() {
     for (MultiHost* h : {&a, &b})
       for (Core& c : h->cores) c.stack->set_now(clock.now());
   }
 
   VirtualClock clock;
+  TscClock tsc_;
   Toeplitz hash;
+  const Clock& clk_;
   std::unique_ptr<Memlink> link;
   MultiHost a, b;
 
@@ -114,7 +135,7 @@ class MultiStacks {
       c.pool = make_pool(o.pool_size, 2048, cname.c_str());
       WorkerConfig wc;
       wc.name = cname;
-      c.worker = std::make_unique<Worker>(wc, clock);
+      c.worker = std::make_unique<Worker>(wc, clk_);
       TxBatch& tx = c.worker->add_queue(port, k);
       c.worker->add_pool(*c.pool);
       StackConfig sc;
@@ -125,7 +146,7 @@ class MultiStacks {
       sc.seed = addr.to_u32() * 31 + k;
       sc.tcp = o.tcp;
       c.stack = std::make_unique<Stack>(sc, *c.pool, c.worker->timers(), c.worker->counters(), tx,
-                                        clock.now());
+                                        clk_.now());
       c.steer = std::make_unique<FlowSteer>(hash, n, k);
       Stack::CoreLinks links;
       links.steer = c.steer.get();

@@ -8,7 +8,10 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cstddef>
+#include <thread>
 #include <vector>
 
 #include "proto/multi_stacks.h"
@@ -31,6 +34,7 @@ struct Client : TcpHandler {
   std::size_t got = 0, bad = 0;
   bool closed = false;
   TcpCloseReason reason{};
+  std::atomic<std::size_t>* closed_count = nullptr;  // threaded test: progress
   void on_connected(TcpConn& c) override {
     std::array<std::byte, kBytes> out;
     for (std::size_t i = 0; i < kBytes; ++i) out[i] = pattern(id, i);
@@ -46,6 +50,7 @@ struct Client : TcpHandler {
   void on_closed(TcpConn&, TcpCloseReason r) override {
     closed = true;
     reason = r;
+    if (closed_count != nullptr) closed_count->fetch_add(1, std::memory_order_release);
   }
 };
 
@@ -163,6 +168,83 @@ TEST(MultiCore, SymmetricKeyNeedsNoHandOver) {
   ASSERT_TRUE(s.run_until([&] { return r.all_closed(); }, 400000));
   r.check();
   EXPECT_EQ(s.a.sum("steer.tx.redirected") + s.b.sum("steer.tx.redirected"), 0u);
+}
+
+// The same with each core on its own thread, as deployed: the hand-over
+// rings, the remote frees back to each core's pool and the memlink queues
+// are crossed by real threads (ThreadSanitizer checks this test in CI).
+// Each of A's cores opens its connections from its own loop (StackApp).
+struct Opener : StackApp {
+  Opener(Stack& st, std::vector<Client*> mine) : stack(st), clients(std::move(mine)) {}
+  void poll(Instant) override {
+    if (started) return;
+    started = true;
+    for (Client* c : clients) {
+      std::string err;
+      c->conn = stack.tcp().connect(IpAddr::v4(kMultiB), kPort, *c, &err);
+      if (c->conn == nullptr) {  // counted as a failure below
+        c->closed = true;
+        c->closed_count->fetch_add(1, std::memory_order_release);
+      }
+    }
+  }
+  Stack& stack;
+  std::vector<Client*> clients;
+  bool started = false;
+};
+
+TEST(MultiCore, ThreadsPerCore) {
+  MultiOptions o;
+  o.threaded = true;
+  MultiStacks s(o);
+  constexpr std::size_t kPerCore = 100;
+  std::vector<EchoListener> listeners(s.b.cores.size());
+  for (std::uint16_t k = 0; k < s.b.cores.size(); ++k) {
+    listeners[k].core = k;
+    std::string err;
+    ASSERT_NE(s.b.cores[k].stack->tcp().listen(kPort, listeners[k], &err), nullptr) << err;
+  }
+  std::vector<Client> clients(kPerCore * s.a.cores.size());
+  std::atomic<std::size_t> closed{0};
+  for (Client& c : clients) c.closed_count = &closed;
+  std::vector<std::unique_ptr<Opener>> openers;
+  for (std::uint16_t k = 0; k < s.a.cores.size(); ++k) {
+    std::vector<Client*> mine;
+    for (std::size_t i = k; i < clients.size(); i += s.a.cores.size()) {
+      clients[i].id = i;
+      clients[i].core = k;
+      mine.push_back(&clients[i]);
+    }
+    openers.push_back(std::make_unique<Opener>(*s.a.cores[k].stack, std::move(mine)));
+    s.a.cores[k].stack->set_app(openers.back().get());
+  }
+  s.start_threads();
+  // Bounded: until every connection has closed, or 60 s.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (closed.load(std::memory_order_acquire) < clients.size() &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  s.stop_threads();
+  std::size_t done = 0;
+  for (const Client& c : clients) {
+    done += c.closed && c.reason == TcpCloseReason::kNormal && c.got == kBytes && c.bad == 0;
+    if (c.conn != nullptr || c.closed) {
+      EXPECT_EQ(c.got, kBytes) << "connection " << c.id;
+      EXPECT_EQ(c.bad, 0u) << "connection " << c.id;
+    }
+  }
+  EXPECT_EQ(done, clients.size());
+  std::size_t accepted = 0;
+  for (const EchoListener& l : listeners) {
+    accepted += l.keys.size();
+    for (const ConnKey& k : l.keys)
+      EXPECT_EQ(s.b.cores[l.core].steer->owner_v4(k.remote.as_v4(), k.local.as_v4(), k.remote_port,
+                                                  k.local_port),
+                l.core);
+  }
+  EXPECT_EQ(accepted, clients.size());
+  EXPECT_GT(s.b.sum("steer.tx.redirected"), 0u);
+  for (Stack* st : {s.a.cores[0].stack.get(), s.a.cores[1].stack.get()}) st->set_app(nullptr);
 }
 
 }  // namespace
