@@ -41,6 +41,75 @@ struct MultiHost {
     for (Core& c : cores) n += c.counter(name);
     return n;
   }
+  // Step 1: a pool per core (a driver's receive queues take them).
+  void make_pools(std::uint16_t n, std::uint32_t size, const std::string& name) {
+    cores.resize(n);
+    for (std::uint16_t k = 0; k < n; ++k)
+      cores[k].pool = make_pool(size, 2048, (name + std::to_string(k)).c_str());
+  }
+  std::vector<MbufPool*> pools() {
+    std::vector<MbufPool*> v;
+    for (Core& c : cores) v.push_back(c.pool.get());
+    return v;
+  }
+  // Step 2: core k polls queue k of `port`; its stack has `addr`, answers
+  // ARP on core 0 only, and is linked to the others by rings.
+  void build(Port& port, const Clock& clock, Ipv4Addr addr, const Toeplitz& hash,
+             const TcpConfig& tcp) {
+    const auto n = static_cast<std::uint16_t>(cores.size());
+    rings.resize(n);
+    for (auto& row : rings)
+      for (std::uint16_t j = 0; j < n; ++j) row.push_back(std::make_unique<SpscRing<Mbuf*>>(1024));
+    for (std::uint16_t k = 0; k < n; ++k) {
+      Core& c = cores[k];
+      WorkerConfig wc;
+      wc.name = port.name() + std::to_string(k);
+      c.worker = std::make_unique<Worker>(wc, clock);
+      TxBatch& tx = c.worker->add_queue(port, k);
+      c.worker->add_pool(*c.pool);
+      StackConfig sc;
+      sc.netif.mac = port.mac();
+      sc.netif.addrs = {Ipv4Cidr{addr, 24}};
+      sc.netif.mtu = port.mtu();
+      sc.arp.reply_requests = k == 0;
+      sc.netif.gratuitous_arp = false;
+      sc.seed = addr.to_u32() * 31 + k;
+      sc.tcp = tcp;
+      c.stack = std::make_unique<Stack>(sc, *c.pool, c.worker->timers(), c.worker->counters(), tx,
+                                        clock.now());
+      c.steer = std::make_unique<FlowSteer>(hash, n, k);
+      Stack::CoreLinks links;
+      links.steer = c.steer.get();
+      for (std::uint16_t j = 0; j < n; ++j) {
+        links.to.push_back(rings[k][j].get());
+        if (j != k) links.from.push_back(rings[j][k].get());
+      }
+      c.stack->set_core_links(std::move(links));
+      c.worker->set_handler(*c.stack);
+    }
+  }
+  // Each core's loop on its own (unpinned) thread; stop() joins them.
+  void start() {
+    for (Core& c : cores) {
+      std::string err;
+      ASSERT_TRUE(c.worker->start(nullptr, &err)) << err;
+    }
+  }
+  void stop() {
+    for (Core& c : cores)
+      if (c.worker) c.worker->stop();
+  }
+  // Stacks, then workers (their batches flush into the port); the pools
+  // stay until the caller has closed the port.
+  void teardown() {
+    stop();
+    for (Core& c : cores) c.stack.reset();
+    for (Core& c : cores) c.worker.reset();
+  }
+  void expect_no_leak() {
+    rings.clear();
+    for (Core& c : cores) EXPECT_EQ(c.pool->in_use(), 0u) << "a core leaked mbufs";
+  }
 };
 
 struct MultiOptions {
@@ -65,23 +134,20 @@ class MultiStacks {
     std::string err;
     link = Memlink::create(lc, clk_, &err);
     EXPECT_NE(link, nullptr) << err;
-    make_host(a, "a", link->a(), kMultiA, o);
-    make_host(b, "b", link->b(), kMultiB, o);
+    a.make_pools(o.cores, o.pool_size, "a");
+    b.make_pools(o.cores, o.pool_size, "b");
+    a.build(link->a(), clk_, kMultiA, hash, o.tcp);
+    b.build(link->b(), clk_, kMultiB, hash, o.tcp);
     link->set_rx_pool(0, a.cores[0].pool.get());
     link->set_rx_pool(1, b.cores[0].pool.get());
   }
 
   ~MultiStacks() {
-    stop_threads();
-    for (MultiHost* h : {&a, &b})
-      for (Core& c : h->cores) c.stack.reset();
-    for (MultiHost* h : {&a, &b})
-      for (Core& c : h->cores) c.worker.reset();
+    a.teardown();
+    b.teardown();
     link.reset();
-    for (MultiHost* h : {&a, &b}) {
-      h->rings.clear();
-      for (Core& c : h->cores) EXPECT_EQ(c.pool->in_use(), 0u) << "a core leaked mbufs";
-    }
+    a.expect_no_leak();
+    b.expect_no_leak();
   }
 
   void step(Duration d = std::chrono::microseconds(10)) {
@@ -96,19 +162,15 @@ class MultiStacks {
     }
     return done();
   }
-  // Threaded: every core's loop on its own (unpinned) thread; stop_threads()
-  // joins them, after which their state may be read here.
+  // Threaded: every core's loop on its own thread; stop_threads() joins
+  // them, after which their state may be read here.
   void start_threads() {
-    for (MultiHost* h : {&a, &b})
-      for (Core& c : h->cores) {
-        std::string err;
-        ASSERT_TRUE(c.worker->start(nullptr, &err)) << err;
-      }
+    a.start();
+    b.start();
   }
   void stop_threads() {
-    for (MultiHost* h : {&a, &b})
-      for (Core& c : h->cores)
-        if (c.worker) c.worker->stop();
+    a.stop();
+    b.stop();
   }
   void sync() {
     for (MultiHost* h : {&a, &b})
@@ -121,43 +183,6 @@ class MultiStacks {
   const Clock& clk_;
   std::unique_ptr<Memlink> link;
   MultiHost a, b;
-
- private:
-  void make_host(MultiHost& h, const char* name, Port& port, Ipv4Addr addr, const MultiOptions& o) {
-    const std::uint16_t n = o.cores;
-    h.rings.resize(n);
-    for (auto& row : h.rings)
-      for (std::uint16_t j = 0; j < n; ++j) row.push_back(std::make_unique<SpscRing<Mbuf*>>(1024));
-    h.cores.resize(n);
-    for (std::uint16_t k = 0; k < n; ++k) {
-      Core& c = h.cores[k];
-      const std::string cname = std::string(name) + std::to_string(k);
-      c.pool = make_pool(o.pool_size, 2048, cname.c_str());
-      WorkerConfig wc;
-      wc.name = cname;
-      c.worker = std::make_unique<Worker>(wc, clk_);
-      TxBatch& tx = c.worker->add_queue(port, k);
-      c.worker->add_pool(*c.pool);
-      StackConfig sc;
-      sc.netif.mac = port.mac();
-      sc.netif.addrs = {Ipv4Cidr{addr, 24}};
-      sc.arp.reply_requests = k == 0;
-      sc.netif.gratuitous_arp = false;
-      sc.seed = addr.to_u32() * 31 + k;
-      sc.tcp = o.tcp;
-      c.stack = std::make_unique<Stack>(sc, *c.pool, c.worker->timers(), c.worker->counters(), tx,
-                                        clk_.now());
-      c.steer = std::make_unique<FlowSteer>(hash, n, k);
-      Stack::CoreLinks links;
-      links.steer = c.steer.get();
-      for (std::uint16_t j = 0; j < n; ++j) {
-        links.to.push_back(h.rings[k][j].get());
-        if (j != k) links.from.push_back(h.rings[j][k].get());
-      }
-      c.stack->set_core_links(std::move(links));
-      c.worker->set_handler(*c.stack);
-    }
-  }
 };
 
 }  // namespace ustack::testing
