@@ -58,12 +58,12 @@ class MultiCoreKernel : public ::testing::TestWithParam<std::string> {
       ASSERT_TRUE(pair_->run_in_a(open));
       ASSERT_NE(port_, nullptr) << err;
     }
-    host_.build(*port_, clock_, kUs, hash_, TcpConfig{});
+    host_.build(*port_, clock_, kUs, TcpConfig{});
   }
   void TearDown() override {
     host_.teardown();
     port_.reset();
-    if (!host_.cores.empty() && host_.cores[0].pool) host_.expect_no_leak();
+    host_.expect_no_leak();
   }
 
   // Runs `cmd` in namespace B while both cores run on their threads.
@@ -75,7 +75,6 @@ class MultiCoreKernel : public ::testing::TestWithParam<std::string> {
   }
 
   TscClock clock_;
-  Toeplitz hash_{kRssKeyMicrosoft};
   std::unique_ptr<NetnsPair> pair_;
   std::shared_ptr<Port> port_;
   MultiHost host_;

@@ -20,96 +20,39 @@
 #include "drivers/memlink/memlink.h"
 #include "proto/flow_steer.h"
 #include "proto/stack.h"
+#include "proto/stack_group.h"
 #include "unit/test_pool.h"
 
 namespace ustack::testing {
 
-struct Core {
-  std::unique_ptr<MbufPool> pool;
-  std::unique_ptr<Worker> worker;
-  std::unique_ptr<FlowSteer> steer;
-  std::unique_ptr<Stack> stack;
-  std::uint64_t counter(const char* name) { return worker->counters().value(name); }
-};
+using Core = GroupCore;
 
-struct MultiHost {
-  std::vector<Core> cores;
-  // rings[from][to]; the diagonal is unused.
-  std::vector<std::vector<std::unique_ptr<SpscRing<Mbuf*>>>> rings;
-  std::uint64_t sum(const char* name) {
-    std::uint64_t n = 0;
-    for (Core& c : cores) n += c.counter(name);
-    return n;
-  }
-  // Step 1: a pool per core (a driver's receive queues take them).
+// A StackGroup with the tests' defaults: pools on normal pages, no
+// gratuitous ARP, failures as test failures.
+struct MultiHost : StackGroup {
+  explicit MultiHost(const RssKey& key = kRssKeyMicrosoft) : StackGroup(key) {}
   void make_pools(std::uint16_t n, std::uint32_t size, const std::string& name) {
-    cores.resize(n);
-    for (std::uint16_t k = 0; k < n; ++k)
-      cores[k].pool = make_pool(size, 2048, (name + std::to_string(k)).c_str());
+    MbufPoolConfig pc;
+    pc.name = name;
+    pc.capacity = size;
+    pc.try_huge_pages = false;
+    std::string err;
+    EXPECT_TRUE(StackGroup::make_pools(n, pc, &err)) << err;
   }
-  std::vector<MbufPool*> pools() {
-    std::vector<MbufPool*> v;
-    for (Core& c : cores) v.push_back(c.pool.get());
-    return v;
+  void build(Port& port, const Clock& clock, Ipv4Addr addr, const TcpConfig& tcp) {
+    StackConfig sc;
+    sc.netif.addrs = {Ipv4Cidr{addr, 24}};
+    sc.netif.mtu = port.mtu();
+    sc.netif.gratuitous_arp = false;
+    sc.seed = addr.to_u32();
+    sc.tcp = tcp;
+    StackGroup::build(port, clock, sc);
   }
-  // Step 2: core k polls queue k of `port`; its stack has `addr`, answers
-  // ARP on core 0 only, and is linked to the others by rings.
-  void build(Port& port, const Clock& clock, Ipv4Addr addr, const Toeplitz& hash,
-             const TcpConfig& tcp) {
-    const auto n = static_cast<std::uint16_t>(cores.size());
-    rings.resize(n);
-    for (auto& row : rings)
-      for (std::uint16_t j = 0; j < n; ++j) row.push_back(std::make_unique<SpscRing<Mbuf*>>(1024));
-    for (std::uint16_t k = 0; k < n; ++k) {
-      Core& c = cores[k];
-      WorkerConfig wc;
-      wc.name = port.name() + std::to_string(k);
-      c.worker = std::make_unique<Worker>(wc, clock);
-      TxBatch& tx = c.worker->add_queue(port, k);
-      c.worker->add_pool(*c.pool);
-      StackConfig sc;
-      sc.netif.mac = port.mac();
-      sc.netif.addrs = {Ipv4Cidr{addr, 24}};
-      sc.netif.mtu = port.mtu();
-      sc.arp.reply_requests = k == 0;
-      sc.netif.gratuitous_arp = false;
-      sc.seed = addr.to_u32() * 31 + k;
-      sc.tcp = tcp;
-      c.stack = std::make_unique<Stack>(sc, *c.pool, c.worker->timers(), c.worker->counters(), tx,
-                                        clock.now());
-      c.steer = std::make_unique<FlowSteer>(hash, n, k);
-      Stack::CoreLinks links;
-      links.steer = c.steer.get();
-      for (std::uint16_t j = 0; j < n; ++j) {
-        links.to.push_back(rings[k][j].get());
-        if (j != k) links.from.push_back(rings[j][k].get());
-      }
-      c.stack->set_core_links(std::move(links));
-      c.worker->set_handler(*c.stack);
-    }
-  }
-  // Each core's loop on its own (unpinned) thread; stop() joins them.
   void start() {
-    for (Core& c : cores) {
-      std::string err;
-      ASSERT_TRUE(c.worker->start(nullptr, &err)) << err;
-    }
+    std::string err;
+    ASSERT_TRUE(StackGroup::start(nullptr, &err)) << err;
   }
-  void stop() {
-    for (Core& c : cores)
-      if (c.worker) c.worker->stop();
-  }
-  // Stacks, then workers (their batches flush into the port); the pools
-  // stay until the caller has closed the port.
-  void teardown() {
-    stop();
-    for (Core& c : cores) c.stack.reset();
-    for (Core& c : cores) c.worker.reset();
-  }
-  void expect_no_leak() {
-    rings.clear();
-    for (Core& c : cores) EXPECT_EQ(c.pool->in_use(), 0u) << "a core leaked mbufs";
-  }
+  void expect_no_leak() { EXPECT_EQ(in_use(), 0u) << "a core leaked mbufs"; }
 };
 
 struct MultiOptions {
@@ -128,7 +71,7 @@ inline const Ipv4Addr kMultiB = Ipv4Addr::from_u32(0x0a000002);  // 10.0.0.2
 class MultiStacks {
  public:
   explicit MultiStacks(const MultiOptions& o = MultiOptions{})
-      : hash(*o.key), clk_(o.threaded ? static_cast<const Clock&>(tsc_) : clock) {
+      : clk_(o.threaded ? static_cast<const Clock&>(tsc_) : clock), a(*o.key), b(*o.key) {
     MemlinkConfig lc;
     lc.queues = o.cores;
     std::string err;
@@ -136,8 +79,8 @@ class MultiStacks {
     EXPECT_NE(link, nullptr) << err;
     a.make_pools(o.cores, o.pool_size, "a");
     b.make_pools(o.cores, o.pool_size, "b");
-    a.build(link->a(), clk_, kMultiA, hash, o.tcp);
-    b.build(link->b(), clk_, kMultiB, hash, o.tcp);
+    a.build(link->a(), clk_, kMultiA, o.tcp);
+    b.build(link->b(), clk_, kMultiB, o.tcp);
     link->set_rx_pool(0, a.cores[0].pool.get());
     link->set_rx_pool(1, b.cores[0].pool.get());
   }
@@ -179,7 +122,6 @@ class MultiStacks {
 
   VirtualClock clock;
   TscClock tsc_;
-  Toeplitz hash;
   const Clock& clk_;
   std::unique_ptr<Memlink> link;
   MultiHost a, b;
