@@ -70,7 +70,7 @@ struct Session : TcpHandler {
 
 class Server : public ServerListener {
  public:
-  Server(AppHost& h, const HttpdOptions& o, std::string name)
+  Server(ServerEnv& h, const HttpdOptions& o, std::string name)
       : ServerListener(std::move(name)), host(h), root(o.root), debug(o.debug) {
     if (!root.empty()) detail = ", files from " + root;
   }
@@ -85,7 +85,7 @@ class Server : public ServerListener {
     return &s;
   }
   void close_all() override;
-  AppHost& host;
+  ServerEnv& host;
   std::string root;  // empty: no static files
   bool debug;
   std::vector<std::unique_ptr<Session>> sessions;
@@ -326,8 +326,8 @@ void Session::on_closed(TcpConn&, TcpCloseReason reason) {
   // RFC 9112 §9.6: a client may close at any time; one that resets between
   // requests (wrk does, at its end) has not failed anything. A reset in the
   // middle of a request or of a response has.
-  const bool between = reason == TcpCloseReason::kReset && requests > 0 &&
-                       !parser.mid_request() && out_pos >= out.size();
+  const bool between = reason == TcpCloseReason::kReset && requests > 0 && !parser.mid_request() &&
+                       out_pos >= out.size();
   server.count_finished(between ? TcpCloseReason::kNormal : reason);
 }
 
@@ -343,7 +343,8 @@ bool check_httpd_root(std::string* root, const std::string& what, std::string* e
   return true;
 }
 
-std::unique_ptr<ServerListener> make_httpd(AppHost& host, const HttpdOptions& o, std::string name) {
+std::unique_ptr<ServerListener> make_httpd(ServerEnv& host, const HttpdOptions& o,
+                                           std::string name) {
   return std::make_unique<Server>(host, o, std::move(name));
 }
 

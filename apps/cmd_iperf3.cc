@@ -86,7 +86,7 @@ struct Direction {
 
 class Server : public ServerListener {
  public:
-  Server(AppHost& h, const Iperf3Options& o, MbufPtr pattern, std::string name)
+  Server(ServerEnv& h, const Iperf3Options& o, MbufPtr pattern, std::string name)
       : ServerListener(std::move(name)),
         host_(h),
         json_(o.json),
@@ -140,7 +140,7 @@ class Server : public ServerListener {
     phase_since_ = host_.now();
   }
 
-  AppHost& host_;
+  ServerEnv& host_;
   bool json_, one_off_;
   MbufPtr pattern_owner_;
   Mbuf* pattern_;
@@ -711,7 +711,7 @@ void Server::poll(Instant now) {
 
 }  // namespace
 
-std::unique_ptr<ServerListener> make_iperf3(AppHost& host, const Iperf3Options& o,
+std::unique_ptr<ServerListener> make_iperf3(ServerEnv& host, const Iperf3Options& o,
                                             std::string* error, std::string name) {
   Mbuf* pattern = mbuf_alloc_chain(host.stack().pool(), kTemplateBytes);
   if (pattern == nullptr) {

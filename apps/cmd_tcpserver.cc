@@ -40,7 +40,7 @@ struct Session : TcpHandler {
 
 class Server : public ServerListener {
  public:
-  Server(AppHost& h, const TcpServerOptions& o, std::string name)
+  Server(ServerEnv& h, const TcpServerOptions& o, std::string name)
       : ServerListener(std::move(name)),
         host(h),
         mode(o.mode),
@@ -61,7 +61,7 @@ class Server : public ServerListener {
     for (auto& s : sessions)
       if (s->conn != nullptr) s->conn->close();
   }
-  AppHost& host;
+  ServerEnv& host;
   Mode mode;
   std::uint64_t source_bytes;
   bool debug;
@@ -150,7 +150,7 @@ const char* to_string(TcpServerMode m) {
   return "?";
 }
 
-std::unique_ptr<ServerListener> make_tcpserver(AppHost& host, const TcpServerOptions& o,
+std::unique_ptr<ServerListener> make_tcpserver(ServerEnv& host, const TcpServerOptions& o,
                                                std::string name) {
   return std::make_unique<Server>(host, o, std::move(name));
 }

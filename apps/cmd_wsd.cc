@@ -75,7 +75,7 @@ struct Session : TcpHandler {
 
 class Server : public ServerListener {
  public:
-  Server(AppHost& h, const WsdOptions& o, std::string name)
+  Server(ServerEnv& h, const WsdOptions& o, std::string name)
       : ServerListener(std::move(name)), host(h), limits{o.max_message}, debug(o.debug) {
     detail = " (WebSocket echo, messages up to " + std::to_string(o.max_message) + " bytes)";
   }
@@ -110,7 +110,7 @@ class Server : public ServerListener {
                  static_cast<unsigned long long>(failed_frames));
   }
 
-  AppHost& host;
+  ServerEnv& host;
   WsLimits limits;
   bool debug;
   std::vector<std::unique_ptr<Session>> sessions;
@@ -277,7 +277,7 @@ void Session::on_closed(TcpConn&, TcpCloseReason reason) {
 
 }  // namespace
 
-std::unique_ptr<ServerListener> make_wsd(AppHost& host, const WsdOptions& o, std::string name) {
+std::unique_ptr<ServerListener> make_wsd(ServerEnv& host, const WsdOptions& o, std::string name) {
   return std::make_unique<Server>(host, o, std::move(name));
 }
 

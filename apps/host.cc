@@ -139,6 +139,22 @@ bool read_host_options(const cli::Args& args, HostOptions* o, std::string* error
   return true;
 }
 
+bool host_address(const HostOptions& o, Ipv4Cidr* out, std::string* error) {
+  if (o.ip) {
+    *out = *o.ip;
+  } else if (auto k = kernel_address(o.iface)) {
+    *out = *k;
+    log(LogLevel::kWarn,
+        "borrowing %s from %s: the kernel will answer on it too unless filtered "
+        "(e.g. iptables -A INPUT -i %s -p tcp -j DROP), or give ustack its own with --ip",
+        out->to_string().c_str(), o.iface.c_str(), o.iface.c_str());
+  } else {
+    *error = "no --ip given and " + o.iface + " has no IPv4 address to borrow";
+    return false;
+  }
+  return true;
+}
+
 std::unique_ptr<AppHost> AppHost::open(const HostOptions& o, std::string* error) {
   std::unique_ptr<AppHost> h(new AppHost());
   h->topology_ = Topology::load(error);
@@ -156,19 +172,7 @@ std::unique_ptr<AppHost> AppHost::open(const HostOptions& o, std::string* error)
   spec.af_packet_ring = o.ring;
   spec.dpdk_args = o.dpdk_args;
   h->port_ = open_port(spec, h->clock_, error);
-  if (!h->port_) return nullptr;
-  if (o.ip) {
-    h->address_ = *o.ip;
-  } else if (auto k = kernel_address(o.iface)) {
-    h->address_ = *k;
-    log(LogLevel::kWarn,
-        "borrowing %s from %s: the kernel will answer on it too unless filtered "
-        "(e.g. iptables -A INPUT -i %s -p tcp -j DROP), or give ustack its own with --ip",
-        h->address_.to_string().c_str(), o.iface.c_str(), o.iface.c_str());
-  } else {
-    *error = "no --ip given and " + o.iface + " has no IPv4 address to borrow";
-    return nullptr;
-  }
+  if (!h->port_ || !host_address(o, &h->address_, error)) return nullptr;
   if (o.core >= 0) {
     if (!h->topology_->pin_current_thread(o.core, error)) return nullptr;
   }

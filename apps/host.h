@@ -43,6 +43,10 @@ struct HostOptions {
 bool read_host_options(const cli::Args& args, HostOptions* out, std::string* error,
                        const std::string& flag = "--");
 
+// The stack's address: --ip, else the interface's own (with a warning that
+// the kernel answers on it too). false and *error when there is none.
+bool host_address(const HostOptions& o, Ipv4Cidr* out, std::string* error);
+
 // The line a server prints for each finished connection:
 // "PEER: [WHAT]received N bytes, sent N bytes in T ms (REASON)".
 void print_connection_summary(const std::string& peer, const std::string& what,
@@ -53,23 +57,36 @@ void print_connection_summary(const std::string& peer, const std::string& what,
 extern std::atomic<bool> g_interrupted;
 void install_signal_handlers();
 
-class AppHost {
+// What a server needs of the core it runs on: its stack, the time, and the
+// core's counters. An AppHost is one; so is each core of a MultiHost.
+class ServerEnv {
+ public:
+  virtual ~ServerEnv() = default;
+  virtual Stack& stack() = 0;
+  virtual Instant now() const = 0;
+  // Every counter of the core's worker and stack, by name.
+  virtual void for_each_counter(
+      const std::function<void(const std::string&, std::uint64_t)>& fn) const = 0;
+};
+
+class AppHost final : public ServerEnv {
  public:
   static std::unique_ptr<AppHost> open(const HostOptions& o, std::string* error);
-  ~AppHost();
+  ~AppHost() override;
 
   // Polls until done() (true), Ctrl-C or `timeout` (false).
   bool run_until(const std::function<bool()>& done, Duration timeout);
   // Runs the loop for `d` even after Ctrl-C (to finish closing).
   void drain(Duration d);
-  Stack& stack() { return *stack_; }
-  Instant now() const { return clock_.now(); }
+  Stack& stack() override { return *stack_; }
+  Instant now() const override { return clock_.now(); }
   void sync() { stack_->set_now(clock_.now()); }
   const Ipv4Cidr& address() const { return address_; }
   std::uint64_t counter(const char* name) { return worker_->counters().value(name); }
   const CounterSet& counters() const { return worker_->counters(); }
   // Every counter of the worker and its stack, by name.
-  void for_each_counter(const std::function<void(const std::string&, std::uint64_t)>& fn) {
+  void for_each_counter(
+      const std::function<void(const std::string&, std::uint64_t)>& fn) const override {
     worker_->counters().for_each(fn);
   }
   // Non-zero drop counters, one "name=value" per line (for --debug).

@@ -160,10 +160,11 @@ bool read_cores(Checker& c, const TomlValue& v, std::vector<int>* cores) {
       return c.fail(item, "core " + std::to_string(item.integer) + " is out of range (0..4095)");
     cores->push_back(static_cast<int>(item.integer));
   }
-  if (cores->empty()) return c.fail(v, "cores is empty: give one core");
-  // Multi-core steering is a later issue (#8): no faked workers until then.
-  if (cores->size() > 1)
-    return c.fail(v, "serve runs one worker until multi-core lands; give one core");
+  if (cores->empty()) return c.fail(v, "cores is empty: give one core at least");
+  for (std::size_t i = 0; i < cores->size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if ((*cores)[i] == (*cores)[j])
+        return c.fail(v, "core " + std::to_string((*cores)[i]) + " is listed twice");
   return true;
 }
 

@@ -3,7 +3,7 @@
 // every key:
 //
 //   name = "ustack"            instance name: /dev/shm/ustack-<name>.stats
-//   cores = [1]                one worker per listed core (one core for now)
+//   cores = [1]                one worker per listed core, each pinned to it
 //   drain_ms = 2000            how long SIGINT/SIGTERM waits for connections to close
 //   stats_interval_ms = 100    how often the counters are published
 //   [interface]                as the commands' options: driver, iface, ip,

@@ -134,11 +134,16 @@ def _():
     config_error(HTTPD, "no [interface] table")
 
 
-@case("serve: more than one core is refused until multi-core lands")
+@case("serve: cores listed twice or none; iperf3 on several cores is refused")
 def _():
-    config_error("cores = [0, 1]\n" + IFACE + HTTPD,
-                 "serve runs one worker until multi-core lands; give one core", "1:1")
+    config_error("cores = [0, 0]\n" + IFACE + HTTPD, "core 0 is listed twice", "1:1")
     config_error("cores = []\n" + IFACE + HTTPD, "cores is empty")
+    path = write("iperf3multi.toml", "cores = [0, 1]\n" + IFACE +
+                 '[[server]]\nkind = "iperf3"\nport = 5201\n')
+    r = run([USTACK, "serve", path], timeout=20)
+    expect(r.returncode == 2, f"exit {r.returncode}: {r.stderr}")
+    expect("iperf3 runs on one core" in r.stderr and len(r.stderr.strip().splitlines()) == 1,
+           r.stderr)
 
 
 @case("serve: wrong types and ranges, bad names, missing root, bad mode")
@@ -406,6 +411,76 @@ port = 5201
             expect(not os.path.exists(SHM), f"{SHM} still exists")
             r = run([USTACK, "stats", "--name", INSTANCE])
             expect(r.returncode == 1 and "no running instance" in r.stderr, r.stderr)
+
+
+MANY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kernel", "peers",
+                    "many_tcp.py")
+
+if os.geteuid() == 0 and (os.cpu_count() or 1) > 1:
+    with Netns("m") as n:
+        cfg = write("multi.toml", f"""name = "{INSTANCE}m"
+cores = [0, 1]
+drain_ms = 3000
+stats_interval_ms = 50
+
+[interface]
+iface = "{n.ifa}"
+ip = "10.0.0.1/24"
+
+[[server]]
+kind = "httpd"
+port = 8080
+
+[[server]]
+kind = "tcpserver"
+port = 7007
+mode = "echo"
+log_connections = false
+""")
+        serve = subprocess.Popen(n.A([USTACK, "serve", cfg]), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            up = all(wait_port(n, p) for p in (8080, 7007))
+
+            @case("serve on two cores: 200 kernel connections echoed, curl served")
+            def _():
+                expect(up, "a port did not answer")
+                r = run(n.B([PY, MANY, "client", "10.0.0.1", "7007", "200", "2000", "32", "60"]),
+                        timeout=90)
+                expect(r.returncode == 0 and "200 done, 0 failed" in r.stdout,
+                       r.stdout + r.stderr)
+                r = run(n.B(["curl", "-sS", "--max-time", "10", "http://10.0.0.1:8080/"]))
+                expect(r.returncode == 0 and "Served by ustack" in r.stdout, r.stdout + r.stderr)
+
+            @case("stats on two cores: a worker per core, each took its share of the flows")
+            def _():
+                s = None
+                for _ in range(40):  # bounded: until both workers published the flows
+                    r = run([USTACK, "stats", "--name", f"{INSTANCE}m", "--json"], timeout=20)
+                    s = json.loads(r.stdout) if r.returncode == 0 else None
+                    if s and sum(w["servers"]["tcpserver"]["finished"]
+                                 for w in s["workers"]) >= 200:
+                        break
+                    time.sleep(0.05)
+                expect(s is not None and len(s["workers"]) == 2, s)
+                expect(sorted(w["core"] for w in s["workers"]) == [0, 1], s)
+                took = [w["servers"]["tcpserver"]["accepted"] for w in s["workers"]]
+                expect(sum(took) >= 200 and min(took) >= 50, f"accepted per core: {took}")
+                expect(all(w["servers"]["tcpserver"]["failed"] == 0 for w in s["workers"]), s)
+        finally:
+            out, err = stop(serve, signal.SIGTERM, timeout=20)
+
+        @case("serve on two cores: SIGTERM drains both, totals per worker, exit 0")
+        def _():
+            expect(serve.returncode == 0, f"exit {serve.returncode}: {out}{err}")
+            expect("serve: 2 workers on cores 0,1" in out or "2 workers on cores 0,1" in out,
+                   out[:500])
+            expect("serve: worker 0 (core 0):" in out and "serve: worker 1 (core 1):" in out,
+                   out[-800:])
+            totals = [int(m) for m in re.findall(r"^tcpserver: (\d+) connections, 0 failed$",
+                                                  out, re.M)]
+            expect(len(totals) == 2 and sum(totals) >= 200, f"{totals}: {out[-800:]}")
+            expect(out.rstrip().endswith("serve: stopped"), out[-300:])
 
 shutil.rmtree(TMP, ignore_errors=True)
 finish()
