@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <utility>
 
 namespace ustack {
 
@@ -44,6 +45,13 @@ class Toeplitz {
     for (std::size_t i = 0; i < in.size(); ++i) h ^= table_[i][in[i]];
     return h;
   }
+  // The same for an input whose length is known when compiling (unrolled:
+  // the per-frame path of a driver that steers by it).
+  template <std::size_t N>
+  std::uint32_t hash_fixed(const std::uint8_t* in) const {
+    static_assert(N <= kMaxInput);
+    return hash_unrolled(in, std::make_index_sequence<N>{});
+  }
   // IPv4 addresses and ports as host-order integers (converted here).
   std::uint32_t hash_v4(std::uint32_t src, std::uint32_t dst, std::uint16_t sport,
                         std::uint16_t dport) const;
@@ -52,6 +60,11 @@ class Toeplitz {
   const RssKey& key() const { return key_; }
 
  private:
+  template <std::size_t... I>
+  std::uint32_t hash_unrolled(const std::uint8_t* in, std::index_sequence<I...>) const {
+    return (table_[I][in[I]] ^ ...);
+  }
+
   RssKey key_;
   std::array<std::array<std::uint32_t, 256>, kMaxInput> table_;
 };

@@ -35,7 +35,7 @@ void StackGroup::build(Port& port, const Clock& clock, const StackConfig& base,
     TxBatch& tx = c.worker->add_queue(port, k);
     c.worker->add_pool(*c.pool);
     StackConfig sc = base;
-    sc.netif.mac = port.mac();
+    if (base.netif.mac == MacAddr{}) sc.netif.mac = port.mac();
     sc.arp.reply_requests = base.arp.reply_requests && k == 0;
     sc.netif.gratuitous_arp = base.netif.gratuitous_arp && k == 0;
     if (base.seed != 0) sc.seed = base.seed * 0x9e3779b97f4a7c15ull + k;

@@ -1,12 +1,20 @@
-// memlink: two ports joined in memory. A frame transmitted on end A's queue q
-// arrives on end B's queue q (and the other way round) as the same Mbuf: no
-// copy. Each direction applies its own FaultConfig. Time (delay, rate limit,
+// memlink: two ports joined in memory. A frame transmitted on one end
+// arrives on the other as the same Mbuf: no copy. Without RSS (the default)
+// a frame sent on queue q arrives on queue q of the other end. With RSS on
+// for a receiving end, a frame sent on any queue arrives on the queue a NIC
+// would pick for it (Toeplitz hash and redirection table, rss_steer.h),
+// carrying rss_hash and ol::kRxRssHash. Each direction applies its own
+// FaultConfig, per receive queue, after steering. Time (delay, rate limit,
 // reorder hold) comes from the Clock given at creation, so tests drive it
 // with a VirtualClock.
 //
 // Threads: queue q of each end may be used by one thread for transmit and one
-// for receive (typically the worker owning it). Frames freed by the receiver
-// return to the sender's pool through that pool's remote ring.
+// for receive (typically the worker owning it). Each (transmit queue, receive
+// queue) pair of a direction has its own SPSC ring (only the pairs (q, q)
+// without RSS); a receive queue polls its rings round robin. Frames freed by
+// the receiver return to the sender's pool through that pool's remote ring.
+// A full ring makes tx_burst free and count the frames that do not fit;
+// with RSS those need not be the last ones of the burst.
 #pragma once
 
 #include <cstdint>
@@ -17,18 +25,24 @@
 #include "core/mbuf_pool.h"
 #include "core/port.h"
 #include "drivers/memlink/fault_model.h"
+#include "drivers/memlink/rss_steer.h"
 
 namespace ustack {
 
 struct MemlinkConfig {
   std::string name = "memlink";
   std::uint16_t queues = 1;
-  std::uint32_t ring_size = 4096;  // frames in flight per queue and direction
-  std::uint32_t mtu = 1500;        // frames above mtu + 18 (Ethernet + VLAN) are dropped
+  // Frames in flight per ring: per queue and direction, or with RSS per
+  // (transmit queue, receive queue) pair, so queues^2 rings of 16 B a slot.
+  std::uint32_t ring_size = 4096;
+  std::uint32_t mtu = 1500;  // frames above mtu + 18 (Ethernet + VLAN) are dropped
   MacAddr mac_a = MacAddr::local_from(0xa);
   MacAddr mac_b = MacAddr::local_from(0xb);
   FaultConfig a_to_b;
   FaultConfig b_to_a;
+  // Receive side scaling of each receiving end (off: queue q -> queue q).
+  RssSteerConfig rss_into_a;
+  RssSteerConfig rss_into_b;
 };
 
 class Memlink {

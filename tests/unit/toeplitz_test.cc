@@ -66,6 +66,18 @@ TEST(Toeplitz, TablesMatchTheBitByBitReference) {
   }
 }
 
+TEST(Toeplitz, FixedLengthHashesAgreeWithTheLoop) {
+  std::mt19937 rng(9);
+  const Toeplitz t(kRssKeyMicrosoft);
+  for (int i = 0; i < 1000; ++i) {
+    std::uint8_t in[Toeplitz::kMaxInput];
+    for (auto& b : in) b = static_cast<std::uint8_t>(rng());
+    ASSERT_EQ(t.hash_fixed<8>(in), t.hash({in, 8}));
+    ASSERT_EQ(t.hash_fixed<12>(in), t.hash({in, 12}));
+    ASSERT_EQ(t.hash_fixed<Toeplitz::kMaxInput>(in), Toeplitz::reference(kRssKeyMicrosoft, in));
+  }
+}
+
 TEST(Toeplitz, SymmetricKeyGivesBothDirectionsOneHash) {
   const Toeplitz t(kRssKeySymmetric);
   std::mt19937 rng(11);
