@@ -46,7 +46,8 @@ class StackGroup {
   bool make_pools(std::uint16_t cores, const MbufPoolConfig& base, std::string* error);
   std::vector<MbufPool*> pools() const;
   // Step 2: the workers (pinned to cpus[k] when given, else unpinned) and
-  // stacks from `base`, each core with its own seed.
+  // stacks from `base` (its MAC, or the port's when zero), each core with
+  // its own seed.
   void build(Port& port, const Clock& clock, const StackConfig& base,
              const std::vector<int>& cpus = {}, std::uint32_t ring_size = 1024);
   // Each core's loop on its own thread. false and *error when pinning fails
