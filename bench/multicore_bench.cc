@@ -17,10 +17,12 @@
 // without end to B: Gbps). The link does not steer by default (queue q to
 // queue q, like af_packet fanout): frames of about half the flows are
 // handed between cores on each host; `--symmetric` uses the symmetric key,
-// with which every flow stays on one core index at both ends.
+// with which every flow stays on one core index at both ends; `--rss`
+// makes the link steer as a NIC does (each frame on its owner's queue, its
+// hash attached), so nothing is handed over and nothing hashed in software.
 //
 // usage: multicore_bench [--mode crr|bulk] [--cores 1,2] [--seconds S]
-//                        [--conc N] [--run stepped|threads] [--symmetric]
+//                        [--conc N] [--run stepped|threads] [--symmetric] [--rss]
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -50,6 +52,7 @@ struct Options {
   std::uint32_t conc = 64;
   bool threads = false;
   bool symmetric = false;
+  bool link_rss = false;  // the link steers as a NIC (memlink RSS) instead of q -> q
 };
 
 // Keeps `conc` connections in the connect-close cycle on its core.
@@ -122,13 +125,15 @@ Result run(const Options& o, std::uint16_t n) {
   MemlinkConfig lc;
   lc.queues = n;
   lc.ring_size = 8192;
+  const RssKey& key = o.symmetric ? kRssKeySymmetric : kRssKeyMicrosoft;
+  lc.rss_into_a.enabled = lc.rss_into_b.enabled = o.link_rss;
+  lc.rss_into_a.key = lc.rss_into_b.key = key;
   std::string err;
   auto link = Memlink::create(lc, clock, &err);
   if (!link) {
     std::fprintf(stderr, "multicore_bench: %s\n", err.c_str());
     std::exit(1);
   }
-  const RssKey& key = o.symmetric ? kRssKeySymmetric : kRssKeyMicrosoft;
   StackGroup a(key), b(key);
   MbufPoolConfig pc;
   pc.capacity = 16384;
@@ -249,6 +254,8 @@ bool parse(int argc, char** argv, Options* o) {
       o->threads = v == "threads";
     } else if (arg == "--symmetric") {
       o->symmetric = true;
+    } else if (arg == "--rss") {
+      o->link_rss = true;
     } else {
       return false;
     }
@@ -267,12 +274,13 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, &o)) {
     std::fprintf(stderr,
                  "usage: multicore_bench [--mode crr|bulk] [--cores 1,2] [--seconds S] "
-                 "[--conc N] [--run stepped|threads] [--symmetric]\n");
+                 "[--conc N] [--run stepped|threads] [--symmetric] [--rss]\n");
     return 2;
   }
-  std::printf("mode %s, %s, %s key, %.1f s per row\n", o.mode.c_str(),
+  std::printf("mode %s, %s, %s key, link %s, %.1f s per row\n", o.mode.c_str(),
               o.threads ? "a thread per core" : "every core stepped in one thread",
-              o.symmetric ? "symmetric" : "Microsoft", o.seconds);
+              o.symmetric ? "symmetric" : "Microsoft",
+              o.link_rss ? "steers by RSS" : "queue q to queue q", o.seconds);
   std::printf("%-14s %14s %16s %14s %8s\n", "cores/host", o.mode == "crr" ? "conn/s" : "Gbit/s",
               o.mode == "crr" ? "ns CPU per conn" : "ns CPU per MB", "handed over", "failed");
   for (int n : o.cores) {

@@ -63,6 +63,9 @@ struct MultiOptions {
   // Each core on its own thread on the TSC clock (start_threads()), instead
   // of all in the caller's thread on the virtual clock (step()).
   bool threaded = false;
+  // The link steers by RSS with `key` (as a NIC: the frame lands on its
+  // owner's queue, its hash attached) instead of queue q to queue q.
+  bool link_rss = false;
 };
 
 inline const Ipv4Addr kMultiA = Ipv4Addr::from_u32(0x0a000001);  // 10.0.0.1
@@ -74,6 +77,8 @@ class MultiStacks {
       : clk_(o.threaded ? static_cast<const Clock&>(tsc_) : clock), a(*o.key), b(*o.key) {
     MemlinkConfig lc;
     lc.queues = o.cores;
+    lc.rss_into_a.enabled = lc.rss_into_b.enabled = o.link_rss;
+    lc.rss_into_a.key = lc.rss_into_b.key = *o.key;
     std::string err;
     link = Memlink::create(lc, clk_, &err);
     EXPECT_NE(link, nullptr) << err;

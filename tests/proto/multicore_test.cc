@@ -117,6 +117,22 @@ TEST(MultiCore, SymmetricKeyNeedsNoHandOver) {
   EXPECT_EQ(s.a.sum("steer.tx.redirected") + s.b.sum("steer.tx.redirected"), 0u);
 }
 
+// A link that steers as a NIC does (memlink with RSS, the hash on each
+// frame): every frame arrives on its owner's queue, nothing is handed over
+// although the key is not symmetric, and no core hashes a frame itself.
+TEST(MultiCore, LinkThatSteersNeedsNoHandOver) {
+  MultiOptions o;
+  o.link_rss = true;
+  MultiStacks s(o);
+  EchoRun r(s);
+  r.start(200);
+  ASSERT_TRUE(s.run_until([&] { return r.all_closed(); }, 400000));
+  r.check();
+  for (const EchoListener& l : r.listeners) EXPECT_GT(l.keys.size(), 100u) << "core " << l.core;
+  EXPECT_EQ(s.a.sum("steer.tx.redirected") + s.b.sum("steer.tx.redirected"), 0u);
+  EXPECT_GT(s.a.sum("steer.tx.arp_copies"), 0u) << "ARP was resolved, on core 0";
+}
+
 // The same with each core on its own thread, as deployed: the hand-over
 // rings, the remote frees back to each core's pool and the memlink queues
 // are crossed by real threads (ThreadSanitizer checks this test in CI).
