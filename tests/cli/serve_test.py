@@ -216,6 +216,30 @@ def wait_port(n, port):
     return False
 
 
+def deployment(name, cores, iface):
+    """A serve config: httpd on 8080 and a tcpserver echo on 7007 (its
+    table last, so a caller may add keys to it or further servers)."""
+    return f"""# the test's deployment
+name = "{name}"
+cores = {cores}
+drain_ms = 3000
+stats_interval_ms = 50
+
+[interface]
+iface = "{iface}"
+ip = "10.0.0.1/24"
+
+[[server]]
+kind = "httpd"
+port = 8080
+
+[[server]]
+kind = "tcpserver"
+port = 7007
+mode = "echo"
+"""
+
+
 def stats_json():
     r = run([USTACK, "stats", "--name", INSTANCE, "--json"], timeout=20)
     expect(r.returncode == 0, f"stats exit {r.returncode}: {r.stderr}")
@@ -260,24 +284,7 @@ except socket.timeout:
 
 if os.geteuid() == 0:
     with Netns("s") as n:
-        cfg = write("serve.toml", f"""# the test's deployment
-name = "{INSTANCE}"
-cores = [{CORE}]
-drain_ms = 3000
-stats_interval_ms = 50
-
-[interface]
-iface = "{n.ifa}"
-ip = "10.0.0.1/24"
-
-[[server]]
-kind = "httpd"
-port = 8080
-
-[[server]]
-kind = "tcpserver"
-port = 7007
-mode = "echo"
+        cfg = write("serve.toml", deployment(INSTANCE, f"[{CORE}]", n.ifa) + """
 
 [[server]]
 kind = "wsd"
@@ -418,25 +425,8 @@ MANY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kernel", 
 
 if os.geteuid() == 0 and (os.cpu_count() or 1) > 1:
     with Netns("m") as n:
-        cfg = write("multi.toml", f"""name = "{INSTANCE}m"
-cores = [0, 1]
-drain_ms = 3000
-stats_interval_ms = 50
-
-[interface]
-iface = "{n.ifa}"
-ip = "10.0.0.1/24"
-
-[[server]]
-kind = "httpd"
-port = 8080
-
-[[server]]
-kind = "tcpserver"
-port = 7007
-mode = "echo"
-log_connections = false
-""")
+        cfg = write("multi.toml", deployment(f"{INSTANCE}m", "[0, 1]", n.ifa) +
+                    "log_connections = false\n")
         serve = subprocess.Popen(n.A([USTACK, "serve", cfg]), stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
         try:
