@@ -17,6 +17,7 @@
 #include "apps/commands.h"
 #include "apps/host.h"
 #include "apps/http_parser.h"
+#include "apps/multi_serve.h"
 #include "apps/server_loop.h"
 #include "apps/servers.h"
 
@@ -371,6 +372,13 @@ int cmd_httpd(const Argv& argv) {
     return kExitUsage;
   }
   opts.debug = ho.debug;
+  if (ho.cores.size() > 1) {
+    ServerConfig s;
+    s.kind = s.name = "httpd";
+    s.port = static_cast<std::uint16_t>(port);
+    s.httpd = opts;
+    return serve_one_on_cores("httpd", ho, s, count);
+  }
   auto host = open_server_host("httpd", ho);
   if (!host) return kExitUsage;
   auto server = make_httpd(*host, opts);

@@ -7,6 +7,7 @@
 
 #include "apps/commands.h"
 #include "apps/host.h"
+#include "apps/multi_serve.h"
 #include "apps/server_loop.h"
 #include "apps/servers.h"
 
@@ -187,6 +188,13 @@ int cmd_tcpserver(const Argv& argv) {
   }
   opts.source_bytes = bytes;
   opts.debug = ho.debug;
+  if (ho.cores.size() > 1) {
+    ServerConfig s;
+    s.kind = s.name = "tcpserver";
+    s.port = static_cast<std::uint16_t>(port);
+    s.tcpserver = opts;
+    return serve_one_on_cores("tcpserver", ho, s, count);
+  }
   auto host = open_server_host("tcpserver", ho);
   if (!host) return kExitUsage;
   auto server = make_tcpserver(*host, opts);

@@ -13,6 +13,7 @@
 #include "apps/commands.h"
 #include "apps/host.h"
 #include "apps/http_parser.h"
+#include "apps/multi_serve.h"
 #include "apps/server_loop.h"
 #include "apps/servers.h"
 #include "apps/ws_frame.h"
@@ -308,6 +309,13 @@ int cmd_wsd(const Argv& argv) {
   }
   opts.max_message = max_message;
   opts.debug = ho.debug;
+  if (ho.cores.size() > 1) {
+    ServerConfig s;
+    s.kind = s.name = "wsd";
+    s.port = static_cast<std::uint16_t>(port);
+    s.wsd = opts;
+    return serve_one_on_cores("wsd", ho, s, count);
+  }
   auto host = open_server_host("wsd", ho);
   if (!host) return kExitUsage;
   auto server = make_wsd(*host, opts);

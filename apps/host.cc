@@ -75,7 +75,11 @@ std::vector<cli::OptionSpec> host_options() {
        "ustack's own address (default: borrow the interface's, with a warning)"},
       {"gw", {"--gw"}, true, "ADDR", "default gateway"},
       {"mac", {"--mac"}, true, "MAC", "ustack's own MAC (default: the interface's)"},
-      {"cores", {"--cores"}, true, "LIST", "core to pin the worker to, e.g. 1"},
+      {"cores",
+       {"--cores"},
+       true,
+       "LIST",
+       "core to pin the worker to, e.g. 1 (servers: several, e.g. 0,1: a worker on each)"},
       {"ring",
        {"--ring"},
        true,
@@ -130,11 +134,12 @@ bool read_host_options(const cli::Args& args, HostOptions* o, std::string* error
   if (args.has("cores")) {
     std::vector<int> cores;
     if (!parse_core_list(args.get("cores"), &cores, error)) return false;
-    if (cores.size() != 1) {
-      *error = "this command runs one worker: give one core with --cores";
+    if (cores.empty()) {
+      *error = "--cores names no core";
       return false;
     }
     o->core = cores[0];
+    o->cores = cores;
   }
   return true;
 }
@@ -156,6 +161,10 @@ bool host_address(const HostOptions& o, Ipv4Cidr* out, std::string* error) {
 }
 
 std::unique_ptr<AppHost> AppHost::open(const HostOptions& o, std::string* error) {
+  if (o.cores.size() > 1) {
+    *error = "this command runs one worker: give one core with --cores";
+    return nullptr;
+  }
   std::unique_ptr<AppHost> h(new AppHost());
   h->topology_ = Topology::load(error);
   if (!h->topology_) return nullptr;

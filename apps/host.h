@@ -33,7 +33,8 @@ struct HostOptions {
   std::optional<Ipv4Cidr> ip;  // unset: borrow the interface's address
   Ipv4Addr gateway;
   std::optional<MacAddr> mac;
-  int core = -1;
+  int core = -1;           // the first of `cores`
+  std::vector<int> cores;  // --cores: several only for the servers (apps/multi_serve.h)
   bool debug = false;
   int ring = 2;           // af_packet ring: V2 by default (latency); 3 for throughput
   std::string dpdk_args;  // EAL arguments for the dpdk driver

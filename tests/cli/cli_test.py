@@ -178,6 +178,36 @@ if os.geteuid() == 0:
             expect(srv.returncode == 0, out + err)
             expect("received 20000 bytes, sent 20000 bytes" in out, out)
 
+    @case("tcpserver --cores 0,1: a worker per core, 100 kernel connections, --count ends it")
+    def _():
+        if (os.cpu_count() or 1) < 2:
+            return
+        with Netns() as n:
+            srv = subprocess.Popen(n.A([USTACK, "tcpserver", "-i", n.ifa, "--ip", "10.0.0.1/24",
+                                        "-port", "8888", "--cores", "0,1", "--count", "100"]),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(0.5)
+            r = run(n.B([PY, f"{PEERS}/many_tcp.py", "client", "10.0.0.1", "8888", "100", "2000",
+                         "16", "60"]), timeout=90)
+            out, err = srv.communicate(timeout=30)
+            expect(r.returncode == 0 and "100 done, 0 failed" in r.stdout, r.stdout + r.stderr)
+            expect(srv.returncode == 0, f"exit {srv.returncode}: {out}{err}")
+            expect("tcpserver: 2 workers on cores 0,1" in out, out[:400])
+            totals = [int(x) for x in re.findall(r"^tcpserver: (\d+) connections, 0 failed$",
+                                                 out, re.M)]
+            expect(len(totals) == 2 and sum(totals) >= 100 and min(totals) > 0,
+                   f"per worker {totals}: {out[-600:]}")
+
+    @case("ping and tcpclient run one worker: several --cores is a usage error")
+    def _():
+        for cmd in (["ping", "-i", "lo", "--ip", "10.0.0.1/24", "-dest", "10.0.0.2"],
+                    ["tcpclient", "-i", "lo", "--ip", "10.0.0.1/24", "-addr", "10.0.0.2",
+                     "-port", "9", "--bytes", "10"]):
+            r = run([USTACK] + cmd + ["--cores", "0,1"])
+            expect(r.returncode == 2, f"{cmd[0]}: exit {r.returncode}: {r.stderr}")
+            expect("this command runs one worker: give one core with --cores" in r.stderr,
+                   r.stderr)
+
     @case("tcpserver with a port out of range")
     def _():
         usage_error(["tcpserver", "-i", "lo", "--ip", "10.0.0.1/24", "-port", "70000"],
