@@ -247,6 +247,12 @@ class TcpConn {
   bool tlp_retrans_ = false;  // the probe resent data (else it was new data)
   bool tlp_dsacked_ = false;  // ... and the peer reported it a duplicate
   SeqNum tlp_end_;
+  // The last retransmission of the segment at SND.UNA went out when SND.MAX
+  // was una_rxt_mark_: data SACKed well beyond it was sent later, so that
+  // retransmission is lost too (RFC 8985 §6's rule, with sequence order for
+  // transmit order). Valid until SND.UNA moves.
+  SeqNum una_rxt_mark_;
+  bool una_rxt_valid_ = false;
   Timer delack_timer_;
   Timer persist_timer_;
   Timer keepalive_timer_;
@@ -335,6 +341,7 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   bool tlp_allowed(const TcpConn& c) const;
   void send_probe(TcpConn& c);
   void tlp_acked(TcpConn& c);
+  void resend_lost_retransmission(TcpConn& c);
   void detect_reordering(TcpConn& c, const Segment& seg);
   void undo_recovery(TcpConn& c);
   static void raise_dupthresh(TcpConn& c, std::uint32_t segments);
@@ -415,6 +422,7 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   Counter& c_rto_fired_;
   Counter& c_tlp_probes_;
   Counter& c_tlp_repaired_;
+  Counter& c_lost_rxt_;
   Counter& c_fast_retransmits_;
   Counter& c_challenge_acks_;
   Counter& c_challenge_acks_limited_;

@@ -442,6 +442,8 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
       enter_recovery(c);
     } else if (c.in_recovery_ && !c.sack_ok_) {
       c.cc_.cwnd += c.mss_;  // RFC 6582 §3.2 step 4: each duplicate inflates the window
+    } else if (c.in_recovery_) {
+      resend_lost_retransmission(c);
     }
     // (In SACK recovery, output() sends what the new pipe allows.)
     return;
@@ -474,6 +476,7 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
   if (c.backoff_ > 0 && seg.ack > c.recover_ && !c.in_recovery_) c.backoff_ = 0;
   // The oldest unacknowledged data is new, and so is its user timeout.
   c.first_retransmit_ = Instant{};
+  c.una_rxt_valid_ = false;
   c.dupacks_ = 0;
   c.limited_sent_ = 0;
   // recover_ follows SND.UNA once passed, so that it never falls 2^31 behind
@@ -578,6 +581,22 @@ void TcpLayer::dsack_undo(TcpConn& c, SeqRange dup) {
     return;
   if (--c.undo_retrans_ > 0) return;
   undo_recovery(c);
+}
+
+void TcpLayer::resend_lost_retransmission(TcpConn& c) {
+  // RFC 6675 sends each hole once; a retransmission that is lost too waits
+  // for the RTO. RFC 8985 §6.2: a segment is lost when one sent after it has
+  // been delivered (and the reordering window passed). Data SACKed more than
+  // DupThresh - 1 segments beyond where SND.MAX stood when SND.UNA was last
+  // resent was all sent after that retransmission: it is lost as well.
+  if (!c.una_rxt_valid_ || c.sack_.empty()) return;
+  const std::int32_t beyond = c.sack_.highest() - c.una_rxt_mark_;
+  if (beyond <= static_cast<std::int32_t>((dupthresh(c) - 1) * c.mss_)) return;
+  const std::uint32_t len =
+      std::min({c.mss_, static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_), c.sndq_.bytes()});
+  if (len == 0) return;
+  c_lost_rxt_.inc();
+  send_segment(c, c.snd_una_, len, wire::kTcpAck);  // moves the mark to today's SND.MAX
 }
 
 void TcpLayer::detect_reordering(TcpConn& c, const Segment& seg) {

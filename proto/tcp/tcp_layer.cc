@@ -83,6 +83,7 @@ TcpLayer::TcpLayer(Stack& stack, const TcpConfig& cfg)
       c_rto_fired_(stack.counters().get("tcp.rto_fired")),
       c_tlp_probes_(stack.counters().get("tcp.tlp.probes")),
       c_tlp_repaired_(stack.counters().get("tcp.tlp.repaired")),
+      c_lost_rxt_(stack.counters().get("tcp.sack.lost_retransmits")),
       c_fast_retransmits_(stack.counters().get("tcp.fast_retransmits")),
       c_challenge_acks_(stack.counters().get("tcp.tx.challenge_ack")),
       c_challenge_acks_limited_(stack.counters().get("tcp.challenge_ack_limited")),
@@ -181,6 +182,8 @@ void TcpLayer::init_conn(TcpConn& c, const ConnKey& key, TcpHandler* h) {
   c.limited_sent_ = 0;
   c.pto_armed_ = c.tlp_outstanding_ = c.tlp_retrans_ = c.tlp_dsacked_ = false;
   c.tlp_end_ = SeqNum();
+  c.una_rxt_mark_ = SeqNum();
+  c.una_rxt_valid_ = false;
   c.retransmits_ = 0;
   c.cc_ = CcState{};
   c.cc_.algo = cfg_.congestion_control;

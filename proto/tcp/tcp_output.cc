@@ -160,6 +160,10 @@ bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint
     ++c.retransmits_;
     c_retransmits_.inc();
     if (c.in_recovery_ && c.undo_valid_ && len > 0) ++c.undo_retrans_;
+    if (seq == c.snd_una_ && len > 0) {
+      c.una_rxt_mark_ = c.snd_max_;
+      c.una_rxt_valid_ = true;
+    }
   }
   // Time one new segment per round trip when timestamps are off (RFC 6298
   // §3, Karn's algorithm: never a retransmission).

@@ -313,6 +313,31 @@ TEST(SackSender, SpuriousRecoveryIsUndoneByDsack) {
   s.t.discard_segments();
 }
 
+// RFC 8985 §6.2: the retransmission of the first hole is lost too. Data
+// sent after it (new data beyond where SND.MAX stood) is SACKed: it is
+// resent at once instead of waiting for the RTO; once, until more such
+// evidence comes.
+TEST(SackSender, LostRetransmissionIsResentWithoutTimeout) {
+  SackSender s(40 * kMss);
+  s.ack(1, {{1001, 4001}});  // recovery: 1 resent while SND.MAX is 10001
+  ASSERT_EQ(s.sent(), (Blocks{{1, kMss}}));
+  s.ack(1, {{1001, 10001}});  // all but the hole: new data goes out
+  Blocks out = s.sent();
+  ASSERT_FALSE(out.empty());
+  EXPECT_GE(out[0].first, 10001u);
+  s.ack(1, {{1001, 11001}});  // one new segment SACKed: within DupThresh, not yet
+  for (const auto& [seq, len] : s.sent()) EXPECT_NE(seq, 1u);
+  s.ack(1, {{1001, 13001}});  // three beyond the mark: the retransmission was lost
+  out = s.sent();
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out[0], (std::pair<std::uint32_t, std::uint32_t>{1, kMss}));
+  EXPECT_EQ(s.t.counter("tcp.sack.lost_retransmits"), 1u);
+  s.ack(1, {{1001, 13001}, {14001, 15001}});  // more, but not beyond the new mark
+  for (const auto& [seq, len] : s.sent()) EXPECT_NE(seq, 1u) << "once per evidence";
+  EXPECT_EQ(s.t.counter("tcp.rto_fired"), 0u);
+  s.t.discard_segments();
+}
+
 // Undo needs every retransmission of the recovery reported as a
 // duplicate: one D-SACK of two leaves the reduction in place.
 TEST(SackSender, RealLossIsNotUndone) {
