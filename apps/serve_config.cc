@@ -64,7 +64,8 @@ class Checker {
 
   bool only_keys(const TomlValue& t, std::initializer_list<const char*> known,
                  const std::string& where) {
-    for (const auto& [key, v] : t.members) {
+    for (const TomlValue& v : t.members) {
+      const std::string& key = v.key;
       if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; }))
         return fail(v, "unknown key '" + key + "' " + where + " (expected " + join(known) + ")");
     }
@@ -115,7 +116,8 @@ bool read_interface(Checker& c, const TomlValue& t, HostOptions* host) {
                    "in [interface]"))
     return false;
   cli::Args all;
-  for (const auto& [key, v] : t.members) {
+  for (const TomlValue& v : t.members) {
+    const std::string& key = v.key;
     std::string text;
     if (key == "ring") {
       if (!c.typed(v, key, TomlValue::Type::kInteger)) return false;

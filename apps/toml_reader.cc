@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <utility>
 
 namespace ustack::app {
 namespace {
@@ -35,18 +36,18 @@ void convert(const toml::node& n, TomlValue* out) {
     case toml::node_type::table:
       out->type = TomlValue::Type::kTable;
       for (const auto& [key, value] : *n.as_table()) {
-        auto& m = out->members.emplace_back(std::string(key.str()), TomlValue());
-        convert(value, &m.second);
+        TomlValue& m = out->members.emplace_back();
+        m.key = std::string(key.str());
+        convert(value, &m);
         // Where the key is written, for messages about the key itself.
         if (key.source().begin.line != 0) {
-          m.second.line = static_cast<int>(key.source().begin.line);
-          m.second.column = static_cast<int>(key.source().begin.column);
+          m.line = static_cast<int>(key.source().begin.line);
+          m.column = static_cast<int>(key.source().begin.column);
         }
       }
       // toml++ orders a table's keys by name; messages follow the file.
       std::stable_sort(out->members.begin(), out->members.end(), [](const auto& a, const auto& b) {
-        return std::pair(a.second.line, a.second.column) <
-               std::pair(b.second.line, b.second.column);
+        return std::pair(a.line, a.column) < std::pair(b.line, b.column);
       });
       return;
     case toml::node_type::date:
@@ -60,9 +61,9 @@ void convert(const toml::node& n, TomlValue* out) {
 
 }  // namespace
 
-const TomlValue* TomlValue::get(const std::string& key) const {
-  for (const auto& [k, v] : members)
-    if (k == key) return &v;
+const TomlValue* TomlValue::get(const std::string& name) const {
+  for (const TomlValue& v : members)
+    if (v.key == name) return &v;
   return nullptr;
 }
 

@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace ustack::app {
@@ -15,16 +14,17 @@ namespace ustack::app {
 struct TomlValue {
   enum class Type { kString, kInteger, kFloat, kBool, kArray, kTable, kDateTime };
   Type type = Type::kTable;
-  std::string string;                                      // kString
-  std::int64_t integer = 0;                                // kInteger
-  double number = 0;                                       // kFloat
-  bool boolean = false;                                    // kBool
-  std::vector<TomlValue> items;                            // kArray
-  std::vector<std::pair<std::string, TomlValue>> members;  // kTable, in file order
-  int line = 0, column = 0;                                // where it starts (1-based; 0: unknown)
+  std::string string;              // kString
+  std::int64_t integer = 0;        // kInteger
+  double number = 0;               // kFloat
+  bool boolean = false;            // kBool
+  std::vector<TomlValue> items;    // kArray
+  std::vector<TomlValue> members;  // kTable, in file order
+  std::string key;                 // the member's key, when this value is a table's member
+  int line = 0, column = 0;        // where it starts (1-based; 0: unknown)
 
   // A member of a table, nullptr when absent.
-  const TomlValue* get(const std::string& key) const;
+  const TomlValue* get(const std::string& name) const;
 };
 
 // "string", "integer", ... for messages.

@@ -131,8 +131,8 @@ TcpScript::TcpScript(const ScriptOptions& o)
   EXPECT_NE(link_, nullptr) << err;
   stack_mac_ = link_->a().mac();
   peer_mac_ = link_->b().mac();
-  pool_ = make_pool(8192, 2048, "stack");
-  peer_pool_ = make_pool(4096, 2048, "peer");
+  pool_ = make_pool(o.pool_size, 2048, "stack");
+  peer_pool_ = make_pool(o.pool_size / 2, 2048, "peer");
   link_->set_rx_pool(0, pool_.get());
   link_->set_rx_pool(1, peer_pool_.get());
   WorkerConfig wc;
@@ -305,7 +305,7 @@ std::optional<SentSeg> TcpScript::wait_segment(Duration max, Duration step) {
   return next_segment();
 }
 
-std::optional<SentSeg> TcpScript::expect(const Want& w, Duration within, std::source_location loc) {
+std::optional<SentSeg> TcpScript::expect(const Want& w, Duration within, SourceLocation loc) {
   std::optional<SentSeg> s = wait_segment(within);
   if (!s) {
     ADD_FAILURE_AT(loc.file_name(), static_cast<int>(loc.line()))
@@ -320,7 +320,7 @@ std::optional<SentSeg> TcpScript::expect(const Want& w, Duration within, std::so
   return s;
 }
 
-bool TcpScript::expect_nothing_for(Duration d, Duration step, std::source_location loc) {
+bool TcpScript::expect_nothing_for(Duration d, Duration step, SourceLocation loc) {
   advance(d, step);
   if (captured_.empty()) return true;
   std::string got;
@@ -350,7 +350,7 @@ void TcpScript::listen() {
 }
 
 std::optional<SentSeg> TcpScript::accept(const SynOpts& syn, std::uint16_t win, Duration rtt,
-                                         std::source_location loc) {
+                                         SourceLocation loc) {
   listen();
   inject({.flags = kSyn, .seq = 0, .win = win, .opts = syn_options(syn, peer_tsval())});
   std::optional<SentSeg> synack = expect({.flags = kSyn | kAck, .seq = 0, .ack = 1}, {}, loc);
@@ -365,7 +365,7 @@ std::optional<SentSeg> TcpScript::accept(const SynOpts& syn, std::uint16_t win, 
   return synack;
 }
 
-std::optional<SentSeg> TcpScript::open(std::source_location loc) {
+std::optional<SentSeg> TcpScript::open(SourceLocation loc) {
   local_port = kClientPort;
   peer_port = kRemotePort;
   std::string err;
@@ -381,7 +381,7 @@ std::optional<SentSeg> TcpScript::open(std::source_location loc) {
 }
 
 std::optional<SentSeg> TcpScript::connect(const SynOpts& synack, std::uint16_t win,
-                                          std::source_location loc) {
+                                          SourceLocation loc) {
   std::optional<SentSeg> syn = open(loc);
   if (!syn) return std::nullopt;
   wire::TcpOptions o = syn_options(synack, peer_tsval());

@@ -56,6 +56,19 @@ inline void PrintTo(TcpCloseReason r, std::ostream* os) {
 
 namespace ustack::testing {
 
+// The caller's file and line in failure messages. clang 14 with libstdc++
+// 12 (the fuzz build) has no std::source_location; there failures name the
+// script's own lines instead.
+#if defined(__cpp_lib_source_location)
+using SourceLocation = std::source_location;
+#else
+struct SourceLocation {
+  static constexpr SourceLocation current() { return {}; }
+  constexpr const char* file_name() const { return "tcp_script"; }
+  constexpr std::uint_least32_t line() const { return 0; }
+};
+#endif
+
 inline constexpr std::uint8_t kFin = wire::kTcpFin;
 inline constexpr std::uint8_t kSyn = wire::kTcpSyn;
 inline constexpr std::uint8_t kRst = wire::kTcpRst;
@@ -172,6 +185,7 @@ struct ScriptOptions {
   // The peer's ISN. The default has the top bit set, where a receive-window
   // edge left at 0 would look far ahead of RCV.NXT.
   std::uint32_t peer_isn = 0xc0000000u;
+  std::uint32_t pool_size = 8192;  // the stack's mbufs (the peer's: half)
 };
 
 // Options with NewReno (RFC 5681 / 6582) instead of the default CUBIC, for
@@ -219,11 +233,11 @@ class TcpScript {
   // wait_segment(within) and compare; a failure (none, or a mismatch) is a
   // test failure at the caller's line, and nullopt.
   std::optional<SentSeg> expect(const Want& w, Duration within = Duration::zero(),
-                                std::source_location loc = std::source_location::current());
+                                SourceLocation loc = SourceLocation::current());
   // Advances `d`; anything the stack sends meanwhile (or had sent and was
   // not taken) is a test failure. True when nothing came.
   bool expect_nothing_for(Duration d, Duration step = milliseconds(1),
-                          std::source_location loc = std::source_location::current());
+                          SourceLocation loc = SourceLocation::current());
   // Forgets captured segments.
   void discard_segments() { captured_.clear(); }
   std::size_t pending_segments() const { return captured_.size(); }
@@ -234,15 +248,15 @@ class TcpScript {
   // `rtt` later.
   std::optional<SentSeg> accept(const SynOpts& syn = SynOpts{}, std::uint16_t win = 65535,
                                 Duration rtt = Duration::zero(),
-                                std::source_location loc = std::source_location::current());
+                                SourceLocation loc = SourceLocation::current());
   void listen();
   TcpListener* listener() { return listener_; }
   // connect() to the peer from kClientPort; the SYN is expected (within
   // 10 ms, for ARP) and returned (the stack's ISN recorded).
-  std::optional<SentSeg> open(std::source_location loc = std::source_location::current());
+  std::optional<SentSeg> open(SourceLocation loc = SourceLocation::current());
   // open(), then the peer's SYN,ACK with `synack`, then the stack's ACK.
   std::optional<SentSeg> connect(const SynOpts& synack = SynOpts{}, std::uint16_t win = 65535,
-                                 std::source_location loc = std::source_location::current());
+                                 SourceLocation loc = SourceLocation::current());
   static wire::TcpOptions syn_options(const SynOpts& s, std::uint32_t tsval);
 
   // ---- the application
