@@ -91,6 +91,10 @@ int cmd_serve(const Argv& argv) {
   // The live counters: the worker's stack, and each server's connections.
   const int worker = 0;
   stats->add_worker(host->counters(), worker, cfg.host.core);
+  // Gauges for leak checks: buffers held, connections open.
+  Stack& stack = host->stack();
+  stats->add_gauge("mbuf.in_use", worker, [&stack] { return stack.pool().in_use(); });
+  stats->add_gauge("tcp.connections", worker, [&stack] { return stack.tcp().connections(); });
   for (ServerListener* s : servers) {
     stats->add_value(s->name() + ".accepted", worker, [s] { return s->accepted; });
     stats->add_value(s->name() + ".open", worker, [s] { return s->open_connections(); });

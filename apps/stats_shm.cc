@@ -139,7 +139,11 @@ void StatsPublisher::add_worker(const CounterSet& counters, int worker, int core
 }
 
 void StatsPublisher::add_value(std::string name, int worker, std::function<std::uint64_t()> read) {
-  values_.push_back({std::move(name), worker, std::move(read)});
+  values_.push_back({std::move(name), worker, std::move(read), StatsKind::kServer});
+}
+
+void StatsPublisher::add_gauge(std::string name, int worker, std::function<std::uint64_t()> read) {
+  values_.push_back({std::move(name), worker, std::move(read), StatsKind::kCounter});
 }
 
 void StatsPublisher::start(Instant now) {
@@ -176,7 +180,7 @@ void StatsPublisher::publish(Instant now) {
       put(StatsKind::kCounter, w.index, w.core, name, v);
     });
     for (const Value& v : values_)
-      if (v.worker == w.index) put(StatsKind::kServer, w.index, w.core, v.name, v.read());
+      if (v.worker == w.index) put(v.kind, w.index, w.core, v.name, v.read());
   }
   const Duration up = now - start_;
   s->published_unix_ns = start_unix_ns_ + static_cast<std::uint64_t>(ns_of(up));

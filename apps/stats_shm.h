@@ -109,6 +109,9 @@ class StatsPublisher final : public StackApp {
   void add_worker(const CounterSet& counters, int worker, int core);
   // Setup: a value read at each publication (a server's connection counts).
   void add_value(std::string name, int worker, std::function<std::uint64_t()> read);
+  // Setup: a gauge read at each publication, shown among the counters
+  // (buffers held, connections open). `read` runs on the publishing thread.
+  void add_gauge(std::string name, int worker, std::function<std::uint64_t()> read);
 
   // Publishes the first snapshot; `now` is the worker's clock, the start
   // of the uptime.
@@ -129,6 +132,7 @@ class StatsPublisher final : public StackApp {
     std::string name;
     int worker;
     std::function<std::uint64_t()> read;
+    StatsKind kind;
   };
   std::string path_;
   int fd_ = -1;
