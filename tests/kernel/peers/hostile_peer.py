@@ -29,13 +29,12 @@ import time
 USTACK, INSTANCE, IFACE, U_MAC, CLITEST = sys.argv[1:6]
 sys.path.insert(0, CLITEST)
 from clitest import case, expect, finish, run  # noqa: E402
+from scapy_conn import ECHO_PORT, FAKE_IP, K_IP, U_IP, ScapyConn, introduce  # noqa: E402
 
 from scapy.all import (ARP, ICMP, IP, TCP, UDP, AsyncSniffer, Dot1Q, Ether,  # noqa: E402
                        Raw, conf, fragment, get_if_hwaddr, raw, sendp, srp1)
 
 conf.verb = 0
-U_IP, K_IP, FAKE_IP = "10.0.0.1", "10.0.0.2", "10.0.0.3"
-ECHO_PORT = 7007
 MY_MAC = get_if_hwaddr(IFACE)
 E = Ether(src=MY_MAC, dst=U_MAC, type=0x0800)
 
@@ -96,66 +95,7 @@ def ip(**kw):
     return IP(src=K_IP, dst=U_IP, **kw)
 
 
-class ScapyConn:
-    """A TCP connection to the echo server that scapy drives from FAKE_IP."""
-
-    def __init__(self, sport, options=(("MSS", 1460), ("SAckOK", b""))):
-        self.sport = sport
-        self.got = []
-        self.sniffer = AsyncSniffer(
-            iface=IFACE, store=False,
-            lfilter=lambda p: TCP in p and p[IP].src == U_IP and p[IP].dst == FAKE_IP
-            and p[TCP].dport == sport,
-            prn=self.got.append)
-        self.sniffer.start()
-        time.sleep(0.2)  # the sniffer's socket is open before anything is sent
-        syn = E / IP(src=FAKE_IP, dst=U_IP) / TCP(sport=sport, dport=ECHO_PORT, flags="S",
-                                                  seq=1000, window=65535, options=list(options))
-        send(syn)
-        synack = self.wait(lambda p: p[TCP].flags.S and p[TCP].flags.A)
-        self.mss_seen = dict((o[0], o[1]) for o in synack[TCP].options).get("MSS")
-        self.seq, self.ack = 1001, synack[TCP].seq + 1
-        self.segment("A")
-
-    def wait(self, pred, timeout=3.0):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            for p in list(self.got):
-                if pred(p):
-                    self.got.remove(p)
-                    return p
-            time.sleep(0.01)
-        raise AssertionError("no answer from ustack on the scapy connection")
-
-    def segment(self, flags, data=b"", seq=None, ack=None, **kw):
-        s = self.seq if seq is None else seq
-        a = self.ack if ack is None else ack
-        send(E / IP(src=FAKE_IP, dst=U_IP) /
-             TCP(sport=self.sport, dport=ECHO_PORT, flags=flags, seq=s, ack=a, window=65535, **kw) /
-             Raw(data))
-        if seq is None:
-            self.seq += len(data)
-
-    def echo(self, data, **kw):
-        """Sends data and reads the echo back (ACKing it); returns it."""
-        self.segment("PA", data, **kw)
-        got = b""
-        while len(got) < len(data):
-            p = self.wait(lambda p: len(p[TCP].payload) > 0 and p[TCP].seq == self.ack)
-            got += raw(p[TCP].payload)
-            self.ack += len(p[TCP].payload)
-            self.segment("A")
-        return got
-
-    def close(self):
-        self.segment("R")
-        self.sniffer.stop()
-
-
-# Teach ustack that FAKE_IP is at this MAC (RFC 826: it merges the sender
-# of a request for its own address).
-send(Ether(src=MY_MAC, dst="ff:ff:ff:ff:ff:ff") /
-     ARP(op=1, hwsrc=MY_MAC, psrc=FAKE_IP, pdst=U_IP))
+introduce(IFACE, MY_MAC)
 baseline = None
 
 
@@ -219,7 +159,7 @@ def _():
 @case("TCP: MSS 0 and 1 in a SYN are clamped; the connection echoes in small segments")
 def _():
     for port, mss in ((5010, 0), (5011, 1)):
-        c = ScapyConn(port, options=(("MSS", mss),))
+        c = ScapyConn(IFACE, U_MAC, port, options=(("MSS", mss),))
         try:
             expect(c.echo(b"m" * 300) == b"m" * 300, "echo over the clamped MSS")
         finally:
@@ -229,7 +169,7 @@ def _():
 
 @case("RFC 5961: blind RST, SYN and data injection get challenge ACKs; the connection lives")
 def _():
-    c = ScapyConn(5020, options=(("MSS", 1460), ("SAckOK", b"")))
+    c = ScapyConn(IFACE, U_MAC, 5020)
     try:
         expect(c.echo(b"first") == b"first", "echo before the injection")
         before = counters()
@@ -247,7 +187,7 @@ def _():
 
 @case("TCP: SACK blocks outside the window and an urgent pointer past the data are harmless")
 def _():
-    c = ScapyConn(5030, options=(("MSS", 1460), ("SAckOK", b"")))
+    c = ScapyConn(IFACE, U_MAC, 5030)
     try:
         expect(c.echo(b"a" * 100) == b"a" * 100, "echo")
         c.segment("A", options=[("NOP", None), ("NOP", None),
