@@ -15,6 +15,8 @@ void usage(FILE* out) {
                "  ping        send ICMP echo requests (ustack ping -i eth0 -dest 10.0.0.2)\n"
                "  tcpclient   send data to a TCP server and check the echo (-addr, -port)\n"
                "  tcpserver   serve TCP: echo (default), discard or source (-port)\n"
+               "  udpserver   serve UDP: echo (default), discard or sink, many peers (-port)\n"
+               "  udpclient   send N datagrams at a rate, check echoes: loss, rtt p50/p99\n"
                "  bench       two stacks over an in-memory link: bulk, rr, crr (no root needed)\n"
                "  httpd       serve HTTP/1.1: /, /stats, POST /echo, files from --root\n"
                "  wsd         WebSocket (RFC 6455) echo server: messages, ping, close (-port)\n"
@@ -38,6 +40,8 @@ int main(int argc, char** argv) {
   if (cmd == "ping") return ustack::app::cmd_ping(rest);
   if (cmd == "tcpclient") return ustack::app::cmd_tcpclient(rest);
   if (cmd == "tcpserver") return ustack::app::cmd_tcpserver(rest);
+  if (cmd == "udpserver") return ustack::app::cmd_udpserver(rest);
+  if (cmd == "udpclient") return ustack::app::cmd_udpclient(rest);
   if (cmd == "bench") return ustack::app::cmd_bench(rest);
   if (cmd == "httpd") return ustack::app::cmd_httpd(rest);
   if (cmd == "wsd") return ustack::app::cmd_wsd(rest);

@@ -43,6 +43,13 @@ def expect(cond, msg):
         raise AssertionError(msg)
 
 
+def usage_error(ustack, args, needle):
+    """`ustack ARGS` is a usage mistake: exit 2 and `needle` on stderr."""
+    r = run([ustack] + args)
+    expect(r.returncode == 2, f"{args}: exit {r.returncode}, want 2; stderr={r.stderr!r}")
+    expect(needle in r.stderr, f"{args}: stderr {r.stderr!r} lacks {needle!r}")
+
+
 def finish():
     """Prints one line per case and the totals; exits 1 if any failed."""
     failed = [(n, e) for n, e in results if e]
