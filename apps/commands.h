@@ -22,5 +22,7 @@ int cmd_serve(const Argv& args);
 int cmd_stats(const Argv& args);
 int cmd_udpserver(const Argv& args);
 int cmd_udpclient(const Argv& args);
+int cmd_http(const Argv& args);
+int cmd_ws(const Argv& args);
 
 }  // namespace ustack::app
