@@ -1,6 +1,6 @@
 #include "apps/dns_resolver.h"
 
-#include <sys/random.h>
+#include "apps/secure_random.h"
 
 #include "proto/wire/bytes.h"
 
@@ -10,14 +10,6 @@ namespace {
 // Restarts at a CNAME's target when an answer stops at the alias (RFC 1034
 // §5.3.3 step 3.b), at most this many times.
 constexpr int kMaxRestarts = 8;
-
-// RFC 5452 §9.1: unpredictable, so from the kernel's random source (a lookup
-// is rare enough for a system call).
-std::uint32_t random32() {
-  std::uint32_t v = 0;
-  if (getrandom(&v, sizeof v, 0) != static_cast<ssize_t>(sizeof v)) v = 0;
-  return v;
-}
 
 }  // namespace
 
@@ -54,7 +46,7 @@ bool DnsResolver::send_query(Instant now) {
   // up, as §10 discusses); a few draws, then any free ephemeral port.
   std::string err;
   for (int i = 0; i < 8 && socket_ == nullptr; ++i) {
-    const auto port = static_cast<std::uint16_t>(1024 + random32() % (65536 - 1024));
+    const auto port = static_cast<std::uint16_t>(1024 + secure_random32() % (65536 - 1024));
     socket_ = stack_.udp().open(*this, port, nullptr);
   }
   if (socket_ == nullptr) socket_ = stack_.udp().open(*this, 0, &err);
@@ -63,7 +55,7 @@ bool DnsResolver::send_query(Instant now) {
     return false;
   }
   socket_->connect(IpAddr::v4(o_.server), o_.port);
-  id_ = static_cast<std::uint16_t>(random32());
+  id_ = static_cast<std::uint16_t>(secure_random32());
   const std::vector<std::byte> q = dns_build_query(id_, current_, dns::kTypeA);
   const SendResult r = socket_->send(q);
   if (r != SendResult::kOk && r != SendResult::kNoBuffers) {

@@ -108,7 +108,7 @@ HttpResponseParse HttpResponseParser::parse_head() {
   const std::string* conn = r.header("connection");
   r.keep_alive = r.version_minor >= 1 ? !(conn && http_has_token(*conn, "close"))
                                       : (conn && http_has_token(*conn, "keep-alive"));
-  if (status < 200) {
+  if (status < 200 && !(status == 101 && upgrade_)) {
     // An interim response: skipped, the final one follows (RFC 9110 §15.2).
     interim_ = true;
     return HttpResponseParse::kIncomplete;
@@ -116,7 +116,7 @@ HttpResponseParse HttpResponseParser::parse_head() {
   resp_ = std::move(r);
   const std::string* te = resp_.header("transfer-encoding");
   const std::string* cl = resp_.header("content-length");
-  if (head_ || status == 204 || status == 304) {
+  if (head_ || status < 200 || status == 204 || status == 304) {
     state_ = State::kHead;
   } else if (te != nullptr) {
     // §6.3 rule 4: chunked last means chunked; otherwise read until close.

@@ -40,6 +40,11 @@ class HttpResponseParser {
 
   // The next response answers a HEAD request: it has no body.
   void set_head_request(bool head) { head_ = head; }
+  // A 101 (Switching Protocols) is the final response, not an interim one
+  // (RFC 9110 §15.2.2): the WebSocket handshake; what follows it is then
+  // the new protocol's, in unparsed().
+  void set_upgrade_expected(bool upgrade) { upgrade_ = upgrade; }
+  std::string_view unparsed() const { return std::string_view(buf_).substr(pos_); }
   void feed(std::string_view bytes);
   HttpResponseParse next(HttpResponse* out);
   // The peer closed: completes a body delimited by the close, or fails
@@ -68,7 +73,8 @@ class HttpResponseParser {
   std::size_t max_head_;
   std::uint64_t max_body_;
   bool head_ = false;
-  bool interim_ = false;  // parse_head() just skipped a 1xx response
+  bool interim_ = false;
+  bool upgrade_ = false;  // parse_head() just skipped a 1xx response
   std::string buf_;
   std::size_t pos_ = 0;
   State state_ = State::kHead;

@@ -18,6 +18,7 @@ void usage(FILE* out) {
                "  udpserver   serve UDP: echo (default), discard or sink, many peers (-port)\n"
                "  udpclient   send N datagrams at a rate, check echoes: loss, rtt p50/p99\n"
                "  http        HTTP/1.1 client: GET, POST (chunked too), keep-alive over URLs\n"
+               "  ws          WebSocket client: messages, fragments, ping, close handshake\n"
                "  bench       two stacks over an in-memory link: bulk, rr, crr (no root needed)\n"
                "  httpd       serve HTTP/1.1: /, /stats, POST /echo, files from --root\n"
                "  wsd         WebSocket (RFC 6455) echo server: messages, ping, close (-port)\n"
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   if (cmd == "udpserver") return ustack::app::cmd_udpserver(rest);
   if (cmd == "udpclient") return ustack::app::cmd_udpclient(rest);
   if (cmd == "http") return ustack::app::cmd_http(rest);
+  if (cmd == "ws") return ustack::app::cmd_ws(rest);
   if (cmd == "bench") return ustack::app::cmd_bench(rest);
   if (cmd == "httpd") return ustack::app::cmd_httpd(rest);
   if (cmd == "wsd") return ustack::app::cmd_wsd(rest);

@@ -50,6 +50,11 @@ def usage_error(ustack, args, needle):
     expect(needle in r.stderr, f"{args}: stderr {r.stderr!r} lacks {needle!r}")
 
 
+def error_lines(stderr):
+    """The lines of a command's stderr but the memory info line."""
+    return [l for l in stderr.splitlines() if not l.startswith("ustack info")]
+
+
 def finish():
     """Prints one line per case and the totals; exits 1 if any failed."""
     failed = [(n, e) for n, e in results if e]

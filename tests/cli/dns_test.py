@@ -19,14 +19,10 @@ USTACK, PEERS = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import clitest  # noqa: E402
-from clitest import PY, Netns, case, expect, finish, run, stop  # noqa: E402
+from clitest import PY, Netns, case, error_lines, expect, finish, run, stop  # noqa: E402
 
 DNS_PEER = os.path.join(HERE, "dns_peer.py")
 
-
-def errors(stderr):
-    """The lines of stderr that are not the memory info line."""
-    return [l for l in stderr.splitlines() if not l.startswith("ustack info")]
 
 
 @case("--dns usage errors")
@@ -101,7 +97,7 @@ if os.geteuid() == 0:
             def _():
                 r = ping(n, "nosuch.test")
                 expect(r.returncode == 1, r.stdout + r.stderr)
-                expect(errors(r.stderr) == ["ustack ping: 'nosuch.test' does not exist "
+                expect(error_lines(r.stderr) == ["ustack ping: 'nosuch.test' does not exist "
                                              "(NXDOMAIN from DNS server 10.0.0.2)"], r.stderr)
 
             @case("dns: a silent server: 3 queries, then one line, status 1")
@@ -147,12 +143,12 @@ if os.geteuid() == 0:
     def _():
         r, _, _ = with_peer("loop", 1, "g")
         expect(r.returncode == 1, r.stdout + r.stderr)
-        expect(errors(r.stderr) == ["ustack ping: malformed answer from DNS server 10.0.0.2: a "
+        expect(error_lines(r.stderr) == ["ustack ping: malformed answer from DNS server 10.0.0.2: a "
                                      "compression pointer points forward or loops"], r.stderr)
         r, _, _ = with_peer("truncated", 1, "h")
         expect(r.returncode == 1, r.stdout + r.stderr)
         expect("malformed answer from DNS server 10.0.0.2: an A record's data" in r.stderr
                or "past the end" in r.stderr, r.stderr)
-        expect(len(errors(r.stderr)) == 1, r.stderr)
+        expect(len(error_lines(r.stderr)) == 1, r.stderr)
 
 finish()

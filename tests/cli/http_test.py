@@ -17,15 +17,12 @@ USTACK = os.path.abspath(sys.argv[1])
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import clitest  # noqa: E402
-from clitest import PY, Netns, case, expect, finish, run, stop  # noqa: E402
+from clitest import PY, Netns, case, error_lines, expect, finish, run, stop  # noqa: E402
 
 
 def pattern(n):
     return bytes((i * 7 + 3) & 0xFF for i in range(n))
 
-
-def errors(stderr):
-    return [l for l in stderr.splitlines() if not l.startswith("ustack info")]
 
 
 @case("http: help and usage errors")
@@ -105,16 +102,16 @@ if os.geteuid() == 0:
             def _():
                 rc, out, err = http(n, U + "/truncated")
                 expect(rc == 1, f"{rc} {err}")
-                expect(errors(err) == ["ustack http: 10.0.0.2:8000: bad response: the connection "
+                expect(error_lines(err) == ["ustack http: 10.0.0.2:8000: bad response: the connection "
                                        "closed in the middle of a response (truncated)"], err)
                 rc, out, err = http(n, U + "/garbage")
                 expect(rc == 1, f"{rc} {err}")
-                expect(len(errors(err)) == 1 and "malformed status line" in err, err)
+                expect(len(error_lines(err)) == 1 and "malformed status line" in err, err)
 
             @case("http: a closed port is refused: one line, status 1")
             def _():
                 rc, out, err = http(n, "http://10.0.0.2:8001/")
-                expect(rc == 1 and len(errors(err)) == 1 and "refused" in err, err)
+                expect(rc == 1 and len(error_lines(err)) == 1 and "refused" in err, err)
         finally:
             stop(peer, sig=15)
 
