@@ -96,6 +96,11 @@ int cmd_udpclient(const Argv& argv) {
                    true,
                    "SECONDS",
                    "how long to wait for the last replies (default 1)"});
+  specs.push_back({"timeout",
+                   {"--timeout"},
+                   true,
+                   "SECONDS",
+                   "stop sending after this long whatever the count (default 3600)"});
   specs.push_back({"no_replies",
                    {"--no-replies"},
                    false,
@@ -110,14 +115,15 @@ int cmd_udpclient(const Argv& argv) {
   std::string err;
   HostOptions ho;
   unsigned long long port = 7, count = 10, size = 64;
-  double rate = 100, wait = 1;
+  double rate = 100, wait = 1, timeout = 3600;
   std::optional<Ipv4Addr> dns;
   if (!read_host_options(args, &ho, &err) || !read_dns_option(args, &dns, &err) ||
       !args.get_uint("port", 1, 65535, &port, &err) ||
       !args.get_uint("count", 1, 10000000, &count, &err) ||
       !args.get_uint("size", 8, 65507, &size, &err) ||
       !args.get_double("rate", 0.1, 10000000, &rate, &err) ||
-      !args.get_double("wait", 0, 3600, &wait, &err)) {
+      !args.get_double("wait", 0, 3600, &wait, &err) ||
+      !args.get_double("timeout", 0.1, 86400, &timeout, &err)) {
     std::fprintf(stderr, "ustack udpclient: %s\n", err.c_str());
     return kExitUsage;
   }
@@ -147,9 +153,10 @@ int cmd_udpclient(const Argv& argv) {
   const Duration period = seconds(1.0 / rate);
   Instant next = start;
   std::uint64_t no_buffers = 0;
-  // Bounded by the count; a datagram the pool has no room for is retried at
-  // the next slot, at most 1000 times in a row.
-  while (client.sent < count && !g_interrupted.load()) {
+  // Bounded by the count and --timeout; a datagram the pool has no room for
+  // is retried at the next slot, at most 1000 times in a row.
+  const Instant give_up = start + seconds(timeout);
+  while (client.sent < count && !g_interrupted.load() && host->now() < give_up) {
     if (!host->run_until([&] { return host->now() >= next; }, period + seconds(1))) break;
     host->sync();
     const SendResult r = client.send_next(*sock);

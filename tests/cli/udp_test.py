@@ -143,7 +143,7 @@ if os.geteuid() == 0:
             expect("100 sent, 100 received, 0.0% loss, 0 corrupt" in r.stdout, r.stdout)
             expect("udpserver: 100 datagrams, 300000 bytes from 1 peers" in out, out)
 
-    @case("udpclient to a closed port: ICMP port unreachable, 100% loss, status 1")
+    @case("udpclient to a closed port: ICMP port unreachable, 100% loss, status 1; --timeout")
     def _():
         with Netns("y") as n:
             r = run(n.A([USTACK, "udpclient", "-i", n.ifa, "--ip", "10.0.0.1/24", "-addr",
@@ -151,5 +151,13 @@ if os.geteuid() == 0:
             expect(r.returncode == 1, r.stdout + r.stderr)
             expect("3 sent, 0 received, 100.0% loss" in r.stdout, r.stdout)
             expect("ICMP errors" in r.stdout, r.stdout)
+            # --timeout bounds the sending whatever the count.
+            t = time.monotonic()
+            r = run(n.A([USTACK, "udpclient", "-i", n.ifa, "--ip", "10.0.0.1/24", "-addr",
+                         "10.0.0.2", "-port", "9", "-c", "100000", "--rate", "10", "--timeout",
+                         "0.5", "-W", "0.2"]))
+            m = re.search(r"^(\d+) sent, 0 received", r.stdout, re.M)
+            expect(m and 1 <= int(m.group(1)) <= 7, r.stdout)
+            expect(time.monotonic() - t < 10, "took too long")
 
 finish()
