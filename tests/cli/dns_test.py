@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The DNS stub resolver behind --dns, as a user runs it: usage errors, and,
 as root in namespaces this script creates and removes, names looked up in
-dnsmasq (hosts file, --address, a chain of --cname) by ping, tcpclient and
-udpclient; NXDOMAIN; a silent server; and a server that misbehaves on
+dnsmasq (hosts file, --address, a chain of --cname) by ping, tcpclient,
+udpclient, http and ws; NXDOMAIN; a silent server; and a server that misbehaves on
 purpose (tests/cli/dns_peer.py): lost queries retried from new ports with
 new IDs, forged answers ignored, malformed answers refused in one line.
 
@@ -92,6 +92,29 @@ if os.geteuid() == 0:
                 finally:
                     stop(echo, sig=None, timeout=20)
                 expect(r.returncode == 0 and "5 sent, 5 received" in r.stdout, r.stdout + r.stderr)
+
+            @case("dns: http and ws clients take names (http://alias.test, ws://web.test)")
+            def _():
+                peers = [subprocess.Popen(n.B([PY, os.path.join(HERE, script), "10.0.0.2", port]),
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         for script, port in (("http_peer.py", "8000"),
+                                              ("ws_server_peer.py", "8765"))]
+                try:
+                    for _ in range(50):  # bounded wait for both listeners
+                        ss = run(n.B(["ss", "-ltn"])).stdout
+                        if "10.0.0.2:8000" in ss and "10.0.0.2:8765" in ss:
+                            break
+                        time.sleep(0.1)
+                    base = [USTACK, "-i", n.ifa, "--ip", "10.0.0.1/24", "--dns", "10.0.0.2"]
+                    r = run(n.A([base[0], "http"] + base[1:] + ["http://alias.test:8000/bytes/5"]))
+                    expect(r.returncode == 0 and r.stdout.startswith("HTTP/1.1 200 OK\n"),
+                           r.stdout + r.stderr)
+                    r = run(n.A([base[0], "ws"] + base[1:] + ["ws://web.test:8765/", "--text",
+                                                              "by name"]))
+                    expect(r.returncode == 0 and "< text: by name" in r.stdout, r.stdout + r.stderr)
+                finally:
+                    for p in peers:
+                        stop(p, sig=15)
 
             @case("dns: a name that does not exist: NXDOMAIN, one line, status 1")
             def _():
