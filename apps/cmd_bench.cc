@@ -11,6 +11,7 @@
 
 #include "apps/commands.h"
 #include "apps/host.h"
+#include "apps/percentile.h"
 #include "drivers/memlink/memlink.h"
 
 namespace ustack::app {
@@ -222,12 +223,8 @@ bool make_host(Host& h, const char* name, Port& port, Ipv4Addr addr, const Clock
   return true;
 }
 
-double percentile(std::vector<std::uint32_t>& v, double p) {
-  if (v.empty()) return 0;
-  const std::size_t i =
-      std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v.end());
-  return v[i] / 1000.0;  // microseconds
+double percentile_us(std::vector<std::uint32_t>& v, double p) {
+  return percentile(v, p) / 1000.0;  // microseconds
 }
 
 }  // namespace
@@ -380,9 +377,9 @@ int cmd_bench(const Argv& argv) {
     if (sink.corrupt != 0 || bulk->errors != 0) status = kExitFailure;
   } else {
     const double rate = static_cast<double>(rr->done) / secs;
-    const double p50 = percentile(rr->latencies, 0.50);
-    const double p99 = percentile(rr->latencies, 0.99);
-    const double p999 = percentile(rr->latencies, 0.999);
+    const double p50 = percentile_us(rr->latencies, 0.50);
+    const double p99 = percentile_us(rr->latencies, 0.99);
+    const double p999 = percentile_us(rr->latencies, 0.999);
     const char* what = o.mode == "rr" ? "round trips" : "connections";
     if (o.json) {
       std::printf(
@@ -403,8 +400,8 @@ int cmd_bench(const Argv& argv) {
   if (args.has("debug")) {
     if (rr)
       std::printf("connection lifetimes: p50 %.2f us p90 %.2f us p99 %.2f us max %.2f us\n",
-                  percentile(rr->lifetimes, 0.5), percentile(rr->lifetimes, 0.9),
-                  percentile(rr->lifetimes, 0.99), percentile(rr->lifetimes, 0.99999));
+                  percentile_us(rr->lifetimes, 0.5), percentile_us(rr->lifetimes, 0.9),
+                  percentile_us(rr->lifetimes, 0.99), percentile_us(rr->lifetimes, 0.99999));
     if (rr)
       std::printf("polls %llu, with a connection open %llu, lifetimes %zu\n",
                   (unsigned long long)rr->polls, (unsigned long long)rr->polls_open,

@@ -1,6 +1,7 @@
 // ustack iperf3: a server the stock iperf3 client (3.x) tests against
 // unchanged. TCP tests: forward, reverse (-R), bidirectional (--bidir),
 // parallel streams (-P), time (-t), bytes (-n) or blocks (-k), omit (-O).
+// UDP tests (-u, apps/iperf3_udp.h): the same directions, loss and jitter.
 // One test at a time, as iperf3 -s: a client arriving during a test is
 // told ACCESS_DENIED. One summary per test (text or --json).
 #include <sys/resource.h>
@@ -15,6 +16,7 @@
 #include "apps/commands.h"
 #include "apps/host.h"
 #include "apps/iperf3_proto.h"
+#include "apps/iperf3_udp.h"
 #include "apps/server_loop.h"
 #include "apps/servers.h"
 
@@ -81,6 +83,15 @@ struct Direction {
   std::uint64_t peer_bytes = 0;
   bool peer_known = false;
   std::uint64_t retransmits = 0;
+  // UDP: datagrams (received: the highest number seen; sent: the count),
+  // lost and the largest stream jitter, of ours or, as the sender, the
+  // client's (peer_*).
+  bool udp = false;
+  std::uint64_t packets = 0, lost = 0, peer_lost = 0, peer_packets = 0;
+  double jitter_ms = 0, peer_jitter_ms = 0;
+  double loss_percent(std::uint64_t l, std::uint64_t p) const {
+    return p > 0 ? 100.0 * static_cast<double>(l) / static_cast<double>(p) : 0;
+  }
   double gbps() const { return secs > 0 ? static_cast<double>(bytes) * 8 / secs / 1e9 : 0; }
 };
 
@@ -92,7 +103,8 @@ class Server : public ServerListener {
         json_(o.json),
         one_off_(o.one_off),
         pattern_owner_(std::move(pattern)),
-        pattern_(pattern_owner_.get()) {}
+        pattern_(pattern_owner_.get()),
+        udp_(h.stack()) {}
 
   TcpHandler* accept(TcpConn& c) override;
   void poll(Instant now) override;
@@ -165,6 +177,9 @@ class Server : public ServerListener {
   std::uint64_t serial_ = 0, tests_ = 0, failed_ = 0, refused_ = 0;
   bool last_ok_ = false;
   bool stop_ = false;
+  ip3::UdpTest udp_;  // the UDP streams of a -u test
+  bool udp_test() const { return params_.protocol == ip3::Protocol::kUdp; }
+  std::vector<ip3::StreamResult> udp_results() const;
 };
 
 Conn::Conn(Server& s, Role r, TcpConn& c, Instant now)
@@ -324,16 +339,22 @@ void Server::control_input(Conn& c) {
           finish(false, "bad parameters: " + err);
           return;
         }
-        if (params_.protocol != ip3::Protocol::kTcp) {
-          // UDP belongs to a later version; say so to both sides. The client
-          // prints "unable to start stream listener: Protocol not supported",
-          // what iperf3 -s sends when its data listener cannot be set up.
-          const char* what = params_.protocol == ip3::Protocol::kUdp ? "UDP" : "SCTP";
-          std::fprintf(stderr, "ustack iperf3: refusing a %s test from %s: only TCP is supported\n",
-                       what, client_.c_str());
+        if (params_.protocol == ip3::Protocol::kSctp) {
+          // The client prints "unable to start stream listener: Protocol not
+          // supported", what iperf3 -s sends when its listener cannot be set up.
+          std::fprintf(stderr,
+                       "ustack iperf3: refusing an SCTP test from %s: TCP and UDP are supported\n",
+                       client_.c_str());
           send_error(ip3::kErrStreamListen, EPROTONOSUPPORT);
           ++refused_;
-          finish(false, std::string("refused: ") + what + " is not supported");
+          finish(false, "refused: SCTP is not supported");
+          return;
+        }
+        if (udp_test() && !udp_.open(port, params_, &err)) {
+          // iperf_udp_listen() failing: IESTREAMLISTEN with the errno.
+          send_error(ip3::kErrStreamListen, EADDRINUSE);
+          ++refused_;
+          finish(false, "refused: " + err);
           return;
         }
         if (params_.has_auth) {
@@ -359,7 +380,7 @@ void Server::control_input(Conn& c) {
         r.cpu_user = cpu_[1];
         r.cpu_system = cpu_[2];
         const bool sends = params_.reverse || params_.bidirectional;
-        r.sender_has_retransmits = sends ? 1 : -1;
+        r.sender_has_retransmits = sends ? (udp_test() ? 0 : 1) : -1;
         if (!streams_.empty()) r.congestion = streams_[0]->congestion;
         Direction rx, tx;
         for (std::size_t i = 0; i < streams_.size(); ++i) {
@@ -371,6 +392,7 @@ void Server::control_input(Conn& c) {
           sr.seconds = seconds(s.end - s.start);
           r.streams.push_back(sr);
         }
+        if (udp_test()) r.streams = udp_results();
         if (params_.get_server_output) {
           // The text the client prints for --get-server-output.
           for (Conn* s : streams_) {
@@ -433,7 +455,8 @@ void Server::candidate_input(Conn& c) {
   const std::size_t n = c.conn->read(std::as_writable_bytes(std::span(buf, want)));
   c.in.append(buf, n);
   if (c.in.size() < ip3::kCookieSize) return;
-  const std::uint32_t wanted = params_.parallel * (params_.bidirectional ? 2 : 1);
+  // A UDP test's streams are UDP: no TCP data connection is wanted.
+  const std::uint32_t wanted = udp_test() ? 0 : params_.parallel * (params_.bidirectional ? 2 : 1);
   if (phase_ != Phase::kCreateStreams || c.in != cookie_ || streams_.size() >= wanted) {
     std::fprintf(stderr, "iperf3: %s: data connection with a wrong cookie refused\n",
                  c.peer.c_str());
@@ -469,6 +492,7 @@ void Server::start_test() {
   }
   for (Conn* s : streams_)
     if (s->sender) pump(*s);
+  if (udp_test()) udp_.start(run_start_);
 }
 
 void Server::pump(Conn& s) {
@@ -515,6 +539,7 @@ void Server::end_streams() {
   cpu_[1] = (tv(ru.ru_utime) - tv(ru_start_.ru_utime)) / wall * 100;
   cpu_[2] = (tv(ru.ru_stime) - tv(ru_start_.ru_stime)) / wall * 100;
   cpu_[0] = cpu_[1] + cpu_[2];
+  if (udp_test()) udp_.end(now);
   for (Conn* s : streams_) {
     s->end = now;
     s->ended = true;
@@ -538,18 +563,35 @@ std::string Server::summary_text(const Direction& rx, const Direction& tx) const
                   static_cast<unsigned long long>(rx.bytes), rx.streams, plural(rx.streams),
                   rx.secs, rx.gbps());
     out += line;
+    if (rx.udp) {
+      std::snprintf(line, sizeof line, ", %llu datagrams, %llu lost (%.2f%%), jitter %.3f ms",
+                    static_cast<unsigned long long>(rx.packets),
+                    static_cast<unsigned long long>(rx.lost), rx.loss_percent(rx.lost, rx.packets),
+                    rx.jitter_ms);
+      out += line;
+    }
     if (rx.peer_known) out += " (client sent " + std::to_string(rx.peer_bytes) + ")";
     out += "\n";
   }
   if (tx.streams > 0) {
-    std::snprintf(
-        line, sizeof line,
-        "test %llu from %s: sent %llu bytes on %u %s in %.3f s: %.3f Gbps, %llu retransmits",
-        static_cast<unsigned long long>(serial_), client_.c_str(),
-        static_cast<unsigned long long>(tx.bytes), tx.streams, plural(tx.streams), tx.secs,
-        tx.gbps(), static_cast<unsigned long long>(tx.retransmits));
+    std::snprintf(line, sizeof line,
+                  "test %llu from %s: sent %llu bytes on %u %s in %.3f s: %.3f Gbps, %llu %s",
+                  static_cast<unsigned long long>(serial_), client_.c_str(),
+                  static_cast<unsigned long long>(tx.bytes), tx.streams, plural(tx.streams),
+                  tx.secs, tx.gbps(),
+                  static_cast<unsigned long long>(tx.udp ? tx.packets : tx.retransmits),
+                  tx.udp ? "datagrams" : "retransmits");
     out += line;
-    if (tx.peer_known) out += " (client received " + std::to_string(tx.peer_bytes) + ")";
+    if (tx.peer_known && tx.udp) {
+      std::snprintf(line, sizeof line,
+                    " (client received %llu bytes, %llu lost (%.2f%%), jitter %.3f ms)",
+                    static_cast<unsigned long long>(tx.peer_bytes),
+                    static_cast<unsigned long long>(tx.peer_lost),
+                    tx.loss_percent(tx.peer_lost, tx.peer_packets), tx.peer_jitter_ms);
+      out += line;
+    } else if (tx.peer_known) {
+      out += " (client received " + std::to_string(tx.peer_bytes) + ")";
+    }
     out += "\n";
   }
   return out;
@@ -570,7 +612,8 @@ void Server::report(bool ok, const std::string& why, const Direction& rx, const 
   std::string s = "{\"test\":" + std::to_string(serial_) + ",\"client\":" + json_quote(client_) +
                   ",\"ok\":" + (ok ? "true" : "false") + ",\"error\":" + json_quote(why) +
                   ",\"client_version\":" + json_quote(params_.client_version) + ",\"mode\":\"" +
-                  mode + "\",\"parallel\":" + std::to_string(params_.parallel) +
+                  mode + "\",\"protocol\":\"" + (udp_test() ? "udp" : "tcp") +
+                  "\",\"parallel\":" + std::to_string(params_.parallel) +
                   ",\"len\":" + std::to_string(params_.len) +
                   ",\"time\":" + std::to_string(static_cast<long long>(params_.time)) +
                   ",\"omit\":" + std::to_string(static_cast<long long>(params_.omit)) +
@@ -580,7 +623,18 @@ void Server::report(bool ok, const std::string& why, const Direction& rx, const 
     std::snprintf(num, sizeof num, "\"seconds\":%.6f,\"gbps\":%.6f", d.secs, d.gbps());
     s += std::string(",\"") + name + "\":{\"streams\":" + std::to_string(d.streams) +
          ",\"bytes\":" + std::to_string(d.bytes) + "," + num;
-    if (sent) s += ",\"retransmits\":" + std::to_string(d.retransmits);
+    if (sent && !d.udp) s += ",\"retransmits\":" + std::to_string(d.retransmits);
+    if (d.udp) {
+      const bool ours = !sent;  // a receiver's figures are ours, a sender's the client's
+      const std::uint64_t lost = ours ? d.lost : d.peer_lost;
+      const std::uint64_t total = ours ? d.packets : d.peer_packets;
+      std::snprintf(num, sizeof num,
+                    ",\"datagrams\":%llu,\"lost\":%llu,\"lost_percent\":%.4f,\"jitter_ms\":%.4f",
+                    static_cast<unsigned long long>(d.packets),
+                    static_cast<unsigned long long>(lost), d.loss_percent(lost, total),
+                    ours ? d.jitter_ms : d.peer_jitter_ms);
+      if (ours || d.peer_known) s += num;
+    }
     if (d.peer_known)
       s += std::string(",\"client_") + (sent ? "received" : "sent") +
            "\":" + std::to_string(d.peer_bytes);
@@ -620,6 +674,29 @@ void Server::finish(bool ok, const std::string& why) {
     if (!ok && s->conn != nullptr) s->conn->abort();
   }
   streams_.clear();
+  if (udp_test()) {
+    const std::vector<ip3::StreamResult> ours = udp_results();
+    for (std::size_t i = 0; i < ours.size(); ++i) {
+      const ip3::StreamResult& r = ours[i];
+      Direction& d = udp_.streams()[i].sender ? tx : rx;
+      d.udp = true;
+      ++d.streams;
+      d.bytes += r.bytes;
+      d.packets += r.packets;
+      d.lost += r.errors;
+      d.jitter_ms = std::max(d.jitter_ms, r.jitter * 1000);
+      d.secs = std::max(d.secs, started ? r.seconds : 0.0);
+      for (const ip3::StreamResult& pr : peer_results_) {
+        if (!peer_results_ok_ || pr.id != r.id) continue;
+        d.peer_bytes += pr.bytes;
+        d.peer_packets += pr.packets;
+        d.peer_lost += pr.errors;
+        d.peer_jitter_ms = std::max(d.peer_jitter_ms, pr.jitter * 1000);
+        d.peer_known = true;
+      }
+    }
+    udp_.close();
+  }
   // Connections still showing a cookie belong to no test now.
   for (auto& c : conns_)
     if (c->role == Conn::Role::kCandidate && c->conn != nullptr) deny(*c);
@@ -638,6 +715,22 @@ void Server::finish(bool ok, const std::string& why) {
   last_ok_ = ok;
   report(ok, why, rx, tx);
   if (one_off_) stop_ = true;
+}
+
+std::vector<ip3::StreamResult> Server::udp_results() const {
+  std::vector<ip3::StreamResult> out;
+  for (std::size_t i = 0; i < udp_.streams().size(); ++i) {
+    const ip3::UdpTest::Stream& st = udp_.streams()[i];
+    ip3::StreamResult r;
+    r.id = ip3::stream_id(i);
+    r.bytes = st.sender ? st.sent_bytes : st.rx.bytes();
+    r.packets = st.sender ? st.sent_packets : st.rx.packets();
+    r.errors = st.sender ? 0 : st.rx.lost();
+    r.jitter = st.sender ? 0 : st.rx.jitter_seconds();
+    r.seconds = seconds(st.end - st.start);
+    out.push_back(r);
+  }
+  return out;
 }
 
 void Server::interrupt() {
@@ -665,9 +758,15 @@ void Server::closed(Conn& c, TcpCloseReason r) {
 
 void Server::poll(Instant now) {
   switch (phase_) {
+    case Phase::kCreateStreams:
+      // A UDP test starts once each of its streams sent its connect datagram.
+      if (udp_test() && udp_.streams().size() == udp_.wanted()) {
+        start_test();
+        break;
+      }
+      [[fallthrough]];
     case Phase::kCookie:
     case Phase::kParams:
-    case Phase::kCreateStreams:
     case Phase::kResults:
     case Phase::kDisplay:
       if (now - phase_since_ > kStepTimeout) finish(false, "timed out waiting for the client");
@@ -689,6 +788,7 @@ void Server::poll(Instant now) {
       }
       for (Conn* s : streams_)
         if (s->sender) pump(*s);
+      udp_.poll(now);
       break;
     }
     case Phase::kIdle:

@@ -7,6 +7,7 @@
 
 #include "apps/commands.h"
 #include "apps/host.h"
+#include "apps/host_lookup.h"
 
 namespace ustack::app {
 namespace {
@@ -24,7 +25,9 @@ struct Pinger : EchoListener {
 
 int cmd_ping(const Argv& argv) {
   std::vector<cli::OptionSpec> specs = host_options();
-  specs.push_back({"dest", {"-dest", "--dest"}, true, "ADDR", "address to ping"});
+  specs.push_back(
+      {"dest", {"-dest", "--dest"}, true, "HOST", "address (or name, with --dns) to ping"});
+  specs.push_back(dns_option_spec());
   specs.push_back(
       {"count", {"-c", "--count"}, true, "N", "stop after N replies (default: Ctrl-C)"});
   specs.push_back({"interval",
@@ -49,30 +52,33 @@ int cmd_ping(const Argv& argv) {
   HostOptions ho;
   unsigned long long count = 0, size = 56, ttl = 64;
   double interval = 1.0, wait = 2.0;
-  if (!read_host_options(args, &ho, &err) || !args.get_uint("count", 1, 1ull << 32, &count, &err) ||
+  std::optional<Ipv4Addr> dns;
+  if (!read_host_options(args, &ho, &err) || !read_dns_option(args, &dns, &err) ||
+      !args.get_uint("count", 1, 1ull << 32, &count, &err) ||
       !args.get_uint("size", 0, 65507, &size, &err) || !args.get_uint("ttl", 1, 255, &ttl, &err) ||
       !args.get_double("interval", 0.001, 3600, &interval, &err) ||
       !args.get_double("wait", 0.001, 3600, &wait, &err)) {
     std::fprintf(stderr, "ustack ping: %s\n", err.c_str());
     return kExitUsage;
   }
-  const auto dest =
-      Ipv4Addr::parse(args.get("dest", args.positional().empty() ? "" : args.positional()[0]));
-  if (!dest) {
-    std::fprintf(stderr, "ustack ping: give the address to ping with -dest ADDR\n");
+  const std::string dest_arg =
+      args.get("dest", args.positional().empty() ? "" : args.positional()[0]);
+  if (!host_arg_usable(dest_arg, dns)) {
+    std::fprintf(stderr,
+                 "ustack ping: give the address to ping with -dest ADDR (a name with --dns)\n");
     return kExitUsage;
   }
-  install_signal_handlers();
-  auto host = AppHost::open(ho, &err);
-  if (!host) {
-    std::fprintf(stderr, "ustack ping: %s\n", err.c_str());
-    return kExitUsage;
-  }
+  Ipv4Addr dest_addr;
+  int status = 0;
+  auto host = open_client_host("ping", ho, dest_arg, dns, &dest_addr, &status);
+  if (!host) return status;
+  const Ipv4Addr* dest = &dest_addr;
   Pinger p;
   p.id = static_cast<std::uint16_t>(getpid());
   host->stack().icmp().set_echo_listener(&p);
   const std::string d = dest->to_string();
-  std::printf("PING %s (%s) %llu(%llu) bytes of data.\n", d.c_str(), d.c_str(), size, size + 28);
+  std::printf("PING %s (%s) %llu(%llu) bytes of data.\n", dest_arg.c_str(), d.c_str(), size,
+              size + 28);
   std::fflush(stdout);
   const Instant start = host->now();
   const auto period = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(interval));

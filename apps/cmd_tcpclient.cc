@@ -9,6 +9,7 @@
 
 #include "apps/commands.h"
 #include "apps/host.h"
+#include "apps/host_lookup.h"
 #include "core/random.h"
 
 namespace ustack::app {
@@ -86,7 +87,9 @@ class Client : public TcpHandler {
 
 int cmd_tcpclient(const Argv& argv) {
   std::vector<cli::OptionSpec> specs = host_options();
-  specs.push_back({"addr", {"-addr", "--addr"}, true, "ADDR", "server address"});
+  specs.push_back(
+      {"addr", {"-addr", "--addr"}, true, "HOST", "server address (or name, with --dns)"});
+  specs.push_back(dns_option_spec());
   specs.push_back({"port", {"-port", "--port"}, true, "PORT", "server port"});
   specs.push_back({"data",
                    {"-data", "--data"},
@@ -106,14 +109,16 @@ int cmd_tcpclient(const Argv& argv) {
   HostOptions ho;
   unsigned long long port = 0, nbytes = 0;
   double timeout = 60;
-  if (!read_host_options(args, &ho, &err) || !args.get_uint("port", 1, 65535, &port, &err) ||
+  std::optional<Ipv4Addr> dns;
+  if (!read_host_options(args, &ho, &err) || !read_dns_option(args, &dns, &err) ||
+      !args.get_uint("port", 1, 65535, &port, &err) ||
       !args.get_uint("bytes", 0, 1ull << 40, &nbytes, &err) ||
       !args.get_double("timeout", 0.1, 86400, &timeout, &err)) {
     std::fprintf(stderr, "ustack tcpclient: %s\n", err.c_str());
     return kExitUsage;
   }
-  const auto addr = Ipv4Addr::parse(args.get("addr"));
-  if (!addr || port == 0) {
+  const std::string addr_arg = args.get("addr");
+  if ((!host_arg_usable(addr_arg, dns)) || port == 0) {
     std::fprintf(stderr, "ustack tcpclient: give the server with -addr ADDR -port PORT\n");
     return kExitUsage;
   }
@@ -147,12 +152,11 @@ int cmd_tcpclient(const Argv& argv) {
     for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) data.insert(data.end(), buf, buf + n);
     close(fd);
   }
-  install_signal_handlers();
-  auto host = AppHost::open(ho, &err);
-  if (!host) {
-    std::fprintf(stderr, "ustack tcpclient: %s\n", err.c_str());
-    return kExitUsage;
-  }
+  Ipv4Addr server;
+  int status = 0;
+  auto host = open_client_host("tcpclient", ho, addr_arg, dns, &server, &status);
+  if (!host) return status;
+  const Ipv4Addr* addr = &server;
   const std::size_t total = data.size();
   Client client(mode, std::move(data), ho.debug);
   host->sync();

@@ -20,5 +20,9 @@ int cmd_wsd(const Argv& args);
 int cmd_iperf3(const Argv& args);
 int cmd_serve(const Argv& args);
 int cmd_stats(const Argv& args);
+int cmd_udpserver(const Argv& args);
+int cmd_udpclient(const Argv& args);
+int cmd_http(const Argv& args);
+int cmd_ws(const Argv& args);
 
 }  // namespace ustack::app

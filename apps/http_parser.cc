@@ -47,12 +47,6 @@ bool is_field_char(char ch) {
   return c == '\t' || c == ' ' || (c >= 0x21 && c != 0x7f);
 }
 
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Splits a comma-separated list, trimming each element (empty ones kept).
 std::vector<std::string_view> split_list(std::string_view s) {
   std::vector<std::string_view> out;
@@ -73,6 +67,22 @@ int hex_value(char c) {
 }
 
 }  // namespace
+
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool http_take_line(std::string_view buf, std::size_t* pos, std::string_view* line) {
+  const std::size_t nl = buf.find('\n', *pos);
+  if (nl == std::string_view::npos) return false;
+  std::size_t end = nl;
+  if (end > *pos && buf[end - 1] == '\r') --end;
+  *line = buf.substr(*pos, end - *pos);
+  *pos = nl + 1;
+  return true;
+}
 
 bool http_has_token(std::string_view list, std::string_view token) {
   for (std::string_view t : split_list(list))
@@ -165,13 +175,7 @@ HttpParse HttpParser::fail(int status, std::string reason) {
 }
 
 bool HttpParser::take_line(std::string_view* line) {
-  const std::size_t nl = buf_.find('\n', pos_);
-  if (nl == std::string::npos) return false;
-  std::size_t end = nl;
-  if (end > pos_ && buf_[end - 1] == '\r') --end;
-  *line = std::string_view(buf_).substr(pos_, end - pos_);
-  pos_ = nl + 1;
-  return true;
+  return http_take_line(buf_, &pos_, line);
 }
 
 HttpParse HttpParser::parse_head() {

@@ -48,6 +48,12 @@ const char* http_reason(int status);
 // value, RFC 9110 §5.6.1) holds `token`, compared case-insensitively.
 bool http_has_token(std::string_view list, std::string_view token);
 
+// Optional white space trimmed from both ends (RFC 9110 §5.6.3 OWS).
+std::string_view trim_ows(std::string_view s);
+// The line starting at *pos in `buf` (without CR LF; a bare LF ends one too)
+// and *pos past it; false when no LF has arrived yet.
+bool http_take_line(std::string_view buf, std::size_t* pos, std::string_view* line);
+
 class HttpParser {
  public:
   explicit HttpParser(HttpLimits limits = {}) : limits_(limits) {}

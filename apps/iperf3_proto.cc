@@ -58,6 +58,16 @@ bool parse_params(std::string_view json, Params* out, std::string* error) {
   p.time = static_cast<double>(time);
   p.parallel = static_cast<std::uint32_t>(parallel);
   p.len = static_cast<std::uint32_t>(len);
+  if (!whole(j, "bandwidth", 1e13, &p.bandwidth, error)) return false;
+  if (p.protocol == Protocol::kUdp) {
+    if (p.bandwidth == 0) p.bandwidth = kDefaultUdpRate;
+    if (len > kMaxUdpBlock) {
+      *error = "parameter 'len' is over " + std::to_string(kMaxUdpBlock) + " for UDP";
+      return false;
+    }
+    // iperf3 sends this as a number (send_parameters()).
+    p.udp_counters_64bit = j.number_or("udp_counters_64bit", 0) != 0;
+  }
   p.reverse = j.bool_or("reverse", false);
   p.bidirectional = j.bool_or("bidirectional", false);
   if (p.reverse && p.bidirectional) {
@@ -88,9 +98,11 @@ std::string results_json(const Results& r) {
     const StreamResult& st = r.streams[i];
     if (i > 0) s += ",";
     s += "{\"id\":" + std::to_string(st.id) + ",\"bytes\":" + std::to_string(st.bytes) +
-         ",\"retransmits\":" + std::to_string(st.retransmits) +
-         ",\"jitter\":0,\"errors\":0,\"omitted_errors\":0,\"packets\":0,\"omitted_packets\":0"
-         ",\"start_time\":0,\"end_time\":";
+         ",\"retransmits\":" + std::to_string(st.retransmits) + ",\"jitter\":";
+    append_number(&s, st.jitter);
+    s += ",\"errors\":" + std::to_string(st.errors) +
+         ",\"omitted_errors\":0,\"packets\":" + std::to_string(st.packets) +
+         ",\"omitted_packets\":0,\"start_time\":0,\"end_time\":";
     append_number(&s, st.seconds);
     s += "}";
   }
@@ -117,6 +129,10 @@ bool parse_peer_results(std::string_view json, std::vector<StreamResult>* out, s
     r.bytes = b > 0 ? static_cast<std::uint64_t>(b) : 0;
     r.retransmits = static_cast<std::int64_t>(st.number_or("retransmits", -1));
     r.seconds = st.number_or("end_time", 0) - st.number_or("start_time", 0);
+    r.jitter = st.number_or("jitter", 0);
+    const double errors = st.number_or("errors", 0), packets = st.number_or("packets", 0);
+    r.errors = errors > 0 ? static_cast<std::uint64_t>(errors) : 0;
+    r.packets = packets > 0 ? static_cast<std::uint64_t>(packets) : 0;
     out->push_back(r);
   }
   return true;

@@ -20,6 +20,8 @@ inline constexpr std::uint32_t kMaxJson = 256 * 1024;    // bound on either JSON
 inline constexpr std::uint32_t kMaxStreams = 128;        // iperf3's MAX_STREAMS
 inline constexpr std::uint32_t kMaxBlock = 1024 * 1024;  // iperf3's MAX_BLOCKSIZE (TCP)
 inline constexpr std::uint32_t kDefaultBlock = 128 * 1024;
+inline constexpr std::uint32_t kMaxUdpBlock = 65507;       // iperf3's MAX_UDP_BLOCKSIZE
+inline constexpr std::uint64_t kDefaultUdpRate = 1000000;  // -b for UDP: 1 Mbit/s
 
 // The state bytes (iperf_api.h).
 enum State : std::int8_t {
@@ -60,6 +62,10 @@ struct Params {
   bool reverse = false;
   bool bidirectional = false;
   std::uint32_t len = kDefaultBlock;
+  // UDP: bits per second per stream ("bandwidth"; iperf3's -b, 1 Mbit/s by
+  // default) and 64-bit datagram counters (--udp-counters-64bit).
+  std::uint64_t bandwidth = 0;
+  bool udp_counters_64bit = false;
   bool get_server_output = false;
   bool has_auth = false;
   std::string client_version;
@@ -68,8 +74,8 @@ struct Params {
 };
 
 // Reads and checks the parameter JSON. false and *error (one sentence) when
-// it is not an object or a value is out of range; a UDP or SCTP request
-// parses fine (the caller refuses it).
+// it is not an object or a value is out of range; an SCTP request parses
+// fine (the caller refuses it).
 bool parse_params(std::string_view json, Params* out, std::string* error);
 
 // One stream's figures for the results message (send_results()).
@@ -78,6 +84,10 @@ struct StreamResult {
   std::uint64_t bytes = 0;
   std::int64_t retransmits = -1;  // -1: not a sender, or not counted
   double seconds = 0;             // end_time - start_time
+  // UDP: the receiver's jitter (seconds) and lost datagrams, and the
+  // datagrams counted (the receiver's highest number; the sender's count).
+  double jitter = 0;
+  std::uint64_t errors = 0, packets = 0;
 };
 
 struct Results {

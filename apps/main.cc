@@ -8,22 +8,27 @@
 namespace {
 
 void usage(FILE* out) {
-  std::fprintf(out,
-               "usage: ustack <command> [options]   (ustack <command> --help for its options)\n"
-               "\n"
-               "commands:\n"
-               "  ping        send ICMP echo requests (ustack ping -i eth0 -dest 10.0.0.2)\n"
-               "  tcpclient   send data to a TCP server and check the echo (-addr, -port)\n"
-               "  tcpserver   serve TCP: echo (default), discard or source (-port)\n"
-               "  bench       two stacks over an in-memory link: bulk, rr, crr (no root needed)\n"
-               "  httpd       serve HTTP/1.1: /, /stats, POST /echo, files from --root\n"
-               "  wsd         WebSocket (RFC 6455) echo server: messages, ping, close (-port)\n"
-               "  iperf3      serve iperf3 clients (TCP: -R, --bidir, -P, -t, -n) on port 5201\n"
-               "  serve       run servers (httpd, wsd, tcpserver, iperf3) from a config file\n"
-               "  stats       the live counters of a running serve (per worker, --json)\n"
-               "  dump        print every frame on an interface, optionally to a pcap file\n"
-               "  ids         print new flows and flag floods, scans, ARP conflicts, bad frames\n"
-               "  help        this text\n");
+  std::fprintf(
+      out,
+      "usage: ustack <command> [options]   (ustack <command> --help for its options)\n"
+      "\n"
+      "commands:\n"
+      "  ping        send ICMP echo requests (ustack ping -i eth0 -dest 10.0.0.2)\n"
+      "  tcpclient   send data to a TCP server and check the echo (-addr, -port)\n"
+      "  tcpserver   serve TCP: echo (default), discard or source (-port)\n"
+      "  udpserver   serve UDP: echo (default), discard or sink, many peers (-port)\n"
+      "  udpclient   send N datagrams at a rate, check echoes: loss, rtt p50/p99\n"
+      "  http        HTTP/1.1 client: GET, POST (chunked too), keep-alive over URLs\n"
+      "  ws          WebSocket client: messages, fragments, ping, close handshake\n"
+      "  bench       two stacks over an in-memory link: bulk, rr, crr (no root needed)\n"
+      "  httpd       serve HTTP/1.1: /, /stats, POST /echo, files from --root\n"
+      "  wsd         WebSocket (RFC 6455) echo server: messages, ping, close (-port)\n"
+      "  iperf3      serve iperf3 clients (TCP and UDP: -u, -R, --bidir, -P) on port 5201\n"
+      "  serve       run servers (httpd, wsd, tcpserver, iperf3) from a config file\n"
+      "  stats       the live counters of a running serve (per worker, --json)\n"
+      "  dump        print every frame on an interface, optionally to a pcap file\n"
+      "  ids         print new flows and flag floods, scans, ARP conflicts, bad frames\n"
+      "  help        this text\n");
 }
 
 }  // namespace
@@ -38,6 +43,10 @@ int main(int argc, char** argv) {
   if (cmd == "ping") return ustack::app::cmd_ping(rest);
   if (cmd == "tcpclient") return ustack::app::cmd_tcpclient(rest);
   if (cmd == "tcpserver") return ustack::app::cmd_tcpserver(rest);
+  if (cmd == "udpserver") return ustack::app::cmd_udpserver(rest);
+  if (cmd == "udpclient") return ustack::app::cmd_udpclient(rest);
+  if (cmd == "http") return ustack::app::cmd_http(rest);
+  if (cmd == "ws") return ustack::app::cmd_ws(rest);
   if (cmd == "bench") return ustack::app::cmd_bench(rest);
   if (cmd == "httpd") return ustack::app::cmd_httpd(rest);
   if (cmd == "wsd") return ustack::app::cmd_wsd(rest);

@@ -43,6 +43,18 @@ def expect(cond, msg):
         raise AssertionError(msg)
 
 
+def usage_error(ustack, args, needle):
+    """`ustack ARGS` is a usage mistake: exit 2 and `needle` on stderr."""
+    r = run([ustack] + args)
+    expect(r.returncode == 2, f"{args}: exit {r.returncode}, want 2; stderr={r.stderr!r}")
+    expect(needle in r.stderr, f"{args}: stderr {r.stderr!r} lacks {needle!r}")
+
+
+def error_lines(stderr):
+    """The lines of a command's stderr but the memory info line."""
+    return [l for l in stderr.splitlines() if not l.startswith("ustack info")]
+
+
 def finish():
     """Prints one line per case and the totals; exits 1 if any failed."""
     failed = [(n, e) for n, e in results if e]

@@ -14,6 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clitest  # noqa: E402
 from clitest import PY, Netns, case, expect, finish, run, stop  # noqa: E402
 
 USTACK = os.path.abspath(sys.argv[1])
@@ -21,9 +22,7 @@ PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ws_peer.py")
 
 
 def usage_error(args, needle):
-    r = run([USTACK] + args)
-    expect(r.returncode == 2, f"{args}: exit {r.returncode}, want 2; stderr={r.stderr!r}")
-    expect(needle in r.stderr, f"{args}: stderr {r.stderr!r} lacks {needle!r}")
+    clitest.usage_error(USTACK, args, needle)
 
 
 @case("wsd --help")

@@ -66,6 +66,15 @@ TEST(Iperf3Params, ReadsWhatTheClientSends) {
                                    &p, &err));
   EXPECT_EQ(p.protocol, iperf3::Protocol::kUdp);
   EXPECT_EQ(p.byte_limit(), 300u);
+  EXPECT_EQ(p.bandwidth, iperf3::kDefaultUdpRate);  // no "bandwidth": iperf3's 1 Mbit/s
+  EXPECT_FALSE(p.udp_counters_64bit);
+  ASSERT_TRUE(iperf3::parse_params(
+      R"({"udp":true,"time":1,"parallel":1,"len":1448,"bandwidth":20000000,"udp_counters_64bit":1})",
+      &p, &err));
+  EXPECT_EQ(p.bandwidth, 20000000u);
+  EXPECT_TRUE(p.udp_counters_64bit);
+  EXPECT_FALSE(iperf3::parse_params(R"({"udp":true,"time":1,"parallel":1,"len":65508})", &p, &err));
+  EXPECT_NE(err.find("65507"), std::string::npos) << err;
 }
 
 TEST(Iperf3Params, RefusesOutOfRange) {

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""A DNS server that misbehaves on purpose, for the stub resolver's tests.
+Answers A queries for any name with 10.0.0.2 after doing what SCENARIO says,
+and prints one line per query it saw: "query ID SPORT NAME".
+
+usage: dns_peer.py ADDR SCENARIO COUNT TIMEOUT_S
+SCENARIO:
+  good       answer every query
+  drop2      ignore the first two queries, answer the third
+  spoof      first answers of 10.0.0.66 with the wrong ID, from port 5353,
+             for another name, with QR clear; then the right answer
+  loop       an answer whose name is a compression pointer to itself
+  truncated  an answer cut in the middle of its record
+Stops after COUNT queries or TIMEOUT_S seconds without one.
+"""
+import socket
+import struct
+import sys
+
+addr, scenario, count, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((addr, 53))
+s.settimeout(timeout)
+other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+other.bind((addr, 5353))
+
+
+def qname(msg):
+    labels, i = [], 12
+    while msg[i]:
+        labels.append(msg[i + 1:i + 1 + msg[i]].decode())
+        i += 1 + msg[i]
+    return ".".join(labels), i + 5  # past the zero, QTYPE and QCLASS
+
+
+def answer(q, ident=None, flags=0x8180, question=None, rdata=b"\x0a\x00\x00\x02", name=b"\xc0\x0c"):
+    name_end = qname(q)[1]
+    quest = question if question is not None else q[12:name_end]
+    head = struct.pack(">HHHHHH", ident if ident is not None else struct.unpack(">H", q[:2])[0],
+                       flags, 1, 1, 0, 0)
+    return head + quest + name + struct.pack(">HHIH", 1, 1, 60, len(rdata)) + rdata
+
+
+seen = 0
+while seen < count:
+    try:
+        q, peer = s.recvfrom(512)
+    except socket.timeout:
+        break
+    seen += 1
+    ident = struct.unpack(">H", q[:2])[0]
+    name, _ = qname(q)
+    print(f"query {ident} {peer[1]} {name}", flush=True)
+    if scenario == "drop2" and seen <= 2:
+        continue
+    if scenario == "spoof":  # each forged answer says 10.0.0.66
+        bad = b"\x0a\x00\x00\x42"
+        s.sendto(answer(q, ident=ident ^ 0x5555, rdata=bad), peer)
+        other.sendto(answer(q, rdata=bad), peer)
+        wrong = b"\x05other\x04test\x00\x00\x01\x00\x01"
+        s.sendto(answer(q, question=wrong, rdata=bad), peer)
+        s.sendto(answer(q, flags=0x0100, rdata=bad), peer)
+    if scenario == "loop":
+        here = len(q)  # the answer's name starts right after the question
+        s.sendto(answer(q, name=struct.pack(">H", 0xC000 | here)), peer)
+        continue
+    if scenario == "truncated":
+        s.sendto(answer(q)[:-3], peer)
+        continue
+    s.sendto(answer(q), peer)
