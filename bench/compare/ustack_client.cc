@@ -1,0 +1,212 @@
+#include "bench/compare/ustack_client.h"
+
+#include <chrono>
+#include <span>
+#include <vector>
+
+namespace ustack::compare {
+namespace {
+
+using Clk = std::chrono::steady_clock;
+
+double us_since(Clk::time_point t) {
+  return std::chrono::duration<double, std::micro>(Clk::now() - t).count();
+}
+
+IpAddr server_addr() {
+  return IpAddr::v4(Ipv4Addr::from_u32(0x0a000002));
+}  // kServerAddr
+
+// Sends `out` and reads as many bytes back into `in`.
+struct Exchange final : TcpHandler {
+  std::vector<std::byte> out, in;
+  std::size_t sent = 0, got = 0;
+  bool done = false, closed = false;
+  void reset() {
+    sent = got = 0;
+    done = false;
+  }
+  void on_connected(TcpConn& c) override {
+    c.set_nodelay(true);
+    push(c);
+  }
+  void on_writable(TcpConn& c) override { push(c); }
+  void push(TcpConn& c) {
+    while (sent < out.size()) {
+      const std::uint32_t k = c.send(std::span(out).subspan(sent));
+      if (k == 0) return;
+      sent += k;
+    }
+  }
+  void on_readable(TcpConn& c) override {
+    got += c.read(std::span(in).subspan(got));
+    c.consume(c.readable());  // anything beyond what was sent
+    done = got >= out.size();
+  }
+  void on_closed(TcpConn&, TcpCloseReason) override { closed = true; }
+};
+
+// Connect, 1-byte request, 1-byte response, close: one handler for all the
+// connections, so that closing ones go on while the next is opened (as a
+// socket's close() returns at once).
+struct CrrClient final : TcpHandler {
+  std::uint64_t answered = 0, closed = 0, failed = 0;
+  void on_connected(TcpConn& c) override {
+    c.set_nodelay(true);
+    const std::byte b{1};
+    c.send(std::span<const std::byte>(&b, 1));
+  }
+  void on_readable(TcpConn& c) override {
+    std::byte b[16];
+    if (c.read(b) == 0) return;
+    ++answered;
+    c.close();
+  }
+  void on_closed(TcpConn&, TcpCloseReason r) override {
+    ++closed;
+    if (r != TcpCloseReason::kNormal) ++failed;
+  }
+};
+
+// Sends from a 64 KiB buffer (copied into the stack, as a socket's
+// send() copies) on every connection whenever there is room.
+struct BulkClient final : TcpHandler {
+  std::vector<std::byte> buf = std::vector<std::byte>(65536, std::byte{'b'});
+  std::vector<TcpConn*> conns;
+  std::size_t closed = 0;
+  bool stop = false;
+  void on_connected(TcpConn& c) override {
+    conns.push_back(&c);
+    fill(c);
+  }
+  void on_writable(TcpConn& c) override { fill(c); }
+  void fill(TcpConn& c) {
+    while (!stop && c.send(std::span<const std::byte>(buf)) == buf.size()) {
+    }
+  }
+  void on_closed(TcpConn& c, TcpCloseReason) override {
+    ++closed;
+    std::erase(conns, &c);
+  }
+};
+
+class UstackEndpoint final : public Endpoint {
+ public:
+  explicit UstackEndpoint(std::unique_ptr<UstackEnv> env) : env_(std::move(env)) {}
+
+  bool bulk(int conns, const Budget& b, double* gbps, std::string* error) override {
+    BulkClient client;
+    env_->sync();
+    for (int i = 0; i < conns; ++i)
+      if (env_->tcp().connect(server_addr(), kSinkPort, client, error) == nullptr) return false;
+    const auto all_up = [&] { return client.conns.size() == static_cast<std::size_t>(conns); };
+    bool ok = env_->poll_until(all_up, 5);
+    if (!ok) *error = "the bulk connections did not all open";
+    if (ok) {
+      env_->poll_until([] { return false; }, b.warm_seconds);
+      const std::uint64_t b0 = env_->sunk();
+      const auto t0 = Clk::now();
+      env_->poll_until([] { return false; }, b.seconds);
+      const std::uint64_t b1 = env_->sunk();
+      *gbps = static_cast<double>(b1 - b0) * 8 / (us_since(t0) / 1e6) / 1e9;
+      ok = all_up() && b1 > b0;
+      if (!ok) *error = "a bulk connection closed or the sink received nothing";
+    }
+    // Reset whatever is open: nothing queued reaches the sink later.
+    client.stop = true;
+    env_->sync();
+    for (TcpConn* c : std::vector<TcpConn*>(client.conns)) c->abort();
+    env_->poll_until([] { return false; }, 0.01);  // the RSTs go out
+    return ok;
+  }
+
+  bool rr(const Budget& b, std::vector<double>* rtt_us, double* per_s,
+          std::string* error) override {
+    Exchange x;
+    x.out.assign(1, std::byte{1});
+    x.in.resize(1);
+    env_->sync();
+    TcpConn* c = env_->tcp().connect(server_addr(), kEchoPort, x, error);
+    if (c == nullptr) return false;
+    bool ok = env_->poll_until([&] { return x.done || x.closed; }, 5) && !x.closed;
+    const auto t0 = Clk::now();
+    const auto end =
+        t0 + std::chrono::duration_cast<Clk::duration>(std::chrono::duration<double>(b.seconds));
+    std::size_t n = 0;
+    while (ok && Clk::now() < end) {
+      x.reset();
+      const auto s0 = Clk::now();
+      env_->sync();
+      x.push(*c);
+      ok = env_->poll_until([&] { return x.done || x.closed; }, 2) && !x.closed;
+      if (ok) {
+        rtt_us->push_back(us_since(s0));
+        ++n;
+      }
+    }
+    *per_s = static_cast<double>(n) / (us_since(t0) / 1e6);
+    if (!ok) *error = "a round trip did not complete";
+    if (!x.closed) {
+      env_->sync();
+      c->close();
+      env_->poll_until([&] { return x.closed; }, 2);
+    }
+    return ok;
+  }
+
+  bool crr(const Budget& b, double* per_s, std::string* error) override {
+    CrrClient client;
+    const auto t0 = Clk::now();
+    const auto end =
+        t0 + std::chrono::duration_cast<Clk::duration>(std::chrono::duration<double>(b.seconds));
+    std::uint64_t opened = 0;
+    bool ok = true;
+    while (ok && Clk::now() < end) {
+      env_->sync();
+      if (env_->tcp().connect(server_addr(), kEchoPort, client, error) == nullptr) return false;
+      ++opened;
+      ok = env_->poll_until([&] { return client.answered == opened || client.failed > 0; }, 2) &&
+           client.failed == 0;
+    }
+    *per_s = static_cast<double>(client.answered) / (us_since(t0) / 1e6);
+    env_->poll_until([&] { return client.closed == opened; }, 2);
+    if (!ok) *error = "a connect/request/close did not complete";
+    return ok;
+  }
+
+  bool echo(const Budget& b, std::vector<double>* us, std::string* error) override {
+    for (int i = 0; i < b.echo_runs; ++i) {
+      Exchange x;
+      x.out.assign(kEchoBytes, std::byte{'x'});
+      x.in.resize(kEchoBytes);
+      env_->sync();
+      const auto s0 = Clk::now();
+      TcpConn* c = env_->tcp().connect(server_addr(), kEchoPort, x, error);
+      if (c == nullptr) return false;
+      const bool ok = env_->poll_until([&] { return x.done || x.closed; }, 5) && x.in == x.out;
+      const double t = us_since(s0);
+      if (!x.closed) {
+        env_->sync();
+        c->close();
+        env_->poll_until([&] { return x.closed; }, 5);
+      }
+      if (!ok) {
+        *error = "a 20 KB echo failed or came back different";
+        return false;
+      }
+      us->push_back(t);
+    }
+    return true;
+  }
+
+ private:
+  std::unique_ptr<UstackEnv> env_;
+};
+
+}  // namespace
+
+std::unique_ptr<Endpoint> ustack_endpoint(std::unique_ptr<UstackEnv> env) {
+  return std::make_unique<UstackEndpoint>(std::move(env));
+}
+
+}  // namespace ustack::compare
