@@ -1,9 +1,10 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Plots build/bench/compare's JSON: one panel per metric, a bar per row,
 grouped by transport, ustack and Linux in two colours, each bar labelled
 with its figure.
 
 usage: bench/plot_compare.py compare.json compare.png   (or .svg)
+(Debian's /usr/bin/python3, where python3-matplotlib installs.)
 Needs python3-matplotlib (Debian; ci/install-deps installs it).
 """
 import json
@@ -19,7 +20,8 @@ SHORT = {
     "ustack-memlink": "ustack\nmemlink",
     "ustack-afp-v2": "ustack\naf_packet V2",
     "ustack-afp-v3": "ustack\naf_packet V3",
-    "ustack-dpdk": "ustack\ndpdk",
+    "ustack-dpdk-afp": "ustack dpdk\nnet_af_packet",
+    "ustack-dpdk-pcap": "ustack dpdk\nnet_pcap",
     "ustack-uring-tap": "ustack\nuring_tap",
     "linux-veth": "Linux\noffloads off",
     "linux-veth-offload": "Linux\noffloads on",

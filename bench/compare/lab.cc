@@ -12,7 +12,7 @@ std::vector<std::string> all_row_keys() {
   v.push_back("ustack-uring-tap");
 #endif
 #ifdef USTACK_HAVE_DPDK
-  v.push_back("ustack-dpdk");
+  v.insert(v.end(), {"ustack-dpdk-afp", "ustack-dpdk-pcap"});
 #endif
   v.insert(v.end(), {"linux-veth", "linux-veth-offload", "linux-lo"});
   return v;
@@ -78,9 +78,12 @@ bool Lab::add(const std::string& key, std::string* error) {
     } else if (key == "ustack-uring-tap") {
       driver = "uring_tap";
       r.label = "ustack uring_tap <-> Linux, TAP";
-    } else if (key == "ustack-dpdk") {
+    } else if (key == "ustack-dpdk-afp") {
+      driver = "dpdk_af_packet";
+      r.label = "ustack dpdk net_af_packet <-> Linux, veth";
+    } else if (key == "ustack-dpdk-pcap") {
       driver = "dpdk";
-      r.label = "ustack dpdk (net_pcap) <-> Linux, veth";
+      r.label = "ustack dpdk net_pcap <-> Linux, veth";
     } else {
       *error = "no row '" + key + "'";
       return false;
