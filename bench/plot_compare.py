@@ -73,7 +73,7 @@ def main():
         good = [v for v in vals if v is not None and v > 0]
         log = bool(good) and max(good) / min(good) > 30
         heights = [v if v is not None else 0 for v in vals]
-        bars = ax.bar(xs, heights, width=0.8,
+        bars = ax.bar(xs, heights, width=0.8, zorder=2,
                       color=[COLOURS.get(r["kind"], "grey") for r in rows])
         for b, v in zip(bars, vals):
             text = "failed" if v is None else label(v, m["unit"])
@@ -83,11 +83,18 @@ def main():
         if log:
             ax.set_yscale("log")
         better = "higher is better" if m["higher_is_better"] else "lower is better"
-        ax.set_title(f"{m['title']} ({better})", fontsize=10)
+        ax.set_title(f"{m['title']} ({better})", fontsize=10, pad=14)
         ax.set_ylabel(m["unit"] + (" (log scale)" if log else ""))
         ax.set_xticks(xs)
         ax.set_xticklabels([SHORT.get(r["key"], r["label"]) for r in rows], rotation=60,
                            ha="right", fontsize=7)
+        # Each transport's group shaded and named at the top.
+        for i, t in enumerate(dict.fromkeys(r["transport"] for r in rows)):
+            gx = [x for x, r in zip(xs, rows) if r["transport"] == t]
+            if i % 2 == 0:
+                ax.axvspan(min(gx) - 0.5, max(gx) + 0.5, color="#f1f3f4", zorder=0)
+            ax.text((min(gx) + max(gx)) / 2, 1.01, t, transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=7, color="#5f6368")
         ax.grid(axis="y", alpha=0.3)
         ax.margins(y=0.15)
     for ax in axes[len(metrics):]:
@@ -101,7 +108,7 @@ def main():
              f"{data['seconds_per_measurement']} s per measurement\n"
              f"load {data['load']}\nratios in the table: against\n{ref}\n"
              "veth, TAP: 1500-byte frames;\nmemlink: both ustacks on one core")
-    spare.text(0, 0.72, facts, fontsize=7, va="top", wrap=True)
+    spare.text(0, 0.6, facts, fontsize=7, va="top", wrap=True)
     fig.suptitle("ustack vs the Linux kernel: TCP over memlink, veth, TAP and loopback",
                  fontsize=13)
     fig.tight_layout()

@@ -78,6 +78,12 @@ Summary summarize(const RowRuns& r) {
           quantile(r.echo_us, 0.5)};
 }
 
+bool complete(const Summary& s) {
+  for (const Metric& m : kMetrics)
+    if (std::isnan(s.*m.field)) return false;
+  return true;
+}
+
 void print_table(std::FILE* out, const std::vector<Row>& rows, const std::vector<RowRuns>& runs,
                  const std::string& reference) {
   const int ref = find_row(rows, reference);

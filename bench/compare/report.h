@@ -23,6 +23,8 @@ struct Summary {
   double gbps1, gbps4, rr_p50_us, rr_p99_us, rr_per_s, crr_per_s, echo_us;
 };
 Summary summarize(const RowRuns& r);
+// True when every figure of `s` was measured at least once.
+bool complete(const Summary& s);
 
 struct RunInfo {
   std::string command;  // as invoked
