@@ -51,7 +51,8 @@ dump_of() {
 value_of() {
   sed -n "s/.*\\b$2=\\([0-9]*\\).*/\\1/p" "$out/$1.txt" | head -n 1
 }
-# callgrind_annotate's function lines as Ir per segment ($1), paths and
+# callgrind_annotate's function lines as Ir per segment or echo ($1; the
+# unit's name in $unit), paths and
 # signatures shortened. Code inlined from a header is listed under the
 # header's name: per function, self costs are summed and the largest
 # inclusive cost is kept ($2: self or inclusive).
@@ -64,11 +65,11 @@ annotate() {
     awk '/^-+$/ { dashes++; next } dashes >= 4 && NF > 1 && !/PROGRAM TOTALS/ && !/file:function/' |
     sed -e 's| \[[^]]*\]$||' -e 's|([^()]*)||g' -e 's|([^()]*)||g' -e 's| const$||' \
       -e 's|[^ ]*/\.\./||' -e 's|\./string/\.\./sysdeps/[^:]*:||' |
-    awk -v per="$per" -v kind="$kind" '{
+    awk -v per="$per" -v kind="$kind" -v unit="${unit:-seg}" '{
       ir = $1; gsub(",", "", ir); ir += 0; fn = $NF; sub(/^[^:]*:/, "", fn)
       if (!(fn in cost)) label[fn] = $NF
       if (kind == "inclusive") { if (ir > cost[fn]) cost[fn] = ir } else cost[fn] += ir
-    } END { for (fn in cost) printf "%8.0f Ir/seg  %s\n", cost[fn] / per, label[fn] }' |
+    } END { for (fn in cost) printf "%8.0f Ir/%s  %s\n", cost[fn] / per, unit, label[fn] }' |
     sort -rn | cut -c1-150 | head -n "$top"
 }
 
@@ -127,6 +128,7 @@ echo "==== ICMP echo (56 data bytes, bursts of 32, software checksums)"
 cat "$out/icmp.txt"
 icmp_per=$(awk -v ir="$icmp_ir" -v n="$icmp_n" 'BEGIN { printf "%.0f", ir / n }')
 echo "icmp:    $icmp_ir Ir for $icmp_n echo requests answered: $icmp_per Ir per echo"
+unit=echo
 echo "-- echo path, self cost:"
 annotate "$icmp_n" self "$icmp_file"
 echo "-- echo path, inclusive:"

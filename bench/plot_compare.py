@@ -17,7 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 SHORT = {
-    "ustack-memlink": "ustack\nmemlink",
+    "ustack-memlink": "ustack memlink\none thread",
+    "ustack-memlink-2t": "ustack memlink\na thread each",
     "ustack-afp-v2": "ustack\naf_packet V2",
     "ustack-afp-v3": "ustack\naf_packet V3",
     "ustack-dpdk-afp": "ustack dpdk\nnet_af_packet",
@@ -107,7 +108,7 @@ def main():
     facts = (f"{data['machine']}\n{data['rounds']} rounds interleaved, "
              f"{data['seconds_per_measurement']} s per measurement\n"
              f"load {data['load']}\nratios in the table: against\n{ref}\n"
-             "veth, TAP: 1500-byte frames;\nmemlink: both ustacks on one core")
+             "veth, TAP: 1500-byte frames")
     spare.text(0, 0.6, facts, fontsize=7, va="top", wrap=True)
     fig.suptitle("ustack vs the Linux kernel: TCP over memlink, veth, TAP and loopback",
                  fontsize=13)

@@ -55,6 +55,8 @@ int usage(const char* why) {
   if (why != nullptr) std::fprintf(stderr, "compare: %s\n", why);
   std::string keys;
   for (const std::string& k : all_row_keys()) keys += (keys.empty() ? "" : ",") + k;
+  std::string extra;
+  for (const std::string& k : extra_row_keys()) extra += (extra.empty() ? "" : ",") + k;
   std::fprintf(stderr,
                "usage: compare [--rounds N] [--seconds S] [--runs N] [--quick] [--rows KEYS] "
                "[--json FILE]\n"
@@ -62,9 +64,9 @@ int usage(const char* why) {
                "  --seconds S  per bulk, RR and CRR measurement (default 1)\n"
                "  --runs N     20 KB echoes per row and round (default 100)\n"
                "  --quick      1 round, 0.25 s, 20 echoes: under a minute (a smoke run)\n"
-               "  --rows KEYS  some of: %s\n"
+               "  --rows KEYS  some of (default: all of) %s; or also %s\n"
                "  --json FILE  also write the figures as JSON (bench/plot_compare.py plots it)\n",
-               keys.c_str());
+               keys.c_str(), extra.c_str());
   return 2;
 }
 

@@ -18,6 +18,10 @@ std::vector<std::string> all_row_keys() {
   return v;
 }
 
+std::vector<std::string> extra_row_keys() {
+  return {"ustack-memlink-2t"};
+}
+
 std::unique_ptr<Lab> Lab::create(const std::vector<std::string>& keys, std::string* error) {
   std::unique_ptr<Lab> lab(new Lab());
   for (const std::string& k : keys)
@@ -57,11 +61,13 @@ testing::NetnsPair* Lab::make_pair(const testing::NetnsPair::Options& o, bool ke
 bool Lab::add(const std::string& key, std::string* error) {
   Row r;
   r.key = key;
-  if (key == "ustack-memlink") {
-    r.label = "ustack <-> ustack, memlink (one core)";
+  if (key == "ustack-memlink" || key == "ustack-memlink-2t") {
+    const bool threaded = key == "ustack-memlink-2t";
+    r.label = threaded ? "ustack <-> ustack, memlink, a thread each"
+                       : "ustack <-> ustack, memlink, one thread";
     r.kind = "ustack";
     r.transport = "memlink";
-    r.open = [](std::string* e) { return memlink_endpoint(e); };
+    r.open = [threaded](std::string* e) { return memlink_endpoint(threaded, e); };
     rows_.push_back(std::move(r));
     return true;
   }

@@ -1,6 +1,7 @@
-// Two ustack stacks over memlink in this process, both polled by the
-// calling thread (one core for both ends): the client stack A runs the
-// measurements against an echo and a sink server on stack B.
+// Two ustack stacks over memlink in this process: the client stack A runs
+// the measurements against an echo and a sink server on stack B. Both
+// polled by the calling thread (one core for both ends), or, `threaded`,
+// B on a worker thread of its own (a core each, as `ustack bench` runs).
 #pragma once
 
 #include <memory>
@@ -10,6 +11,6 @@
 
 namespace ustack::compare {
 
-std::unique_ptr<Endpoint> memlink_endpoint(std::string* error);
+std::unique_ptr<Endpoint> memlink_endpoint(bool threaded, std::string* error);
 
 }  // namespace ustack::compare
