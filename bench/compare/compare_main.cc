@@ -97,6 +97,14 @@ bool parse(int argc, char** argv, Options* o) {
          o->budget.echo_runs >= 1 && o->budget.echo_runs <= 100000 && !o->rows.empty();
 }
 
+// The 1, 5 and 15 minute load averages.
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
 std::string read_line(const char* path) {
   std::ifstream in(path);
   std::string s;
@@ -161,7 +169,7 @@ int main(int argc, char** argv) {
   info.machine = machine();
   info.rounds = o.rounds;
   info.budget = o.budget;
-  const std::string load0 = read_line("/proc/loadavg");
+  const std::string load0 = load_average();
   const auto t0 = std::chrono::steady_clock::now();
   auto lab = Lab::create(o.rows, &why);
   if (!lab) {
@@ -184,7 +192,7 @@ int main(int argc, char** argv) {
     }
   }
   info.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  info.load = "before: " + load0 + "; after: " + read_line("/proc/loadavg");
+  info.load = "before " + load0 + ", after " + load_average();
   std::printf(
       "%s\n%s, %d round(s), %.2f s per measurement, %d echoes per row and round, %.0f s; "
       "load %s\n\n",
