@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 namespace ustack::compare {
 namespace {
@@ -154,6 +155,18 @@ bool write_json(const std::string& path, const RunInfo& info, const std::vector<
       const double v = s.*kMetrics[k].field, r = rs.*kMetrics[k].field;
       std::fprintf(f, "%s%s: %s", k == 0 ? "" : ", ", json_str(kMetrics[k].key).c_str(),
                    json_num(ref >= 0 ? v / r : kNaN).c_str());
+    }
+    std::fprintf(f, "},\n     \"per_round\": {");
+    const std::pair<const char*, const std::vector<double>*> per_round[] = {
+        {"bulk_1conn_gbps", &runs[i].gbps1},
+        {"bulk_4conn_gbps", &runs[i].gbps4},
+        {"rr_per_s", &runs[i].rr_per_s},
+        {"crr_per_s", &runs[i].crr_per_s}};
+    for (std::size_t k = 0; k < std::size(per_round); ++k) {
+      std::fprintf(f, "%s%s: [", k == 0 ? "" : ", ", json_str(per_round[k].first).c_str());
+      for (std::size_t j = 0; j < per_round[k].second->size(); ++j)
+        std::fprintf(f, "%s%s", j == 0 ? "" : ", ", json_num((*per_round[k].second)[j]).c_str());
+      std::fprintf(f, "]");
     }
     std::fprintf(f, "},\n     \"samples\": {\"rr_round_trips\": %zu, \"echo_runs\": %zu},",
                  runs[i].rtt_us.size(), runs[i].echo_us.size());
