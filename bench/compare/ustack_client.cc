@@ -50,7 +50,8 @@ struct Exchange final : TcpHandler {
 // connections, so that closing ones go on while the next is opened (as a
 // socket's close() returns at once).
 struct CrrClient final : TcpHandler {
-  std::uint64_t answered = 0, closed = 0, failed = 0;
+  std::uint64_t answered = 0, failed = 0;
+  std::vector<TcpConn*> open;  // not closed yet
   void on_connected(TcpConn& c) override {
     c.set_nodelay(true);
     const std::byte b{1};
@@ -62,21 +63,30 @@ struct CrrClient final : TcpHandler {
     ++answered;
     c.close();
   }
-  void on_closed(TcpConn&, TcpCloseReason r) override {
-    ++closed;
+  void on_closed(TcpConn& c, TcpCloseReason r) override {
+    std::erase(open, &c);
     if (r != TcpCloseReason::kNormal) ++failed;
   }
 };
+
+// Resets every connection in `conns` that is still open (on_closed runs
+// at once and takes it out): no handler may outlive the measurement while
+// a connection still points to it.
+void abort_all(UstackEnv& env, const std::vector<TcpConn*>& conns) {
+  env.sync();
+  for (TcpConn* c : std::vector<TcpConn*>(conns)) c->abort();
+  env.poll_until([] { return false; }, 0.01);  // the RSTs go out
+}
 
 // Sends from a 64 KiB buffer (copied into the stack, as a socket's
 // send() copies) on every connection whenever there is room.
 struct BulkClient final : TcpHandler {
   std::vector<std::byte> buf = std::vector<std::byte>(65536, std::byte{'b'});
-  std::vector<TcpConn*> conns;
-  std::size_t closed = 0;
+  std::vector<TcpConn*> conns;  // opened and not closed
+  std::size_t up = 0, closed = 0;
   bool stop = false;
   void on_connected(TcpConn& c) override {
-    conns.push_back(&c);
+    ++up;
     fill(c);
   }
   void on_writable(TcpConn& c) override { fill(c); }
@@ -97,11 +107,18 @@ class UstackEndpoint final : public Endpoint {
   bool bulk(int conns, const Budget& b, double* gbps, std::string* error) override {
     BulkClient client;
     env_->sync();
-    for (int i = 0; i < conns; ++i)
-      if (env_->tcp().connect(server_addr(), kSinkPort, client, error) == nullptr) return false;
-    const auto all_up = [&] { return client.conns.size() == static_cast<std::size_t>(conns); };
-    bool ok = env_->poll_until(all_up, 5);
-    if (!ok) *error = "the bulk connections did not all open";
+    bool ok = true;
+    for (int i = 0; i < conns && ok; ++i) {
+      TcpConn* c = env_->tcp().connect(server_addr(), kSinkPort, client, error);
+      ok = c != nullptr;
+      if (ok) client.conns.push_back(c);
+    }
+    const auto n = static_cast<std::size_t>(conns);
+    const auto all_up = [&] { return client.up == n && client.closed == 0; };
+    if (ok) {
+      ok = env_->poll_until(all_up, 5);
+      if (!ok) *error = "the bulk connections did not all open";
+    }
     if (ok) {
       env_->poll_until([] { return false; }, b.warm_seconds);
       const std::uint64_t b0 = env_->sunk();
@@ -114,9 +131,7 @@ class UstackEndpoint final : public Endpoint {
     }
     // Reset whatever is open: nothing queued reaches the sink later.
     client.stop = true;
-    env_->sync();
-    for (TcpConn* c : std::vector<TcpConn*>(client.conns)) c->abort();
-    env_->poll_until([] { return false; }, 0.01);  // the RSTs go out
+    abort_all(*env_, client.conns);
     return ok;
   }
 
@@ -146,11 +161,7 @@ class UstackEndpoint final : public Endpoint {
     }
     *per_s = static_cast<double>(n) / (us_since(t0) / 1e6);
     if (!ok) *error = "a round trip did not complete";
-    if (!x.closed) {
-      env_->sync();
-      c->close();
-      env_->poll_until([&] { return x.closed; }, 2);
-    }
+    finish(x, *c);
     return ok;
   }
 
@@ -163,14 +174,20 @@ class UstackEndpoint final : public Endpoint {
     bool ok = true;
     while (ok && Clk::now() < end) {
       env_->sync();
-      if (env_->tcp().connect(server_addr(), kEchoPort, client, error) == nullptr) return false;
+      TcpConn* c = env_->tcp().connect(server_addr(), kEchoPort, client, error);
+      if (c == nullptr) {
+        ok = false;
+        break;
+      }
+      client.open.push_back(c);
       ++opened;
       ok = env_->poll_until([&] { return client.answered == opened || client.failed > 0; }, 2) &&
            client.failed == 0;
+      if (!ok) *error = "a connect/request/close did not complete";
     }
     *per_s = static_cast<double>(client.answered) / (us_since(t0) / 1e6);
-    env_->poll_until([&] { return client.closed == opened; }, 2);
-    if (!ok) *error = "a connect/request/close did not complete";
+    env_->poll_until([&] { return client.open.empty(); }, 2);
+    abort_all(*env_, client.open);  // any that did not finish closing
     return ok;
   }
 
@@ -185,11 +202,7 @@ class UstackEndpoint final : public Endpoint {
       if (c == nullptr) return false;
       const bool ok = env_->poll_until([&] { return x.done || x.closed; }, 5) && x.in == x.out;
       const double t = us_since(s0);
-      if (!x.closed) {
-        env_->sync();
-        c->close();
-        env_->poll_until([&] { return x.closed; }, 5);
-      }
+      finish(x, *c);
       if (!ok) {
         *error = "a 20 KB echo failed or came back different";
         return false;
@@ -200,6 +213,15 @@ class UstackEndpoint final : public Endpoint {
   }
 
  private:
+  // Closes `c` (whose handler is `x`) and waits for it, resetting it if it
+  // does not close within 2 s: x must not outlive it.
+  void finish(Exchange& x, TcpConn& c) {
+    if (x.closed) return;
+    env_->sync();
+    c.close();
+    if (!env_->poll_until([&] { return x.closed; }, 2)) abort_all(*env_, {&c});
+  }
+
   std::unique_ptr<UstackEnv> env_;
 };
 
