@@ -131,10 +131,12 @@ class KernelEndpoint final : public Endpoint {
   }
 
   // Sends `n` bytes and reads `n` back, interleaved (the echo comes back
-  // while sending).
+  // while sending); false if the peer closes, fails or takes over 5 s.
   static bool exchange(int s, const char* out, std::size_t n, char* in) {
     std::size_t w = 0, r = 0;
+    const auto end = after(5);
     while (r < n) {
+      if (Clk::now() > end) return false;
       if (w < n) {
         const ssize_t k =
             send(s, out + w, std::min<std::size_t>(n - w, 16384), MSG_DONTWAIT | MSG_NOSIGNAL);
