@@ -12,7 +12,7 @@
 // and removes them at exit, on failure and on SIGINT/SIGTERM.
 //
 // usage: compare [--rounds N] [--seconds S] [--runs N] [--quick]
-//                [--rows KEY,...] [--json FILE]
+//                [--rows KEY,...] [--json FILE] [--cpus C,S | --no-pin]
 #include <signal.h>
 #include <unistd.h>
 
@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/compare/kernel_server.h"
 #include "bench/compare/lab.h"
 #include "bench/compare/report.h"
 
@@ -38,6 +39,12 @@ void on_signal(int) {
 
 struct Options {
   int rounds = 3;
+  // --cpus C,S: the clients (ustack's poll loop, or the Linux client) on
+  // CPU C, the Linux server on CPU S. Off by default: on this 2-vCPU VM it
+  // made every row's round trips slower (a cross-CPU wake-up per message
+  // is an IPI, a VM exit, and the server's CPU is shared with whatever
+  // else runs), Linux's the most.
+  int client_cpu = -1, server_cpu = -1;
   Budget budget;
   std::vector<std::string> rows = all_row_keys();
   std::string json;
@@ -57,16 +64,19 @@ int usage(const char* why) {
   for (const std::string& k : all_row_keys()) keys += (keys.empty() ? "" : ",") + k;
   std::string extra;
   for (const std::string& k : extra_row_keys()) extra += (extra.empty() ? "" : ",") + k;
-  std::fprintf(stderr,
-               "usage: compare [--rounds N] [--seconds S] [--runs N] [--quick] [--rows KEYS] "
-               "[--json FILE]\n"
-               "  --rounds N   rounds, each running every row once (default 3)\n"
-               "  --seconds S  per bulk, RR and CRR measurement (default 1)\n"
-               "  --runs N     20 KB echoes per row and round (default 100)\n"
-               "  --quick      1 round, 0.25 s, 20 echoes: under a minute (a smoke run)\n"
-               "  --rows KEYS  some of (default: all of) %s; or also %s\n"
-               "  --json FILE  also write the figures as JSON (bench/plot_compare.py plots it)\n",
-               keys.c_str(), extra.c_str());
+  std::fprintf(
+      stderr,
+      "usage: compare [--rounds N] [--seconds S] [--runs N] [--quick] [--rows KEYS] "
+      "[--json FILE]\n"
+      "  --rounds N   rounds, each running every row once (default 3)\n"
+      "  --seconds S  per bulk, RR and CRR measurement (default 1)\n"
+      "  --runs N     20 KB echoes per row and round (default 100)\n"
+      "  --quick      1 round, 0.25 s, 20 echoes: under a minute (a smoke run)\n"
+      "  --rows KEYS  some of (default: all of) %s; or also %s\n"
+      "  --json FILE  also write the figures as JSON (bench/plot_compare.py plots it)\n"
+      "  --cpus C,S   pin the clients to CPU C and the Linux server to CPU S (default 0,1)\n"
+      "  --no-pin     pin nothing\n",
+      keys.c_str(), extra.c_str());
   return 2;
 }
 
@@ -89,6 +99,13 @@ bool parse(int argc, char** argv, Options* o) {
       o->rows = split(argv[++i]);
     } else if (a == "--json" && has_value) {
       o->json = argv[++i];
+    } else if (a == "--cpus" && has_value) {
+      const std::vector<std::string> v = split(argv[++i]);
+      if (v.size() != 2) return false;
+      o->client_cpu = std::atoi(v[0].c_str());
+      o->server_cpu = std::atoi(v[1].c_str());
+    } else if (a == "--no-pin") {
+      o->client_cpu = o->server_cpu = -1;
     } else {
       return false;
     }
@@ -165,13 +182,20 @@ int main(int argc, char** argv) {
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   RunInfo info;
+  info.pinning = o.client_cpu < 0 ? "none"
+                                  : "clients on CPU " + std::to_string(o.client_cpu) +
+                                        ", Linux server on CPU " + std::to_string(o.server_cpu);
   for (int i = 0; i < argc; ++i) info.command += (i == 0 ? "" : " ") + std::string(argv[i]);
   info.machine = machine();
   info.rounds = o.rounds;
   info.budget = o.budget;
   const std::string load0 = load_average();
   const auto t0 = std::chrono::steady_clock::now();
-  auto lab = Lab::create(o.rows, &why);
+  if (o.client_cpu >= 0 && !pin_thread(pthread_self(), o.client_cpu, &why)) {
+    std::fprintf(stderr, "compare: %s\n", why.c_str());
+    return 2;
+  }
+  auto lab = Lab::create(o.rows, o.server_cpu, &why);
   if (!lab) {
     std::fprintf(stderr, "compare: %s\n", why.c_str());
     return 1;
@@ -195,9 +219,9 @@ int main(int argc, char** argv) {
   info.load = "before " + load0 + ", after " + load_average();
   std::printf(
       "%s\n%s, %d round(s), %.2f s per measurement, %d echoes per row and round, %.0f s; "
-      "load %s\n\n",
+      "load %s; pinned: %s\n\n",
       info.command.c_str(), info.machine.c_str(), o.rounds, o.budget.seconds, o.budget.echo_runs,
-      info.wall_seconds, info.load.c_str());
+      info.wall_seconds, info.load.c_str(), info.pinning.c_str());
   print_table(stdout, rows, runs, kReferenceRow);
   if (!o.json.empty() && !write_json(o.json, info, rows, runs, kReferenceRow, &why)) {
     std::fprintf(stderr, "compare: %s\n", why.c_str());

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -77,12 +79,24 @@ int KernelServers::listen_in(const std::string& ns, std::string* error) {
   return entered && ok ? index : -1;
 }
 
-bool KernelServers::start(std::string* error) {
+bool KernelServers::start(int cpu, std::string* error) {
   if (epoll_ < 0) {
     *error = "no namespace to serve";
     return false;
   }
   thread_ = std::thread([this] { serve(); });
+  if (cpu >= 0 && !pin_thread(thread_.native_handle(), cpu, error)) return false;
+  return true;
+}
+
+bool pin_thread(pthread_t t, int cpu, std::string* error) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (const int e = pthread_setaffinity_np(t, sizeof set, &set); e != 0) {
+    *error = "cannot pin a thread to CPU " + std::to_string(cpu) + ": " + std::strerror(e);
+    return false;
+  }
   return true;
 }
 

@@ -5,6 +5,8 @@
 // at the far end, including Linux against Linux.
 #pragma once
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -13,6 +15,9 @@
 #include <vector>
 
 namespace ustack::compare {
+
+// Pins thread `t` to CPU `cpu`; false with *error if it cannot.
+bool pin_thread(pthread_t t, int cpu, std::string* error);
 
 class KernelServers {
  public:
@@ -24,7 +29,8 @@ class KernelServers {
   // Listens on both ports (any address) inside namespace `ns`; returns the
   // index of that namespace's sink counter, or -1 with *error. Before start().
   int listen_in(const std::string& ns, std::string* error);
-  bool start(std::string* error);
+  // Starts the serving thread, pinned to CPU `cpu` unless it is -1.
+  bool start(int cpu, std::string* error);
   // Bytes the sink in namespace `index` has read so far.
   std::uint64_t sunk(int index) const { return sunk_[index]->load(std::memory_order_relaxed); }
 

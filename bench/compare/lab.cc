@@ -22,11 +22,12 @@ std::vector<std::string> extra_row_keys() {
   return {"ustack-memlink-2t"};
 }
 
-std::unique_ptr<Lab> Lab::create(const std::vector<std::string>& keys, std::string* error) {
+std::unique_ptr<Lab> Lab::create(const std::vector<std::string>& keys, int server_cpu,
+                                 std::string* error) {
   std::unique_ptr<Lab> lab(new Lab());
   for (const std::string& k : keys)
     if (!lab->add(k, error)) return nullptr;
-  if (!lab->pairs_.empty() && !lab->servers_.start(error)) return nullptr;
+  if (!lab->pairs_.empty() && !lab->servers_.start(server_cpu, error)) return nullptr;
   return lab;
 }
 

@@ -37,7 +37,9 @@ class Lab {
  public:
   // Builds what the rows in `keys` need; nullptr and *error on failure
   // (what was made is removed).
-  static std::unique_ptr<Lab> create(const std::vector<std::string>& keys, std::string* error);
+  // The Linux server's thread is pinned to `server_cpu` (-1: not pinned).
+  static std::unique_ptr<Lab> create(const std::vector<std::string>& keys, int server_cpu,
+                                     std::string* error);
   const std::vector<Row>& rows() const { return rows_; }
 
  private:

@@ -126,9 +126,10 @@ bool write_json(const std::string& path, const RunInfo& info, const std::vector<
   }
   const int ref = find_row(rows, reference);
   const Summary rs = ref >= 0 ? summarize(runs[static_cast<std::size_t>(ref)]) : Summary{};
-  std::fprintf(f, "{\n  \"command\": %s,\n  \"machine\": %s,\n  \"load\": %s,\n",
+  std::fprintf(f,
+               "{\n  \"command\": %s,\n  \"machine\": %s,\n  \"load\": %s,\n  \"pinning\": %s,\n",
                json_str(info.command).c_str(), json_str(info.machine).c_str(),
-               json_str(info.load).c_str());
+               json_str(info.load).c_str(), json_str(info.pinning).c_str());
   std::fprintf(f,
                "  \"rounds\": %d,\n  \"seconds_per_measurement\": %s,\n  \"echo_runs_per_round\": "
                "%d,\n  \"wall_seconds\": %s,\n  \"reference\": %s,\n  \"metrics\": [",
@@ -168,7 +169,19 @@ bool write_json(const std::string& path, const RunInfo& info, const std::vector<
         std::fprintf(f, "%s%s", j == 0 ? "" : ", ", json_num((*per_round[k].second)[j]).c_str());
       std::fprintf(f, "]");
     }
-    std::fprintf(f, "},\n     \"samples\": {\"rr_round_trips\": %zu, \"echo_runs\": %zu},",
+    // The round trips' tail, and their mean (what the rate is one over).
+    const std::vector<double>& rtt = runs[i].rtt_us;
+    double sum = 0;
+    for (const double v : rtt) sum += v;
+    std::fprintf(f,
+                 "},\n     \"rr_detail_us\": {\"mean\": %s, \"p99.9\": %s, \"max\": %s, "
+                 "\"over_1ms\": %zu},",
+                 json_num(rtt.empty() ? kNaN : sum / static_cast<double>(rtt.size())).c_str(),
+                 json_num(quantile(rtt, 0.999)).c_str(),
+                 json_num(rtt.empty() ? kNaN : *std::max_element(rtt.begin(), rtt.end())).c_str(),
+                 static_cast<std::size_t>(
+                     std::count_if(rtt.begin(), rtt.end(), [](double v) { return v > 1000; })));
+    std::fprintf(f, "\n     \"samples\": {\"rr_round_trips\": %zu, \"echo_runs\": %zu},",
                  runs[i].rtt_us.size(), runs[i].echo_us.size());
     std::fprintf(f, "\n     \"errors\": [");
     for (std::size_t e = 0; e < runs[i].errors.size(); ++e)

@@ -30,6 +30,7 @@ struct RunInfo {
   std::string command;  // as invoked
   std::string machine;  // CPU model, CPUs, kernel
   std::string load;     // load average before and after
+  std::string pinning;  // which threads run on which CPU
   int rounds = 0;
   Budget budget;
   double wall_seconds = 0;
