@@ -64,19 +64,18 @@ int usage(const char* why) {
   for (const std::string& k : all_row_keys()) keys += (keys.empty() ? "" : ",") + k;
   std::string extra;
   for (const std::string& k : extra_row_keys()) extra += (extra.empty() ? "" : ",") + k;
-  std::fprintf(
-      stderr,
-      "usage: compare [--rounds N] [--seconds S] [--runs N] [--quick] [--rows KEYS] "
-      "[--json FILE]\n"
-      "  --rounds N   rounds, each running every row once (default 3)\n"
-      "  --seconds S  per bulk, RR and CRR measurement (default 1)\n"
-      "  --runs N     20 KB echoes per row and round (default 100)\n"
-      "  --quick      1 round, 0.25 s, 20 echoes: under a minute (a smoke run)\n"
-      "  --rows KEYS  some of (default: all of) %s; or also %s\n"
-      "  --json FILE  also write the figures as JSON (bench/plot_compare.py plots it)\n"
-      "  --cpus C,S   pin the clients to CPU C and the Linux server to CPU S (default 0,1)\n"
-      "  --no-pin     pin nothing\n",
-      keys.c_str(), extra.c_str());
+  std::fprintf(stderr,
+               "usage: compare [--rounds N] [--seconds S] [--runs N] [--quick] [--rows KEYS] "
+               "[--json FILE]\n"
+               "  --rounds N   rounds, each running every row once (default 3)\n"
+               "  --seconds S  per bulk, RR and CRR measurement (default 1)\n"
+               "  --runs N     20 KB echoes per row and round (default 100)\n"
+               "  --quick      1 round, 0.25 s, 20 echoes: under a minute (a smoke run)\n"
+               "  --rows KEYS  some of (default: all of) %s; or also %s\n"
+               "  --json FILE  also write the figures as JSON (bench/plot_compare.py plots it)\n"
+               "  --cpus C,S   pin the clients to CPU C and the Linux server to CPU S\n"
+               "  --no-pin     pin nothing (the default)\n",
+               keys.c_str(), extra.c_str());
   return 2;
 }
 
