@@ -36,17 +36,10 @@
 #include <memory>
 #include <string>
 
+#include "bench/callgrind.h"
 #include "bench/tcp_bench_apps.h"
 #include "bench/two_stacks_bench.h"
 #include "core/clock.h"
-
-#if __has_include(<valgrind/callgrind.h>)
-#include <valgrind/callgrind.h>
-#else
-#define CALLGRIND_START_INSTRUMENTATION
-#define CALLGRIND_STOP_INSTRUMENTATION
-#define CALLGRIND_DUMP_STATS_AT(name)
-#endif
 
 namespace ustack {
 namespace {

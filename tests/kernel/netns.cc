@@ -65,6 +65,9 @@ std::unique_ptr<NetnsPair> NetnsPair::create(const Options& o, std::string* erro
       "ip" + b + " link set " + p->if_b_ + " up",
       "ip" + b + " link set lo up",
   };
+  if (!o.offloads_off) {
+    std::erase_if(steps, [](const std::string& s) { return s.find("ethtool -K") != s.npos; });
+  }
   if (!o.veth) {
     // Only the namespaces: the driver creates its TAP inside B (and IPv6
     // settings of interfaces made later come from "default").

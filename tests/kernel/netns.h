@@ -31,6 +31,10 @@ class NetnsPair {
     std::uint32_t mtu = 1500;
     bool peer_tx_checksum_offload = false;  // leave the kernel's TX checksum to "hardware"
     bool veth = true;  // false: namespaces only; the driver brings its link into B
+    // false: the veth keeps the kernel's default offloads (TSO, GSO, GRO,
+    // checksums): frames up to 64 KB cross it (bench/compare's second
+    // Linux row).
+    bool offloads_off = true;
   };
   static std::unique_ptr<NetnsPair> create(const Options& o, std::string* error);
   ~NetnsPair();
