@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target for a bounded time: new inputs go to WORK (in
 # the build tree), the committed seeds and regression inputs are read only.
-# A crash, leak, sanitizer report or failed property exits non-zero; its
+# A crash, leak, sanitizer report or failed property exits 1 (libFuzzer's
+# own default, 77, would read as "skipped" to meson); its
 # input is saved as WORK/crash-* for a regression test (see DEVELOPING.md).
 #
 # usage: run_fuzzer.sh TARGET WORK SEEDS REGRESSIONS SECONDS
@@ -10,7 +11,7 @@ target=$1 work=$2 seeds=$3 regressions=$4 seconds=$5
 mkdir -p "$work"
 # Regressions first, each once: they must pass before any new search.
 if [ -d "$regressions" ] && [ -n "$(ls -A "$regressions")" ]; then
-  "$target" -runs=0 "$regressions"
+  "$target" -error_exitcode=1 -timeout_exitcode=1 -runs=0 "$regressions"
 fi
-exec "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
+exec "$target" -error_exitcode=1 -timeout_exitcode=1 -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
   -print_final_stats=1 -artifact_prefix="$work/" "$work" "$seeds"
