@@ -4,6 +4,7 @@ status, and the pair of network namespaces the kernel-peer cases use."""
 import os
 import subprocess
 import sys
+import time
 
 PY = "/usr/bin/python3"  # Debian's, with python3-scapy and python3-websockets
 results = []
@@ -102,3 +103,33 @@ class Netns:
 
     def B(self, args):
         return ["ip", "netns", "exec", self.b] + args
+
+
+def echo_serve(ustack, n, tmp, instance, stats_ms, interface_extra=""):
+    """Starts `ustack serve` in namespace A of `n` with a TCP echo server on
+    7007 (instance `instance`, counters published every `stats_ms`), and
+    waits (bounded) until its counters file exists. Returns the process and
+    the MAC of ustack's interface."""
+    cfg = os.path.join(tmp, "serve.toml")
+    with open(cfg, "w") as f:
+        f.write(f"""name = "{instance}"
+drain_ms = 1000
+stats_interval_ms = {stats_ms}
+
+[interface]
+iface = "{n.ifa}"
+ip = "10.0.0.1/24"
+{interface_extra}
+[[server]]
+kind = "tcpserver"
+port = 7007
+mode = "echo"
+""")
+    mac = run(n.A(["cat", f"/sys/class/net/{n.ifa}/address"])).stdout.strip()
+    serve = subprocess.Popen(n.A([ustack, "serve", cfg]), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    for _ in range(100):  # bounded: until the counters file is there
+        if os.path.exists(f"/dev/shm/ustack-{instance}.stats") or serve.poll() is not None:
+            break
+        time.sleep(0.05)
+    return serve, mac

@@ -33,7 +33,7 @@ import time
 
 USTACK, CLITEST = sys.argv[1], sys.argv[2]
 sys.path.insert(0, CLITEST)
-from clitest import PY, Netns, case, expect, finish, run, stop  # noqa: E402
+from clitest import PY, Netns, case, echo_serve, expect, finish, run, stop  # noqa: E402
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers", "flood_peer.py")
 INSTANCE = f"flood{os.getpid()}"
@@ -94,30 +94,8 @@ def grew(before, after, name):
 
 
 with Netns("f") as n, tempfile.TemporaryDirectory() as tmp:
-    cfg = os.path.join(tmp, "serve.toml")
-    with open(cfg, "w") as fh:
-        fh.write(f"""name = "{INSTANCE}"
-drain_ms = 1000
-stats_interval_ms = 50
-
-[interface]
-iface = "{n.ifa}"
-ip = "10.0.0.1/24"
-gw = "10.0.0.254"
-
-[[server]]
-kind = "tcpserver"
-port = 7007
-mode = "echo"
-""")
-    mac = run(n.A(["cat", f"/sys/class/net/{n.ifa}/address"])).stdout.strip()
-    serve = subprocess.Popen(n.A([USTACK, "serve", cfg]), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    serve, mac = echo_serve(USTACK, n, tmp, INSTANCE, 50, 'gw = "10.0.0.254"\n')
     try:
-        for _ in range(100):  # bounded: until the stats file is there
-            if os.path.exists(f"/dev/shm/ustack-{INSTANCE}.stats") or serve.poll() is not None:
-                break
-            time.sleep(0.05)
         # Serving before the floods: a few kernel connections are echoed.
         warm = run(n.B([PY, PEER, "legit", "5", "1"]), timeout=120)
         expect(warm.stdout.startswith("legit: 5 of 5"), f"before the floods: {warm.stdout}")

@@ -8,14 +8,12 @@ on SIGTERM (exit 0): it kept running through all of it.
 
 usage: hostile_test.py USTACK CLITEST_DIR"""
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
 USTACK, CLITEST = sys.argv[1], sys.argv[2]
 sys.path.insert(0, CLITEST)
-from clitest import PY, Netns, case, expect, finish, run, stop  # noqa: E402
+from clitest import PY, Netns, case, echo_serve, expect, finish, run, stop  # noqa: E402
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers", "hostile_peer.py")
 INSTANCE = f"hostile{os.getpid()}"
@@ -25,30 +23,8 @@ if os.geteuid() != 0:
     sys.exit(77)
 
 with Netns("h") as n, tempfile.TemporaryDirectory() as tmp:
-    cfg = os.path.join(tmp, "serve.toml")
-    with open(cfg, "w") as f:
-        f.write(f"""name = "{INSTANCE}"
-drain_ms = 1000
-stats_interval_ms = 20
-
-[interface]
-iface = "{n.ifa}"
-ip = "10.0.0.1/24"
-
-[[server]]
-kind = "tcpserver"
-port = 7007
-mode = "echo"
-""")
-    r = run(n.A(["cat", f"/sys/class/net/{n.ifa}/address"]))
-    mac = r.stdout.strip()
-    serve = subprocess.Popen(n.A([USTACK, "serve", cfg]), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    serve, mac = echo_serve(USTACK, n, tmp, INSTANCE, 20)
     try:
-        for _ in range(100):  # bounded: until the stats file is there
-            if os.path.exists(f"/dev/shm/ustack-{INSTANCE}.stats") or serve.poll() is not None:
-                break
-            time.sleep(0.05)
         peer = run(n.B([PY, PEER, USTACK, INSTANCE, n.ifb, mac, CLITEST]), timeout=400)
         print(peer.stdout, end="")
         if peer.stderr.strip():
