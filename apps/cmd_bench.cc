@@ -1,7 +1,8 @@
 // ustack bench: two ustack stacks in one process over memlink, each on its
 // own core: no root and no NIC needed. Modes: bulk (Gbps, every byte
 // checked), rr (1-byte round trips: rate and latency percentiles), crr
-// (connect, one request, close: connections per second).
+// (connect, one request, close: connections per second), soak (bulk and
+// churn with faults for a long time, then back to baseline: bench_soak.h).
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -9,29 +10,18 @@
 #include <memory>
 #include <vector>
 
+#include "apps/bench_pair.h"
+#include "apps/bench_soak.h"
 #include "apps/commands.h"
 #include "apps/host.h"
 #include "apps/percentile.h"
-#include "drivers/memlink/memlink.h"
 
 namespace ustack::app {
 namespace {
 
 constexpr std::uint16_t kPort = 5001;
-const Ipv4Addr kA = Ipv4Addr::from_u32(0x0a000001);
-const Ipv4Addr kB = Ipv4Addr::from_u32(0x0a000002);
-
-// The bytes of the stream at offset `pos`: a 64 KiB block repeated, so the
-// receiver can check every byte with memcmp.
-const std::vector<std::byte>& pattern() {
-  static const std::vector<std::byte> p = [] {
-    std::vector<std::byte> v(65536);
-    for (std::size_t i = 0; i < v.size(); ++i)
-      v[i] = std::byte(static_cast<std::uint8_t>((i * 2654435761u) >> 13));
-    return v;
-  }();
-  return p;
-}
+// bulk --bytes: give up this long after --seconds.
+constexpr auto kBytesGrace = std::chrono::seconds(600);
 
 struct BenchOptions {
   std::string mode = "bulk";
@@ -43,34 +33,30 @@ struct BenchOptions {
   bool json = false;
 };
 
-struct Host {
-  std::unique_ptr<MbufPool> pool;
-  std::unique_ptr<Worker> worker;
-  std::unique_ptr<Stack> stack;
-};
+// Soak without fault options gets these: every fault at once, at rates a
+// long run survives with every connection completing.
+constexpr FaultConfig soak_default_faults() {
+  FaultConfig f;
+  f.loss = 0.002;
+  f.reorder = 0.01;
+  f.duplicate = 0.001;
+  f.corrupt = 0.0005;
+  return f;
+}
 
 // ---- bulk: A sends, B checks and discards.
 struct BulkSink : TcpListenHandler, TcpHandler {
   TcpHandler* on_accept(TcpConn&) override { return this; }
   void on_readable(TcpConn& c) override {
-    const auto& p = pattern();
     for (const Mbuf* m = c.front(); m != nullptr; m = c.front()) {
       const std::uint32_t n = m->data_len;
-      // Check the segment against the pattern at this stream offset.
-      std::uint32_t done = 0;
-      while (done < n) {
-        const std::size_t off = static_cast<std::size_t>((received_at(c) + done) % p.size());
-        const std::uint32_t k =
-            std::min<std::uint32_t>(n - done, static_cast<std::uint32_t>(p.size() - off));
-        if (std::memcmp(m->data() + done, p.data() + off, k) != 0) ++corrupt;
-        done += k;
-      }
+      std::uint64_t& off = offsets[&c];
+      if (!matches_pattern(std::span(m->data(), n), off)) ++corrupt;
       bytes += n;
-      offsets[&c] += n;
+      off += n;
       c.consume(n);
     }
   }
-  std::uint64_t received_at(TcpConn& c) { return offsets[&c]; }
   void on_peer_closed(TcpConn& c) override { c.close(); }
   std::uint64_t bytes = 0;
   std::uint64_t corrupt = 0;
@@ -85,7 +71,7 @@ struct BulkSource : StackApp, TcpHandler {
       started = true;
       std::string err;
       for (std::uint32_t i = 0; i < conns; ++i)
-        if (stack.tcp().connect(IpAddr::v4(kB), kPort, *this, &err) == nullptr) ++errors;
+        if (stack.tcp().connect(IpAddr::v4(kBenchB), kPort, *this, &err) == nullptr) ++errors;
     }
   }
   void on_connected(TcpConn& c) override {
@@ -100,21 +86,15 @@ struct BulkSource : StackApp, TcpHandler {
   }
   void push(TcpConn& c) {
     if (stop) return;
-    const auto& p = pattern();
-    std::uint64_t& off = offsets[&c];
-    for (;;) {
-      if (limit != 0 && sent >= limit) {
-        c.close();
-        return;
-      }
-      const std::size_t at = static_cast<std::size_t>(off % p.size());
-      std::size_t want = p.size() - at;
-      if (limit != 0) want = std::min<std::uint64_t>(want, limit - sent);
-      const std::uint32_t k = c.send(std::span(p).subspan(at, want));
-      if (k == 0) return;
-      off += k;
-      sent += k;
+    if (limit != 0 && sent >= limit) {
+      c.close();
+      return;
     }
+    std::uint64_t& off = offsets[&c];
+    const std::uint64_t k = send_pattern(c, off, limit == 0 ? 0 : limit - sent);
+    off += k;
+    sent += k;
+    if (limit != 0 && sent >= limit) c.close();
   }
   Stack& stack;
   std::uint32_t conns;
@@ -149,7 +129,7 @@ struct RrClient : StackApp, TcpHandler {
     if (conn_open) ++polls_open;
     if (!conn_open && !stop.load(std::memory_order_relaxed)) {
       std::string err;
-      conn_open = stack.tcp().connect(IpAddr::v4(kB), kPort, *this, &err) != nullptr;
+      conn_open = stack.tcp().connect(IpAddr::v4(kBenchB), kPort, *this, &err) != nullptr;
       if (!conn_open) {
         ++connect_errors;
         last_error = err;
@@ -198,31 +178,6 @@ struct RrClient : StackApp, TcpHandler {
   std::vector<std::uint32_t> latencies;
 };
 
-bool make_host(Host& h, const char* name, Port& port, Ipv4Addr addr, const Clock& clock, int core,
-               std::uint32_t pool_size, std::string* err) {
-  MbufPoolConfig pc;
-  pc.name = name;
-  pc.capacity = pool_size;
-  h.pool = MbufPool::create(pc, err);
-  if (!h.pool) return false;
-  WorkerConfig wc;
-  wc.name = name;
-  wc.core = core;
-  h.worker = std::make_unique<Worker>(wc, clock);
-  TxBatch& tx = h.worker->add_queue(port, 0);
-  h.worker->add_pool(*h.pool);
-  StackConfig sc;
-  sc.netif.mac = port.mac();
-  sc.netif.addrs = {Ipv4Cidr{addr, 24}};
-  sc.tcp.max_connections = 65536;
-  sc.tcp.max_time_wait = 16384;
-  h.stack = std::make_unique<Stack>(sc, *h.pool, h.worker->timers(), h.worker->counters(), tx,
-                                    clock.now());
-  h.worker->set_handler(*h.stack);
-  // Static ARP entries: the benchmark measures TCP, not resolution.
-  return true;
-}
-
 double percentile_us(std::vector<std::uint32_t>& v, double p) {
   return percentile(v, p) / 1000.0;  // microseconds
 }
@@ -231,10 +186,21 @@ double percentile_us(std::vector<std::uint32_t>& v, double p) {
 
 int cmd_bench(const Argv& argv) {
   const std::vector<cli::OptionSpec> specs = {
-      {"mode", {"--mode"}, true, "MODE", "bulk (default), rr, crr"},
-      {"seconds", {"--seconds"}, true, "S", "how long to run (default 3)"},
+      {"mode", {"--mode"}, true, "MODE", "bulk (default), rr, crr, soak"},
+      {"seconds", {"--seconds"}, true, "S", "how long to run (default 3; soak 60)"},
       {"bytes", {"--bytes"}, true, "N", "bulk: stop after N bytes"},
-      {"conns", {"--conns"}, true, "N", "bulk: parallel connections (default 1)"},
+      {"conns",
+       {"--conns"},
+       true,
+       "N",
+       "bulk, soak: parallel bulk connections (default 1; soak 4)"},
+      {"churn", {"--churn"}, true, "N", "soak: concurrent short connections (default 16)"},
+      {"report", {"--report"}, true, "S", "soak: a progress line every S seconds (default 10)"},
+      {"max_rss_growth",
+       {"--max-rss-growth"},
+       true,
+       "MIB",
+       "soak: resident memory may grow this much after the warm-up (default 8)"},
       {"cores", {"--cores"}, true, "LIST", "two cores for the two stacks (default: the first two)"},
       {"loss", {"--loss"}, true, "P", "random loss probability per frame, both ways"},
       {"reorder", {"--reorder"}, true, "P", "reordering probability"},
@@ -247,7 +213,7 @@ int cmd_bench(const Argv& argv) {
   };
   cli::Args args;
   if (const int rc =
-          cli::parse_command("bench", "[--mode bulk|rr|crr] [options]", specs, argv, &args);
+          cli::parse_command("bench", "[--mode bulk|rr|crr|soak] [options]", specs, argv, &args);
       rc >= 0)
     return rc;
   std::string err;
@@ -265,9 +231,24 @@ int cmd_bench(const Argv& argv) {
     std::fprintf(stderr, "ustack bench: %s\n", err.c_str());
     return kExitUsage;
   }
-  if (o.mode != "bulk" && o.mode != "rr" && o.mode != "crr") {
-    std::fprintf(stderr, "ustack bench: --mode is bulk, rr or crr, not '%s'\n", o.mode.c_str());
+  if (o.mode != "bulk" && o.mode != "rr" && o.mode != "crr" && o.mode != "soak") {
+    std::fprintf(stderr, "ustack bench: --mode is bulk, rr, crr or soak, not '%s'\n",
+                 o.mode.c_str());
     return kExitUsage;
+  }
+  SoakOptions soak;
+  unsigned long long churn = soak.churn_conns;
+  if (!args.get_uint("churn", 0, 10000, &churn, &err) ||
+      !args.get_double("report", 0.1, 86400, &soak.report_seconds, &err) ||
+      !args.get_double("max_rss_growth", 0, 1 << 20, &soak.max_rss_growth_mib, &err)) {
+    std::fprintf(stderr, "ustack bench: %s\n", err.c_str());
+    return kExitUsage;
+  }
+  if (o.mode == "soak") {
+    if (!args.has("seconds")) o.seconds = soak.seconds;
+    if (!args.has("conns")) conns = soak.bulk_conns;
+    if (!args.has("loss") && !args.has("reorder") && !args.has("dup") && !args.has("corrupt"))
+      o.faults = soak_default_faults();
   }
   o.conns = static_cast<std::uint32_t>(conns);
   o.faults.seed = seed;
@@ -291,27 +272,23 @@ int cmd_bench(const Argv& argv) {
   }
   install_signal_handlers();
   TscClock clock;
-  MemlinkConfig lc;
-  lc.a_to_b = o.faults;
-  lc.b_to_a = o.faults;
-  lc.b_to_a.seed = o.faults.seed + 1;
-  auto link = Memlink::create(lc, clock, &err);
-  if (!link) {
+  if (o.mode == "soak") {
+    soak.seconds = o.seconds;
+    soak.bulk_conns = o.conns;
+    soak.churn_conns = static_cast<std::uint32_t>(churn);
+    soak.cores = o.cores;
+    soak.faults = o.faults;
+    soak.json = o.json;
+    soak.debug = args.has("debug");
+    return run_soak(soak, clock, *topo);
+  }
+  auto pair = BenchPair::create(o.faults, o.cores, clock, &err);
+  if (!pair) {
     std::fprintf(stderr, "ustack bench: %s\n", err.c_str());
     return kExitUsage;
   }
-  const bool threaded = o.cores.size() == 2;
-  Host a, b;
-  if (!make_host(a, "a", link->a(), kA, clock, threaded ? o.cores[0] : -1, 65536, &err) ||
-      !make_host(b, "b", link->b(), kB, clock, threaded ? o.cores[1] : -1, 65536, &err)) {
-    std::fprintf(stderr, "ustack bench: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  link->set_rx_pool(0, a.pool.get());
-  link->set_rx_pool(1, b.pool.get());
-  a.stack->arp().cache().add_static(kB, link->b().mac());
-  b.stack->arp().cache().add_static(kA, link->a().mac());
-
+  BenchHost& a = pair->a();
+  BenchHost& b = pair->b();
   BulkSink sink;
   EchoByte echo;
   std::unique_ptr<BulkSource> bulk;
@@ -325,38 +302,21 @@ int cmd_bench(const Argv& argv) {
     rr = std::make_unique<RrClient>(*a.stack, o.mode == "crr");
     a.stack->set_app(rr.get());
   }
-  auto stop_app = [&] {
-    if (bulk) bulk->stop = true;
-    if (rr) rr->stop = true;
-  };
   const Instant start = clock.now();
   const Instant end =
       start + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.seconds));
   auto finished = [&] {
-    if (bulk && o.bytes != 0) return sink.bytes >= o.bytes;
+    if (bulk && o.bytes != 0) return sink.bytes >= o.bytes || clock.now() >= end + kBytesGrace;
     return clock.now() >= end;
   };
-  if (threaded) {
-    if (!a.worker->start(topo.get(), &err) || !b.worker->start(topo.get(), &err)) {
-      std::fprintf(stderr, "ustack bench: %s\n", err.c_str());
-      return kExitUsage;
-    }
-    while (!finished() && !g_interrupted.load() && clock.now() < end + std::chrono::seconds(600)) {
-      struct timespec ts {
-        0, 1'000'000
-      };
-      nanosleep(&ts, nullptr);
-    }
-    stop_app();
-    a.worker->stop();
-    b.worker->stop();
-  } else {
-    while (!finished() && !g_interrupted.load()) {
-      a.worker->run_once(clock.now());
-      b.worker->run_once(clock.now());
-    }
-    stop_app();
+  if (!pair->start(topo.get(), &err)) {
+    std::fprintf(stderr, "ustack bench: %s\n", err.c_str());
+    return kExitUsage;
   }
+  while (!finished() && !g_interrupted.load()) pair->step();
+  if (bulk) bulk->stop = true;
+  if (rr) rr->stop = true;
+  pair->stop();
   const double secs = std::chrono::duration<double>(clock.now() - start).count();
   int status = kExitOk;
   if (bulk) {
@@ -409,7 +369,7 @@ int cmd_bench(const Argv& argv) {
     if (rr && rr->connect_errors > 0)
       std::printf("connect failed %llu times: %s\n",
                   static_cast<unsigned long long>(rr->connect_errors), rr->last_error.c_str());
-    for (Host* h : {&a, &b}) {
+    for (BenchHost* h : {&a, &b}) {
       std::printf("counters of %s (%llu loop iterations):\n", h == &a ? "a" : "b",
                   static_cast<unsigned long long>(h->worker->iterations()));
       h->worker->counters().for_each([](const std::string& n, std::uint64_t v) {
@@ -417,21 +377,8 @@ int cmd_bench(const Argv& argv) {
       });
     }
   }
-  // Tear down in order: stacks free what they hold before the link goes.
-  a.stack->set_app(nullptr);
-  a.stack.reset();
-  b.stack.reset();
-  a.worker.reset();
-  b.worker.reset();
-  link.reset();
-  // Frees from the peer's core arrived through the return rings.
-  a.pool->bind_to_current_thread();
-  b.pool->bind_to_current_thread();
-  a.pool->drain_remote();
-  b.pool->drain_remote();
-  if (a.pool->in_use() != 0 || b.pool->in_use() != 0) {
-    std::fprintf(stderr, "ustack bench: mbufs leaked (a %u, b %u)\n", a.pool->in_use(),
-                 b.pool->in_use());
+  if (!pair->finish(&err)) {
+    std::fprintf(stderr, "ustack bench: %s\n", err.c_str());
     status = kExitFailure;
   }
   return status;

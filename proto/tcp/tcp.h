@@ -306,6 +306,8 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
 
   const TcpConfig& config() const { return cfg_; }
   std::uint32_t connections() const { return table_.size(); }
+  // Of those, in TIME-WAIT (the application is done with them).
+  std::uint32_t time_wait_connections() const { return time_wait_; }
   // Connections per state (tests, tools).
   std::uint32_t count_in_state(TcpState s) const;
 
@@ -357,7 +359,10 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   void output(TcpConn& c);
   bool send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint8_t flags);
   void send_ack(TcpConn& c);
-  void add_sack_blocks(TcpConn& c, wire::TcpOptions& o);
+  void add_sack_blocks(TcpConn& c, wire::TcpOptions& o, std::size_t max_blocks);
+  // The data a segment may carry now: the MSS less the SACK option the
+  // segment will carry (Linux's tcp_current_mss).
+  std::uint32_t seg_mss(const TcpConn& c) const;
   void send_syn(TcpConn& c, bool with_ack);
   void send_reset(const ConnKey& key, SeqNum seq, SeqNum ack, bool with_ack);
   std::uint32_t receive_window(TcpConn& c);

@@ -502,15 +502,16 @@ void TcpLayer::process_ack(TcpConn& c, const Segment& seg) {
       // partial-ACK rule, which RFC 6675 §5 keeps for this case).
       if (c.high_rxt_ < c.snd_una_) c.high_rxt_ = c.snd_una_;
       if (c.sack_.empty() && c.high_rxt_ == c.snd_una_) {
-        const std::uint32_t len = std::min({c.mss_, flight_before - acked, c.sndq_.bytes()});
+        const std::uint32_t len = std::min({seg_mss(c), flight_before - acked, c.sndq_.bytes()});
         if (len > 0 && send_segment(c, c.snd_una_, len, wire::kTcpAck)) c.high_rxt_ += len;
       }
     } else {
       // Partial ACK: retransmit the next hole, deflate by what was acked;
       // RFC 6582 §3.2 step 3: "If the partial ACK acknowledges at least one
       // SMSS of new data, then add back SMSS bytes".
-      const std::uint32_t len = std::min(
-          c.mss_, std::min(static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_), c.sndq_.bytes()));
+      const std::uint32_t len =
+          std::min(seg_mss(c),
+                   std::min(static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_), c.sndq_.bytes()));
       if (len > 0) send_segment(c, c.snd_una_, len, wire::kTcpAck);
       c.cc_.cwnd = (c.cc_.cwnd > acked ? c.cc_.cwnd - acked : 0) + (acked >= c.mss_ ? c.mss_ : 0);
     }
@@ -558,7 +559,7 @@ void TcpLayer::enter_recovery(TcpConn& c) {
   c.rtt_timing_ = false;
   c_fast_retransmits_.inc();
   const std::uint32_t len =
-      std::min({c.mss_, static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_), c.sndq_.bytes()});
+      std::min({seg_mss(c), static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_), c.sndq_.bytes()});
   if (c.sack_ok_) {
     c_sack_recoveries_.inc();
     c.high_rxt_ = c.snd_una_;
@@ -593,7 +594,7 @@ void TcpLayer::resend_lost_retransmission(TcpConn& c) {
   const std::int32_t beyond = c.sack_.highest() - c.una_rxt_mark_;
   if (beyond <= static_cast<std::int32_t>((dupthresh(c) - 1) * c.mss_)) return;
   const std::uint32_t len =
-      std::min({c.mss_, static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_), c.sndq_.bytes()});
+      std::min({seg_mss(c), static_cast<std::uint32_t>(c.snd_max_ - c.snd_una_), c.sndq_.bytes()});
   if (len == 0) return;
   c_lost_rxt_.inc();
   send_segment(c, c.snd_una_, len, wire::kTcpAck);  // moves the mark to today's SND.MAX

@@ -69,18 +69,40 @@ std::uint32_t TcpLayer::receive_window(TcpConn& c) {
   return static_cast<std::uint32_t>(c.rcv_adv_ - c.rcv_nxt_);
 }
 
-void TcpLayer::add_sack_blocks(TcpConn& c, wire::TcpOptions& o) {
+namespace {
+
+// Bytes of a SACK option with n blocks as emitted (two NOPs, kind, length,
+// 8 bytes a block; RFC 2018 §3).
+constexpr std::uint32_t kTimestampsOptionLen = 12;  // two NOPs and the option (RFC 7323 §3)
+constexpr std::uint32_t sack_option_len(std::size_t n) {
+  return n == 0 ? 0 : 4 + 8 * static_cast<std::uint32_t>(n);
+}
+
+}  // namespace
+
+void TcpLayer::add_sack_blocks(TcpConn& c, wire::TcpOptions& o, std::size_t max_blocks) {
   // RFC 2018 §4 (most recent first) and RFC 2883 §4 (a duplicate first).
   std::array<SeqRange, wire::TcpOptions::kMaxSackBlocks> b{};
+  max_blocks = std::min(max_blocks, b.size());
   std::size_t n = 0;
-  if (c.dsack_.len() > 0) {
+  if (c.dsack_.len() > 0 && max_blocks > 0) {
     b[n++] = c.dsack_;
     c.dsack_ = SeqRange{};
     c_dsack_tx_.inc();
   }
-  n += c.ooo_.sack_blocks(std::span(b).subspan(n));
+  n += c.ooo_.sack_blocks(std::span(b).subspan(n, max_blocks - n));
   for (std::size_t i = 0; i < n; ++i) o.sack_blocks[i] = {b[i].start.raw(), b[i].end.raw()};
   o.sack_count = static_cast<std::uint8_t>(n);
+}
+
+std::uint32_t TcpLayer::seg_mss(const TcpConn& c) const {
+  if (!c.sack_ok_ || (c.dsack_.len() == 0 && c.ooo_.empty())) return c.mss_;
+  // With timestamps three blocks fit in the 40 option bytes, else four.
+  const std::size_t room = c.ts_ok_ ? 3 : 4;
+  const std::size_t n = std::min(room, (c.dsack_.len() > 0 ? 1 : 0) + c.ooo_.intervals());
+  // mss_ already leaves room for the timestamps; keep at least 64 bytes
+  // (the floor the ICMP path MTU code keeps too).
+  return std::max<std::uint32_t>(c.mss_ > sack_option_len(n) ? c.mss_ - sack_option_len(n) : 0, 64);
 }
 
 bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint8_t flags) {
@@ -108,8 +130,17 @@ bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint
       o.timestamps = wire::TcpTimestamps{ts_now(c), reply ? c.ts_recent_ : 0};
   } else {
     if (c.ts_ok_) o.timestamps = wire::TcpTimestamps{ts_now(c), c.ts_recent_};
-    if (c.sack_ok_ && (flags & wire::kTcpAck) != 0 && (c.dsack_.len() > 0 || !c.ooo_.empty()))
-      add_sack_blocks(c, o);
+    if (c.sack_ok_ && (flags & wire::kTcpAck) != 0 && (c.dsack_.len() > 0 || !c.ooo_.empty())) {
+      // RFC 9293 §3.7.1: header and data within the MTU. Callers size data
+      // by seg_mss(), so this trims blocks only for a segment sized before
+      // out-of-order data arrived; SACK information is advisory (RFC 2018
+      // §3 lets the option carry fewer blocks than the receiver holds).
+      const std::uint32_t used = 40 + len + (o.timestamps ? kTimestampsOptionLen : 0);
+      const std::uint32_t mtu = stack_.config().netif.mtu;
+      const std::uint32_t room = mtu > used ? mtu - used : 0;
+      const std::size_t fit = room >= sack_option_len(1) ? (std::min(room, 40u) - 4) / 8 : 0;
+      add_sack_blocks(c, o, fit);
+    }
   }
   const std::size_t olen = o.encoded_len();
   const auto hlen = static_cast<std::uint16_t>(20 + olen);
@@ -238,7 +269,7 @@ void TcpLayer::send_probe(TcpConn& c) {
       c.snd_wnd_ > out ? std::min(c.snd_wnd_ - out, queued - std::min(queued, out)) : 0;
   if (c.snd_nxt_ == c.snd_max_ && usable >= std::min(c.mss_, queued - std::min(queued, out)) &&
       usable > 0) {
-    const std::uint32_t len = std::min(c.mss_, usable);
+    const std::uint32_t len = std::min(seg_mss(c), usable);
     if (send_segment(c, c.snd_nxt_, len, wire::kTcpAck | wire::kTcpPsh)) {
       c.snd_nxt_ += len;
       c.snd_max_ = c.snd_nxt_;
@@ -246,7 +277,7 @@ void TcpLayer::send_probe(TcpConn& c) {
   }
   c.tlp_retrans_ = c.snd_max_ == before;
   if (c.tlp_retrans_) {
-    const std::uint32_t len = std::min({c.mss_, out, queued});
+    const std::uint32_t len = std::min({seg_mss(c), out, queued});
     if (len > 0) send_segment(c, c.snd_max_ - len, len, wire::kTcpAck);
   }
   c.tlp_end_ = c.snd_max_;
@@ -274,7 +305,7 @@ void TcpLayer::sack_retransmit(TcpConn& c, std::uint32_t& budget, bool lost_only
     // Only data: our FIN (past the queue) is resent by the RTO path.
     const std::uint32_t off = static_cast<std::uint32_t>(hole->start - c.snd_una_);
     if (off >= c.sndq_.bytes()) return;
-    const std::uint32_t len = std::min({c.mss_, hole->len(), c.sndq_.bytes() - off});
+    const std::uint32_t len = std::min({seg_mss(c), hole->len(), c.sndq_.bytes() - off});
     if (!send_segment(c, hole->start, len, wire::kTcpAck)) return;
     c_sack_retransmits_.inc();
     c.high_rxt_ = hole->start + len;
@@ -349,7 +380,8 @@ void TcpLayer::output(TcpConn& c) {
         sack_recovery ? c.snd_wnd_ : std::min(c.snd_wnd_, c.cc_.cwnd + limited_transmit);
     const std::int32_t usable_s = (c.snd_una_ + win) - c.snd_nxt_;
     const std::uint32_t usable = usable_s > 0 ? static_cast<std::uint32_t>(usable_s) : 0;
-    std::uint32_t len = std::min({c.mss_, avail, usable, budget, sack_cap});
+    const std::uint32_t mss = seg_mss(c);
+    std::uint32_t len = std::min({mss, avail, usable, budget, sack_cap});
     // FIN rides on the segment that empties the queue (or goes alone).
     const bool fin = fin_here && off + len == queued;
     if (len == 0 && !fin) {
@@ -357,7 +389,7 @@ void TcpLayer::output(TcpConn& c) {
       c.cwnd_limited_ = avail > 0 && c.cc_.cwnd <= c.snd_wnd_;
       break;
     }
-    if (len > 0 && len < c.mss_) {
+    if (len > 0 && len < mss) {
       // RFC 9293 §3.8.6.2.1 (sender SWS avoidance) with Nagle (RFC 896,
       // §3.7.4): a short segment goes only when it empties the queue and
       // nothing is outstanding (or Nagle is off), or it is at least half

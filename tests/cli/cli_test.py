@@ -75,7 +75,7 @@ def _():
 
 @case("bad mode")
 def _():
-    usage_error(["bench", "--mode", "fast"], "--mode is bulk, rr or crr")
+    usage_error(["bench", "--mode", "fast"], "--mode is bulk, rr, crr or soak")
 
 
 @case("tcpclient without data file")

@@ -13,5 +13,7 @@ mkdir -p "$work"
 if [ -d "$regressions" ] && [ -n "$(ls -A "$regressions")" ]; then
   "$target" -error_exitcode=1 -timeout_exitcode=1 -runs=0 "$regressions"
 fi
-exec "$target" -error_exitcode=1 -timeout_exitcode=1 -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
+# A fixed seed (FUZZ_SEED, 0 for a random one) so that a CI run is
+# repeatable; longer searches by hand pick their own.
+exec "$target" -seed="${FUZZ_SEED:-1}" -error_exitcode=1 -timeout_exitcode=1 -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
   -print_final_stats=1 -artifact_prefix="$work/" "$work" "$seeds"

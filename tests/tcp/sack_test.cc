@@ -40,6 +40,42 @@ wire::TcpOptions sack_opts(const TcpScript& t, const Blocks& b) {
 
 // ---- receiver
 
+// RFC 9293 §3.7.1: the data a segment carries shrinks by the options it
+// carries, so that header and data stay within the MTU. With timestamps
+// (12 bytes, already left out of the MSS) and three SACK blocks (28 more)
+// a full segment carries 1448 - 28 = 1420 bytes; before this, data segments
+// with SACK blocks were 28 bytes too long and left to IP fragmentation
+// (found by the tcp_conn fuzz target; TcpScript now fails on any
+// fragmented segment).
+TEST(SackReceiver, DataSegmentsShrinkToCarryTheBlocks) {
+  TcpScript t;
+  ASSERT_TRUE(t.accept({.mss = 1460, .sack_ok = true, .ts = true}));
+  ASSERT_TRUE(t.conn()->sack_permitted());
+  ASSERT_TRUE(t.ts_negotiated());
+  // Three holes: 1..100, 201..300, 401..500 missing.
+  for (std::uint32_t seq : {101u, 301u, 501u})
+    t.inject({.flags = kAck, .seq = seq, .ack = 1, .len = 100});
+  t.discard_segments();
+  ASSERT_EQ(t.send(5 * 1420), 5u * 1420);
+  std::uint32_t data = 0;
+  while (auto s = t.next_segment()) {
+    if (s->len() == 0) continue;
+    EXPECT_EQ(s->opts.sack().size(), 3u) << s->str();
+    EXPECT_LE(20 + 20 + s->opts.encoded_len() + s->len(), 1500u) << s->str();
+    EXPECT_EQ(s->len(), 1420u) << s->str();
+    data += s->len();
+  }
+  EXPECT_EQ(data, 5u * 1420);
+  // With the holes filled the blocks go and segments are full size again.
+  t.inject({.flags = kAck, .seq = 1, .ack = 1 + data, .len = 600});
+  t.discard_segments();
+  ASSERT_EQ(t.send(2 * 1448), 2u * 1448);
+  std::uint32_t full = 0;
+  while (auto s = t.next_segment())
+    if (s->len() == 1448 && s->opts.sack().empty()) ++full;
+  EXPECT_EQ(full, 2u);
+}
+
 // RFC 2018 §4: "The first SACK block (i.e., the one immediately following
 // the kind and length fields in the option) MUST specify the contiguous
 // block of data containing the segment which triggered this ACK ... The

@@ -213,6 +213,12 @@ void TcpScript::handle_frame(std::span<const std::byte> f) {
     return;
   }
   EXPECT_TRUE(ip->header_checksum_ok()) << "bad IPv4 header checksum";
+  // RFC 9293 §3.7.1: a segment, options included, fits the MTU; the stack
+  // never leaves TCP to IP fragmentation.
+  if (ip->protocol() == wire::kIpProtoTcp && ip->is_fragment()) {
+    ADD_FAILURE() << "the stack sent a TCP segment larger than the MTU (IP fragmented it)";
+    return;
+  }
   EXPECT_EQ(ip->dst(), kPeerAddr);
   if (ip->protocol() != wire::kIpProtoTcp) return;
   const auto tcp = wire::TcpView::parse(ip->payload());
