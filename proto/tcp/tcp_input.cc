@@ -75,16 +75,24 @@ void TcpLayer::input_listen(TcpListener& l, Segment& seg) {
   // A full backlog (or table) answers with a SYN cookie and keeps nothing
   // (RFC 4987 §3.6); without cookies the SYN is dropped and the client
   // retries.
+  // The drop counters count drops only: a SYN answered by a cookie is
+  // counted by tcp.syncookies.sent.
   if (l.pending_ >= cfg_.max_syn_backlog) {
-    c_drop_backlog_.inc();
-    if (cfg_.syn_cookies) send_cookie_synack(l, seg);
+    if (cfg_.syn_cookies) {
+      send_cookie_synack(l, seg);
+    } else {
+      c_drop_backlog_.inc();
+    }
     return;
   }
   TcpConn* c = alloc_conn();
   if (c == nullptr || !table_.insert(seg.key, c)) {
     if (c != nullptr) release(*c);
-    c_drop_table_full_.inc();
-    if (cfg_.syn_cookies) send_cookie_synack(l, seg);
+    if (cfg_.syn_cookies) {
+      send_cookie_synack(l, seg);
+    } else {
+      c_drop_table_full_.inc();
+    }
     return;
   }
   init_conn(*c, seg.key, nullptr);
