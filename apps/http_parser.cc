@@ -214,7 +214,11 @@ HttpParse HttpParser::parse_head() {
     line_start_ = i + 1;
   }
   scan_ = i;
-  if (buf_.size() - pos_ > limits_.max_head)
+  // Incomplete: everything buffered is head, but a final line's "\r" may
+  // be the terminator's first half, which the complete check above does not
+  // count; allowing it keeps the verdict independent of where the input
+  // was split.
+  if (buf_.size() - pos_ > limits_.max_head + 1)
     return fail(431,
                 "request line and headers over " + std::to_string(limits_.max_head) + " bytes");
   return HttpParse::kIncomplete;
@@ -407,7 +411,7 @@ HttpParse HttpParser::next(HttpRequest* out) {
       case State::kTrailers: {
         std::string_view line;
         if (!take_line(&line)) {
-          if (trailer_bytes_ + buffered() > limits_.max_head)
+          if (trailer_bytes_ + buffered() > limits_.max_head + 1)  // as in parse_head()
             return fail(431, "trailer section too large");
           return HttpParse::kIncomplete;
         }
