@@ -244,6 +244,32 @@ Mbuf* mbuf_copy(const Mbuf* m, MbufPool& pool) {
   return head;
 }
 
+bool mbuf_has_ext(const Mbuf* m) {
+  for (; m != nullptr; m = m->next)
+    if (m->ext != nullptr || (m->direct != nullptr && m->direct->ext != nullptr)) return true;
+  return false;
+}
+
+bool mbuf_unpin(Mbuf** mp, MbufPool& pool) {
+  if (!mbuf_has_ext(*mp)) return true;
+  Mbuf* copy = mbuf_copy(*mp, pool);
+  if (copy == nullptr) return false;
+  mbuf_free(*mp);
+  *mp = copy;
+  return true;
+}
+
+bool mbuf_coalesce(Mbuf* tail, Mbuf* m, std::uint32_t max) {
+  const std::uint32_t len = m->data_len;
+  if (len > max || m->next != nullptr || tail->has_ext() || !tail->is_writable() ||
+      tail->tailroom() < len)
+    return false;
+  std::memcpy(tail->data() + tail->data_len, m->data(), len);
+  tail->data_len = static_cast<std::uint16_t>(tail->data_len + len);
+  mbuf_free(m);
+  return true;
+}
+
 bool mbuf_pullup(Mbuf** mp, std::uint32_t n, MbufPool& pool) {
   Mbuf* m = *mp;
   if (n > m->pkt_len) return false;

@@ -154,6 +154,27 @@ Mbuf* mbuf_clone_segments(Mbuf* seg, std::uint32_t offset, std::uint32_t len, Mb
 // frame whose shared bytes must change). nullptr if the pool runs out.
 Mbuf* mbuf_copy(const Mbuf* m, MbufPool& pool);
 
+// True when a segment of the chain points into external memory (directly,
+// or as a clone of one that does): a driver's receive ring, for example an
+// AF_PACKET frame or block.
+bool mbuf_has_ext(const Mbuf* m);
+
+// For a chain about to be held for long (reassembly, out-of-order data,
+// data the application leaves unread, a send queue waiting on the peer): a
+// chain in external memory is replaced by a copy in `pool`, since held it
+// would pin the driver's ring, and a ring stops at the first unit it has
+// not got back (AF_PACKET drops every later frame until it is freed).
+// False, leaving *m as it was, only when a copy is needed and the pool is
+// empty.
+bool mbuf_unpin(Mbuf** m, MbufPool& pool);
+
+// Copies the single segment `m` (at most `max` bytes) into the room after
+// the data of `tail` and frees it, when `tail` is a buffer of our own (not
+// external, not shared) with that room: small segments then share buffers
+// instead of holding one each (Linux's tcp_try_coalesce). False, with
+// nothing done, otherwise.
+bool mbuf_coalesce(Mbuf* tail, Mbuf* m, std::uint32_t max);
+
 // A chain of fresh mbufs from `pool` holding `len` bytes (contents not
 // set), each segment filled to its data room. nullptr if the pool runs out.
 Mbuf* mbuf_alloc_chain(MbufPool& pool, std::uint32_t len);

@@ -9,9 +9,8 @@ namespace ustack {
 namespace {
 
 // Segments at most this long are copied into the spare room of the buffer
-// before them instead of being held in their own (Linux's tcp_try_coalesce
-// does the same for its out-of-order queue).
-constexpr std::uint32_t kCoalesceMax = 512;
+// before them instead of being held in their own (mbuf_coalesce).
+constexpr std::uint32_t kCoalesceMax = kTcpCoalesceMax;
 
 }  // namespace
 
@@ -34,12 +33,7 @@ void OutOfOrderQueue::free_interval(Interval& iv) {
 
 void OutOfOrderQueue::append_to(Interval& iv, Mbuf* m, std::uint32_t len, std::uint32_t nsegs) {
   Mbuf* t = iv.tail;
-  if (len <= kCoalesceMax && m->next == nullptr && !t->has_ext() && t->is_writable() &&
-      t->tailroom() >= len) {
-    std::memcpy(t->data() + t->data_len, m->data(), len);
-    t->data_len = static_cast<std::uint16_t>(t->data_len + len);
-    mbuf_free(m);
-  } else {
+  if (!mbuf_coalesce(t, m, kCoalesceMax)) {
     t->next = m;
     iv.tail = m->last();
     iv.mbufs += nsegs;

@@ -29,6 +29,7 @@ Mbuf* chain_trim_front(Mbuf* m, std::uint32_t n) {
 void RecvQueue::append(Mbuf* chain) {
   if (chain == nullptr) return;
   bytes_ += chain->pkt_len;
+  if (tail_ != nullptr && mbuf_coalesce(tail_, chain, kTcpCoalesceMax)) return;
   if (tail_ == nullptr) {
     head_ = chain;
   } else {
@@ -44,6 +45,7 @@ void RecvQueue::consume(std::uint32_t n) {
     if (n >= head_->data_len) {
       n -= head_->data_len;
       Mbuf* next = head_->next;
+      forget(head_);
       head_->next = nullptr;
       mbuf_free(head_);
       head_ = next;
@@ -56,6 +58,7 @@ void RecvQueue::consume(std::uint32_t n) {
   // Drop segments left empty.
   while (head_ != nullptr && head_->data_len == 0) {
     Mbuf* next = head_->next;
+    forget(head_);
     head_->next = nullptr;
     mbuf_free(head_);
     head_ = next;
@@ -80,8 +83,10 @@ Mbuf* RecvQueue::take(std::uint32_t max) {
   Mbuf* last = head_;
   std::uint32_t n = head_->data_len;
   std::uint16_t segs = 1;
+  forget(first);
   while (last->next != nullptr && n + last->next->data_len <= max) {
     last = last->next;
+    forget(last);
     n += last->data_len;
     ++segs;
   }
@@ -96,8 +101,37 @@ Mbuf* RecvQueue::take(std::uint32_t max) {
 
 void RecvQueue::clear() {
   if (head_ != nullptr) mbuf_free(head_);
-  head_ = tail_ = nullptr;
+  head_ = tail_ = unpinned_ = nullptr;
   bytes_ = 0;
+}
+
+bool RecvQueue::unpin(MbufPool& pool) {
+  Mbuf* prev = unpinned_;
+  for (Mbuf* s = prev != nullptr ? prev->next : head_; s != nullptr;) {
+    Mbuf* next = s->next;
+    if (s->ext != nullptr || (s->direct != nullptr && s->direct->ext != nullptr)) {
+      // Copied alone: cut it out of the list for the copy.
+      s->next = nullptr;
+      s->pkt_len = s->data_len;
+      s->nb_segs = 1;
+      Mbuf* copy = s;
+      if (!mbuf_unpin(&copy, pool)) {
+        s->next = next;
+        unpinned_ = prev;
+        return false;
+      }
+      Mbuf* copy_last = copy->last();
+      copy_last->next = next;
+      (prev != nullptr ? prev->next : head_) = copy;
+      if (tail_ == s) tail_ = copy_last;
+      prev = copy_last;
+    } else {
+      prev = s;
+    }
+    s = next;
+  }
+  unpinned_ = prev;
+  return true;
 }
 
 }  // namespace ustack

@@ -8,9 +8,15 @@
 #include <vector>
 
 #include "core/mbuf.h"
+#include "core/mbuf_pool.h"
 #include "proto/tcp/seq.h"
 
 namespace ustack {
+
+// In-order and out-of-order data: segments at most this long are copied
+// into the room after the segment before them (mbuf_coalesce), so a flood
+// of tiny segments costs buffers by the byte, not by the segment.
+inline constexpr std::uint32_t kTcpCoalesceMax = 512;
 
 class RecvQueue {
  public:
@@ -20,7 +26,8 @@ class RecvQueue {
   ~RecvQueue() { clear(); }
 
   std::uint32_t bytes() const { return bytes_; }
-  // Takes ownership of a chain of payload bytes (pkt_len of them).
+  // Takes ownership of a chain of payload bytes (pkt_len of them); a small
+  // one-segment chain may be copied into the last segment (mbuf_coalesce).
   void append(Mbuf* chain);
   // The first segment (data at the oldest unread byte), or nullptr.
   const Mbuf* front() const { return head_; }
@@ -32,10 +39,19 @@ class RecvQueue {
   // the caller owns; nullptr when empty or the first segment exceeds `max`.
   Mbuf* take(std::uint32_t max);
   void clear();
+  // Replaces segments still in a driver's ring by copies (mbuf_unpin), from
+  // the first segment appended since the last call. False when the pool ran
+  // dry (those segments stay as they are).
+  bool unpin(MbufPool& pool);
 
  private:
   Mbuf* head_ = nullptr;
   Mbuf* tail_ = nullptr;
+  Mbuf* unpinned_ = nullptr;  // every segment up to this one is in pool memory
+  // A segment leaves the queue: it can no longer mark where unpin() resumes.
+  void forget(const Mbuf* s) {
+    if (s == unpinned_) unpinned_ = nullptr;
+  }
   std::uint32_t bytes_ = 0;
 };
 

@@ -5,26 +5,60 @@
 
 namespace ustack {
 
-void SendQueue::append(Mbuf* chain) {
+bool SendQueue::coalesce(Mbuf* seg) {
+  // Into the room after the last segment when it is a plain buffer of ours
+  // (as append_copy does; clones in flight only reference bytes before it).
+  const std::uint32_t n = seg->data_len;
+  if (n > kTcpCoalesceMax || tail_ == nullptr || tail_->direct != nullptr ||
+      tail_->ext != nullptr ||
+      std::min<std::uint32_t>(tail_->tailroom(), 0xffffu - tail_->data_len) < n)
+    return false;
+  std::memcpy(tail_->data() + tail_->data_len, seg->data(), n);
+  tail_->data_len = static_cast<std::uint16_t>(tail_->data_len + n);
+  tail_->pkt_len = tail_->data_len;
+  bytes_ += n;
+  mbuf_free(seg);
+  return true;
+}
+
+void SendQueue::append(Mbuf* chain, MbufPool& pool) {
   // Link the chain's non-empty segments one by one; the chain's own head
-  // metadata (pkt_len, nb_segs) means nothing inside the queue.
+  // metadata (pkt_len, nb_segs) means nothing inside the queue. Small ones
+  // are copied into the room of the segment before (a stream of tiny sends
+  // costs buffers by the byte, not by the send); one still in a driver's
+  // receive ring (an echo of received segments) is copied out of it, since
+  // the queue holds it until acknowledged, which a peer can put off
+  // indefinitely with a zero window (mbuf_unpin; with the pool empty it
+  // stays as it is).
   while (chain != nullptr) {
     Mbuf* next = chain->next;
     chain->next = nullptr;
     if (chain->data_len == 0) {
       mbuf_free(chain);
-    } else {
+    } else if (!coalesce(chain)) {
       chain->pkt_len = chain->data_len;
       chain->nb_segs = 1;
-      if (tail_ == nullptr) {
-        head_ = chain;
-      } else {
-        tail_->next = chain;
-      }
-      tail_ = chain;
-      bytes_ += chain->data_len;
+      mbuf_unpin(&chain, pool);
+      link(chain);
     }
     chain = next;
+  }
+}
+
+void SendQueue::link(Mbuf* segs) {
+  while (segs != nullptr) {
+    Mbuf* s = segs;
+    segs = s->next;
+    s->next = nullptr;
+    s->pkt_len = s->data_len;
+    s->nb_segs = 1;
+    if (tail_ == nullptr) {
+      head_ = s;
+    } else {
+      tail_->next = s;
+    }
+    tail_ = s;
+    bytes_ += s->data_len;
   }
 }
 
@@ -51,7 +85,7 @@ std::uint32_t SendQueue::append_copy(std::span<const std::byte> data, std::uint3
     if (m == nullptr) break;
     const std::uint32_t n = std::min<std::uint32_t>(m->tailroom(), want - done);
     std::memcpy(m->append(static_cast<std::uint16_t>(n)), data.data() + done, n);
-    append(m);
+    link(m);
     done += n;
   }
   return done;

@@ -15,6 +15,7 @@
 
 #include "core/mbuf.h"
 #include "core/mbuf_pool.h"
+#include "proto/tcp/recv_queue.h"  // kTcpCoalesceMax
 
 namespace ustack {
 
@@ -26,8 +27,9 @@ class SendQueue {
   ~SendQueue() { clear(); }
 
   std::uint32_t bytes() const { return bytes_; }
-  // Takes ownership of the chain.
-  void append(Mbuf* chain);
+  // Takes ownership of the chain; small segments may be copied into the
+  // last one's room, segments in a driver's ring into `pool` (see .cc).
+  void append(Mbuf* chain, MbufPool& pool);
   // Copies up to `max` bytes of `data` (into the last segment's room first);
   // returns how many it took (fewer when the pool runs dry).
   std::uint32_t append_copy(std::span<const std::byte> data, std::uint32_t max, MbufPool& pool);
@@ -49,6 +51,8 @@ class SendQueue {
     std::uint32_t off = 0;  // its first byte's offset from the front
   };
   Cursor cursor_[2];  // [0] new data, [1] retransmissions behind it
+  bool coalesce(Mbuf* seg);
+  void link(Mbuf* segs);  // appends each segment as it is
 };
 
 }  // namespace ustack

@@ -419,6 +419,7 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   Counter& c_drop_backlog_;
   Counter& c_drop_table_full_;
   Counter& c_drop_ooo_;
+  Counter& c_rcvq_pinned_;
   Counter& c_tx_rst_;
   Counter& c_rx_rst_;
   Counter& c_active_opens_;

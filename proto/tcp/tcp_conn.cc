@@ -42,7 +42,7 @@ bool TcpConn::send(Mbuf* chain) {
     writable_wanted_ = true;
     return false;
   }
-  sndq_.append(chain);
+  sndq_.append(chain, layer_->stack_.pool());
   layer_->output(*this);
   return true;
 }

@@ -12,12 +12,6 @@
 namespace ustack {
 namespace {
 
-bool chain_has_ext(const Mbuf* m) {
-  for (; m != nullptr; m = m->next)
-    if (m->has_ext()) return true;
-  return false;
-}
-
 // Calls an application callback and says whether the connection survived it
 // (the callback may close, abort or replace it).
 template <typename F>
@@ -386,6 +380,10 @@ void TcpLayer::input_synchronized(TcpConn& c, Segment& seg) {
   // send whatever is due (data, ACK, FIN).
   if (c.rcvq_.bytes() > 0 && (!had_data || seg.payload > 0) && c.handler_ != nullptr) {
     if (!callback(c, gen, c.gen_, [&] { c.handler_->on_readable(c); })) return;
+    // What the application left unread may stay for long (a peer that
+    // stops reading our answers stops the application reading too): out
+    // of the driver's ring with it (mbuf_unpin).
+    if (c.rcvq_.bytes() > 0 && !c.rcvq_.unpin(stack_.pool())) c_rcvq_pinned_.inc();
   }
   if (fin != FinResult::kNone && c.handler_ != nullptr) {
     if (!callback(c, gen, c.gen_, [&] { c.handler_->on_peer_closed(c); })) return;
@@ -710,18 +708,14 @@ void TcpLayer::process_data(TcpConn& c, Segment& seg) {
   } else {
     // Ahead of a hole: keep it, and send a duplicate ACK at once (RFC 5681
     // §4.2) so the sender learns of the hole. A segment still in a driver's
-    // receive ring (an external buffer, e.g. an AF_PACKET block) is copied
-    // first: held until the hole fills, it would pin the ring -- and the
-    // frame that fills the hole may need that ring space to arrive.
-    if (chain_has_ext(m)) {
-      Mbuf* copy = mbuf_copy(m, stack_.pool());
+    // receive ring is copied first (mbuf_unpin): held until the hole fills,
+    // it would pin the ring -- and the frame that fills the hole may need
+    // that ring space to arrive.
+    if (!mbuf_unpin(&m, stack_.pool())) {
       mbuf_free(m);
-      if (copy == nullptr) {
-        c_drop_ooo_.inc();
-        c.ack_now_ = true;
-        return;
-      }
-      m = copy;
+      c_drop_ooo_.inc();
+      c.ack_now_ = true;
+      return;
     }
     SeqRange dup;
     if (c.ooo_.insert(seq, m, &dup) == OutOfOrderQueue::Insert::kFull) c_drop_ooo_.inc();

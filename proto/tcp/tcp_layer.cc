@@ -75,6 +75,7 @@ TcpLayer::TcpLayer(Stack& stack, const TcpConfig& cfg)
       c_drop_backlog_(stack.counters().get("tcp.drop.backlog_full")),
       c_drop_table_full_(stack.counters().get("tcp.drop.table_full")),
       c_drop_ooo_(stack.counters().get("tcp.drop.ooo_full")),
+      c_rcvq_pinned_(stack.counters().get("tcp.rcvq.pinned")),
       c_tx_rst_(stack.counters().get("tcp.tx.rst")),
       c_rx_rst_(stack.counters().get("tcp.rx.rst")),
       c_active_opens_(stack.counters().get("tcp.active_opens")),

@@ -20,10 +20,13 @@ def stop(proc, sig=2, timeout=10):
     if sig is not None and proc.poll() is None:
         proc.send_signal(sig)
     try:
-        return proc.communicate(timeout=timeout)
+        out = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        return proc.communicate()
+        out = proc.communicate()
+    if hasattr(proc, "log_paths"):  # output went to files (echo_serve)
+        out = tuple(open(p, errors="replace").read() for p in proc.log_paths)
+    return out
 
 
 def case(name):
@@ -108,8 +111,8 @@ class Netns:
 def echo_serve(ustack, n, tmp, instance, stats_ms, interface_extra=""):
     """Starts `ustack serve` in namespace A of `n` with a TCP echo server on
     7007 (instance `instance`, counters published every `stats_ms`), and
-    waits (bounded) until its counters file exists. Returns the process and
-    the MAC of ustack's interface."""
+    waits (bounded) until its counters file exists. Returns the process
+    (stop() gives its output) and the MAC of ustack's interface."""
     cfg = os.path.join(tmp, "serve.toml")
     with open(cfg, "w") as f:
         f.write(f"""name = "{instance}"
@@ -126,8 +129,13 @@ port = 7007
 mode = "echo"
 """)
     mac = run(n.A(["cat", f"/sys/class/net/{n.ifa}/address"])).stdout.strip()
-    serve = subprocess.Popen(n.A([ustack, "serve", cfg]), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    # Output to files, not pipes: serve prints a line per connection, and a
+    # pipe nobody reads during a long test fills (64 KiB) and then blocks
+    # serve's worker in write(), stalling the stack under test.
+    paths = (os.path.join(tmp, "serve.out"), os.path.join(tmp, "serve.err"))
+    with open(paths[0], "w") as out, open(paths[1], "w") as err:
+        serve = subprocess.Popen(n.A([ustack, "serve", cfg]), stdout=out, stderr=err, text=True)
+    serve.log_paths = paths
     for _ in range(100):  # bounded: until the counters file is there
         if os.path.exists(f"/dev/shm/ustack-{instance}.stats") or serve.poll() is not None:
             break

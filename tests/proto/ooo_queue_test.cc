@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
 #include <vector>
 
@@ -161,6 +162,76 @@ TEST_F(Ooo, SackBlocksMostRecentFirst) {
   // Drained intervals drop out of the report.
   drain_check(1000);
   EXPECT_EQ(blocks(), (decltype(blocks()){{1800, 1810}, {1700, 1710}, {1600, 1610}, {1400, 1500}}));
+}
+
+// RecvQueue::unpin: what the application leaves unread is copied out of the
+// driver's ring, resuming after the last segment it already checked; data
+// and order are kept, and take() and consume() go on working.
+TEST(RecvQueueUnpin, CopiesRingSegmentsOnceAndKeepsTheBytes) {
+  auto pool = make_pool(64);
+  std::array<std::byte, 4096> ring{};
+  for (std::size_t i = 0; i < ring.size(); ++i) ring[i] = std::byte(i & 0xff);
+  int frees = 0;
+  ExtBufInfo info;
+  info.free_cb = [](void*, void* o) { ++*static_cast<int*>(o); };
+  info.opaque = &frees;
+  auto ring_seg = [&](std::uint32_t at, std::uint16_t len) {
+    Mbuf* m = pool->alloc();
+    info.refcnt.fetch_add(1);
+    mbuf_attach_extbuf(m, ring.data() + at, len, &info);
+    m->append(len);
+    return m;
+  };
+  auto pool_seg = [&](std::uint16_t len, std::uint8_t v) {
+    Mbuf* m = pool->alloc();
+    std::memset(m->append(len), v, len);
+    return m;
+  };
+  RecvQueue q;
+  q.append(ring_seg(0, 100));
+  q.append(pool_seg(50, 0xaa));
+  q.append(ring_seg(100, 200));
+  ASSERT_TRUE(q.unpin(*pool));
+  EXPECT_EQ(info.refcnt.load(), 0u);
+  EXPECT_EQ(frees, 1) << "every segment out of the ring";
+  EXPECT_EQ(q.bytes(), 350u);
+  q.append(ring_seg(300, 10));
+  ASSERT_TRUE(q.unpin(*pool));
+  EXPECT_EQ(info.refcnt.load(), 0u);
+  std::vector<std::byte> out(360);
+  ASSERT_EQ(q.read(out), 360u);
+  EXPECT_EQ(0, std::memcmp(out.data(), ring.data(), 100));
+  EXPECT_EQ(out[100], std::byte{0xaa});
+  EXPECT_EQ(0, std::memcmp(out.data() + 150, ring.data() + 100, 210));
+  // After everything was read the resume point is gone, not dangling.
+  q.append(ring_seg(0, 20));
+  Mbuf* t = q.take(20);
+  ASSERT_NE(t, nullptr);
+  mbuf_free(t);
+  q.append(ring_seg(20, 20));
+  ASSERT_TRUE(q.unpin(*pool));
+  EXPECT_EQ(info.refcnt.load(), 0u);
+  q.clear();
+  EXPECT_EQ(pool->in_use(), 0u);
+}
+
+// In-order tiny segments share buffers: 2,000 one-byte segments hold a
+// couple of mbufs, not 2,000 (a flood of them would empty the pool).
+TEST(RecvQueueCoalesce, TinySegmentsShareBuffers) {
+  auto pool = make_pool(64);
+  RecvQueue q;
+  for (int i = 0; i < 2000; ++i) {
+    Mbuf* m = pool->alloc();
+    ASSERT_NE(m, nullptr) << "segment " << i;
+    *m->append(1) = std::byte(i & 0xff);
+    q.append(m);
+  }
+  EXPECT_EQ(q.bytes(), 2000u);
+  EXPECT_LE(pool->in_use(), 2u);
+  std::vector<std::byte> out(2000);
+  ASSERT_EQ(q.read(out), 2000u);
+  for (int i = 0; i < 2000; ++i) ASSERT_EQ(out[i], std::byte(i & 0xff)) << i;
+  EXPECT_EQ(pool->in_use(), 0u);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstring>
 #include <vector>
 
 #include "core/mbuf_pool.h"
@@ -187,6 +188,78 @@ TEST(Mbuf, ExternalBufferCallbackRunsWhenLastUserGoes) {
   mbuf_free(c);
   EXPECT_EQ(st.frees, 1);
   EXPECT_EQ(pool->in_use(), 0u);
+}
+
+// A driver's receive ring in miniature: one external unit whose callback
+// counts the times it went back.
+struct FakeRing {
+  std::array<std::byte, 2048> bytes{};
+  ExtState st;
+  ExtBufInfo info;
+  FakeRing() {
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = std::byte(i * 7);
+    info.free_cb = ext_free;
+    info.opaque = &st;
+  }
+  // A fresh mbuf of `pool` holding `len` bytes of the unit from `off`.
+  Mbuf* frame(MbufPool& pool, std::uint16_t off, std::uint16_t len) {
+    Mbuf* m = pool.alloc();
+    info.refcnt.fetch_add(1);
+    mbuf_attach_extbuf(m, bytes.data(), 2048, &info);
+    m->data_off = off;
+    m->append(len);
+    return m;
+  }
+};
+
+// mbuf_unpin: a chain in external memory (a driver's ring) is replaced by a
+// copy in the pool and the ring's unit goes back at once; a chain in pool
+// memory is left as it is; a clone of an external buffer counts as one.
+TEST(Mbuf, UnpinCopiesExternalChainsAndReleasesTheRing) {
+  auto pool = make_pool(16);
+  FakeRing ring;
+  Mbuf* m = ring.frame(*pool, 14, 1000);
+  m->ol_flags = 7;
+  Mbuf* tail = pool->alloc();
+  tail->append(10);
+  m->chain(tail);
+  ASSERT_TRUE(mbuf_has_ext(m));
+  Mbuf* before = m;
+  ASSERT_TRUE(mbuf_unpin(&m, *pool));
+  EXPECT_NE(m, before);
+  EXPECT_EQ(ring.st.frees, 1) << "the ring's unit is back";
+  EXPECT_FALSE(mbuf_has_ext(m));
+  EXPECT_EQ(m->pkt_len, 1010u);
+  EXPECT_EQ(m->ol_flags, 7u);
+  std::vector<std::byte> got(1000);
+  mbuf_read(m, 0, got);
+  EXPECT_EQ(0, std::memcmp(got.data(), ring.bytes.data() + 14, 1000));
+  // Pool memory: nothing to do.
+  Mbuf* same = m;
+  ASSERT_TRUE(mbuf_unpin(&m, *pool));
+  EXPECT_EQ(m, same);
+  mbuf_free(m);
+  // A clone of an external buffer pins it too.
+  Mbuf* e = ring.frame(*pool, 0, 100);
+  Mbuf* c = mbuf_clone(e, *pool);
+  mbuf_free(e);
+  EXPECT_TRUE(mbuf_has_ext(c));
+  ASSERT_TRUE(mbuf_unpin(&c, *pool));
+  EXPECT_EQ(ring.st.frees, 2);
+  mbuf_free(c);
+  EXPECT_EQ(pool->in_use(), 0u);
+}
+
+TEST(Mbuf, UnpinWithAnEmptyPoolLeavesTheChain) {
+  auto pool = make_pool(1);
+  FakeRing ring;
+  Mbuf* m = ring.frame(*pool, 0, 60);
+  Mbuf* before = m;
+  EXPECT_FALSE(mbuf_unpin(&m, *pool));
+  EXPECT_EQ(m, before);
+  EXPECT_EQ(ring.st.frees, 0);
+  mbuf_free(m);
+  EXPECT_EQ(ring.st.frees, 1);
 }
 
 TEST(Mbuf, BulkFreeAcrossPools) {
