@@ -21,8 +21,10 @@
 //                     [--drivers af_packet,uring_tap] [--rounds R]
 //                     [--pace-us P]     one frame every P microseconds
 //                     [--sqpoll]        also uring_tap with IORING_SETUP_SQPOLL
-//                     [--rx-depth N]    uring_tap reads in flight (128)
-//                     [--rx-chains C]   ... as C hard-linked chains (2; 0: unlinked)
+//                     [--linked]        also uring_tap with hard-linked reads (the
+//                                       path of kernels without multishot read)
+//                     [--rx-depth N]    uring_tap receive buffers with the kernel (128)
+//                     [--rx-chains C]   ... hard-linked reads: as C chains (2; 0: unlinked)
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/if_ether.h>
@@ -70,6 +72,7 @@ struct Options {
   std::vector<std::uint32_t> sizes = {64, 1514};
   std::vector<std::string> drivers = {"af_packet", "uring_tap"};
   bool sqpoll = false;
+  bool linked = false;  // also uring_tap with multishot off
   int rounds = 3;
   unsigned pace_us = 0;          // 0: as fast as possible; else one frame per pace_us
   std::uint32_t rx_depth = 128;  // uring_tap reads in flight
@@ -426,8 +429,14 @@ bool bench_uring_tap(const Options& o) {
   for (int round = 0; round < o.rounds * static_cast<int>(o.sizes.size()); ++round) {
     const std::uint32_t size = o.sizes[static_cast<std::size_t>(round) % o.sizes.size()];
     if (!ok) break;
-    for (const bool sqpoll : {false, true}) {
-      if (sqpoll && !o.sqpoll) continue;
+    struct Variant {
+      const char* name;
+      bool sqpoll, multishot, wanted;
+    };
+    for (const Variant& v : {Variant{"ustack uring_tap", false, true, true},
+                             Variant{"ustack uring_tap (linked)", false, false, o.linked},
+                             Variant{"ustack uring_tap (SQPOLL)", true, true, o.sqpoll}}) {
+      if (!v.wanted) continue;
       auto pool = make_pool("uring_tap");
       if (!pool) return false;
       std::unique_ptr<Port> port;
@@ -436,7 +445,8 @@ bool bench_uring_tap(const Options& o) {
       cfg.rx_pools = {pool.get()};
       cfg.rx_depth = o.rx_depth;
       cfg.rx_chains = o.rx_chains;
-      cfg.sqpoll = sqpoll;
+      cfg.sqpoll = v.sqpoll;
+      cfg.multishot = v.multishot;
       pair->run_in_b([&] { port = open_uring_tap(cfg, &err); });
       if (!port) {
         std::fprintf(stderr, "%s\n", err.c_str());
@@ -444,7 +454,7 @@ bool bench_uring_tap(const Options& o) {
         break;
       }
       const Measure m = receive_while(b, size, o, port_loop(*port));
-      report("uring_tap", size, sqpoll ? "ustack uring_tap (SQPOLL)" : "ustack uring_tap", b, m);
+      report("uring_tap", size, v.name, b, m);
     }
     if (!ok) break;
     int fd = -1;
@@ -508,11 +518,13 @@ int run(int argc, char** argv) {
       o.rounds = std::atoi(argv[++i]);
     } else if (a == "--sqpoll") {
       o.sqpoll = true;
+    } else if (a == "--linked") {
+      o.linked = true;
     } else {
       std::fprintf(stderr,
                    "usage: driver_bench [--frames N] [--seconds S] [--sizes 64,1514] "
                    "[--drivers af_packet,uring_tap] [--rounds R] [--pace-us P] [--sqpoll] "
-                   "[--rx-depth N] [--rx-chains C]\n");
+                   "[--linked] [--rx-depth N] [--rx-chains C]\n");
       return 2;
     }
   }

@@ -85,6 +85,7 @@ std::shared_ptr<Port> open_port(const PortSpec& spec, const Clock& clock, std::s
     cfg.kernel_cidr = spec.kernel_cidr;
     cfg.vnet_hdr = spec.vnet_hdr;
     cfg.sqpoll = spec.sqpoll;
+    cfg.multishot = spec.multishot;
     return open_uring_tap(cfg, error);
   }
 #endif

@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -52,9 +53,17 @@ constexpr std::uint8_t kVirtioNetHdrFDataValid = 2;
 constexpr std::uint8_t kVirtioNetHdrGsoNone = 0;
 constexpr std::uint32_t kVnetHdrLen = sizeof(VirtioNetHdr);
 
+// IORING_OP_READ_MULTISHOT (Linux 6.7) follows IORING_OP_SENDMSG_ZC in the
+// kernel's enum io_uring_op (include/uapi/linux/io_uring.h); liburing 2.3
+// predates it and has neither the constant nor a prep helper.
+static_assert(IORING_OP_SENDMSG_ZC == 48, "liburing's opcode numbering is the kernel's");
+constexpr std::uint8_t kOpReadMultishot = 49;
+constexpr std::uint16_t kBufGroup = 0;  // the queue's ring of provided buffers
+
 // user_data of a completion: what it belongs to, in its low two bits.
-constexpr std::uint64_t kTagRx = 1;  // (Mbuf* | 1): a read into that mbuf
-constexpr std::uint64_t kTagTx = 2;  // (slot << 3 | 2): a write of a TX slot
+constexpr std::uint64_t kTagRx = 1;       // (Mbuf* | 1): a read into that mbuf
+constexpr std::uint64_t kTagTx = 2;       // (slot << 3 | 2): a write of a TX slot
+constexpr std::uint64_t kTagRxMulti = 3;  // the multishot read
 constexpr std::uint64_t kTagMask = 3;
 constexpr std::uint64_t kChainEnd = 4;  // with kTagRx: the last read of its chain
 constexpr std::uint64_t kTagBits = 7;
@@ -131,11 +140,22 @@ struct Queue {
   // The registered region (the pool's memory), empty when not registered.
   std::byte* reg_base = nullptr;
   std::size_t reg_size = 0;
-  // Receive: reads in flight, and completed frames not yet handed out
+  // Receive: buffers with the kernel (reads in flight, or mbufs in the
+  // ring of provided buffers), and completed frames not yet handed out
   // (posted + ready <= rx_depth, so the FIFO never overflows).
   std::uint32_t rx_posted = 0;
   std::uint32_t rx_chains = 0;       // hard-linked chains of reads in flight
-  std::unique_ptr<Mbuf*[]> scratch;  // buffers of the chain being posted
+  std::unique_ptr<Mbuf*[]> scratch;  // buffers being posted
+  // Multishot receive: the ring of provided buffers (mapped here, shared
+  // with the kernel), the mbuf behind each buffer id, and free ids.
+  bool multishot = false;
+  bool mshot_armed = false;  // the multishot read is in flight
+  io_uring_buf_ring* br = nullptr;
+  std::size_t br_bytes = 0;
+  std::uint32_t br_mask = 0;
+  std::unique_ptr<Mbuf*[]> by_bid;
+  std::unique_ptr<std::uint16_t[]> free_bids;
+  std::uint32_t free_bid_count = 0;
   std::unique_ptr<Mbuf*[]> ready;
   std::uint32_t ready_mask = 0;
   std::uint32_t ready_head = 0;
@@ -165,7 +185,9 @@ class UringTapPort final : public Port {
   bool open_tap(Queue& q, bool first, std::string* error);
   bool configure_kernel_side(std::string* error);
   bool open_ring(Queue& q, std::string* error);
+  bool open_buf_ring(Queue& q, std::string* why);
   void close_queue(Queue& q, std::uint16_t qi);
+  void release_buf_ring(Queue& q);
 
   // Registered-buffer index for bytes [p, p + len), or -1 to use a plain
   // read/write.
@@ -175,8 +197,12 @@ class UringTapPort final : public Port {
     const std::size_t last = static_cast<std::size_t>(p + len - 1 - q.reg_base) >> kRegChunkShift;
     return first == last ? static_cast<int>(first) : -1;
   }
+  std::uint32_t alloc_rx(Queue& q, std::uint32_t want);
   std::uint32_t refill(Queue& q);
+  std::uint32_t refill_ring(Queue& q);
   void reap(Queue& q, std::uint16_t qi);
+  bool take_frame(Queue& q, std::uint16_t qi, Mbuf* m, int res, std::uint64_t* rx_bad);
+  void read_failed(Queue& q, int res, std::uint64_t* rx_bad);
   void flush(Queue& q, bool prepared);
   bool prep_write(Queue& q, Mbuf* m);
 
@@ -213,8 +239,21 @@ bool UringTapPort::open(std::string* error) {
       return false;
     }
   }
+  // Every queue receives the same way: multishot where each could set up
+  // its ring of provided buffers, else hard-linked reads.
+  std::string why = "multishot off in the configuration";
+  bool multishot = cfg_.multishot;
   for (Queue& q : q_) {
     if (!open_ring(q, error)) return false;
+    if (multishot && !open_buf_ring(q, &why)) multishot = false;
+  }
+  if (multishot) {
+    log_once(LogLevel::kInfo,
+             "uring_tap: receiving with a multishot read into a ring of provided buffers");
+  } else {
+    for (Queue& q : q_) release_buf_ring(q);
+    log_once(LogLevel::kInfo, "uring_tap: receiving with hard-linked chains of reads (%s)",
+             why.c_str());
   }
   caps_.max_queues = queues_;
   caps_.max_mtu = mtu_;
@@ -422,6 +461,63 @@ bool UringTapPort::open_ring(Queue& q, std::string* error) {
   return true;
 }
 
+// Sets up multishot receive on q: false, with the reason, when this kernel
+// cannot (no IORING_OP_READ_MULTISHOT, no rings of provided buffers).
+bool UringTapPort::open_buf_ring(Queue& q, std::string* why) {
+  io_uring_probe* probe = io_uring_get_probe_ring(&q.ring);
+  const bool has_op = probe != nullptr && io_uring_opcode_supported(probe, kOpReadMultishot) != 0;
+  if (probe != nullptr) io_uring_free_probe(probe);
+  if (!has_op) {
+    *why = "this kernel has no IORING_OP_READ_MULTISHOT, Linux < 6.7";
+    return false;
+  }
+  const std::uint32_t entries = round_pow2(cfg_.rx_depth);
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const std::size_t bytes = (entries * sizeof(io_uring_buf) + page - 1) / page * page;
+  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    *why = errno_text("cannot map a ring of provided buffers", errno);
+    return false;
+  }
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<std::uint64_t>(mem);
+  reg.ring_entries = entries;
+  reg.bgid = kBufGroup;
+  const int rc = io_uring_register_buf_ring(&q.ring, &reg, 0);
+  if (rc != 0) {
+    munmap(mem, bytes);
+    *why = errno_text("cannot register a ring of provided buffers", -rc);
+    return false;
+  }
+  q.br = static_cast<io_uring_buf_ring*>(mem);
+  q.br_bytes = bytes;
+  q.br_mask = static_cast<std::uint32_t>(io_uring_buf_ring_mask(entries));
+  io_uring_buf_ring_init(q.br);
+  q.by_bid = std::make_unique<Mbuf*[]>(entries);
+  q.free_bids = std::make_unique<std::uint16_t[]>(entries);
+  for (std::uint32_t i = 0; i < entries; ++i)
+    q.free_bids[i] = static_cast<std::uint16_t>(entries - 1 - i);
+  q.free_bid_count = entries;
+  q.multishot = true;
+  return true;
+}
+
+// Takes q's ring of provided buffers back from the kernel and frees the
+// mbufs in it. Only once no read can pick from it (none armed).
+void UringTapPort::release_buf_ring(Queue& q) {
+  if (q.br == nullptr) return;
+  io_uring_unregister_buf_ring(&q.ring, kBufGroup);
+  for (std::uint32_t bid = 0; bid <= q.br_mask; ++bid) {
+    if (q.by_bid[bid] == nullptr) continue;
+    mbuf_free(q.by_bid[bid]);
+    q.by_bid[bid] = nullptr;
+    --q.rx_posted;
+  }
+  munmap(q.br, q.br_bytes);
+  q.br = nullptr;
+  q.multishot = false;
+}
+
 // Cancels what is in flight, waits (bounded) for the kernel to let go of the
 // buffers, and gives every mbuf back.
 void UringTapPort::close_queue(Queue& q, std::uint16_t qi) {
@@ -429,8 +525,13 @@ void UringTapPort::close_queue(Queue& q, std::uint16_t qi) {
     q.closing = true;
     // A cancelled read does not cut its hard-linked chain: the next read
     // is issued and waits in turn, so cancel until nothing is left.
+    // Multishot: buffers in the ring stay there, and come back below once
+    // the read is gone.
+    const auto busy = [&q] {
+      return q.tx_inflight > 0 || (q.multishot ? q.mshot_armed : q.rx_posted > 0);
+    };
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (q.rx_posted + q.tx_inflight > 0 && std::chrono::steady_clock::now() < end) {
+    while (busy() && std::chrono::steady_clock::now() < end) {
       io_uring_sqe* sqe = io_uring_get_sqe(&q.ring);
       if (sqe != nullptr) {
         io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
@@ -442,6 +543,7 @@ void UringTapPort::close_queue(Queue& q, std::uint16_t qi) {
       io_uring_wait_cqe_timeout(&q.ring, &cqe, &ts);
       reap(q, qi);
     }
+    if (q.multishot && !q.mshot_armed) release_buf_ring(q);
     while (q.ready_count > 0) {
       mbuf_free(q.ready[q.ready_head]);
       q.ready_head = (q.ready_head + 1) & q.ready_mask;
@@ -466,6 +568,56 @@ void UringTapPort::close_queue(Queue& q, std::uint16_t qi) {
   q.fd = -1;
 }
 
+// A read into m completed with res: true when the frame is queued for
+// rx_burst; false when it is not (counted in *rx_bad if it is an error, and
+// the caller frees m).
+bool UringTapPort::take_frame(Queue& q, std::uint16_t qi, Mbuf* m, int res, std::uint64_t* rx_bad) {
+  const std::uint32_t room = m->buf_len - m->data_off;
+  if (res <= static_cast<int>(hdr_len_) || q.closing ||
+      static_cast<std::uint32_t>(res) - hdr_len_ > room) {
+    read_failed(q, res, rx_bad);
+    return false;
+  }
+  const auto len = static_cast<std::uint16_t>(static_cast<std::uint32_t>(res) - hdr_len_);
+  m->data_len = len;
+  m->pkt_len = len;
+  m->queue = qi;
+  if (hdr_len_ != 0) {
+    VirtioNetHdr h;
+    std::memcpy(&h, m->data() - hdr_len_, sizeof h);
+    if (h.gso_type != kVirtioNetHdrGsoNone) {
+      ++*rx_bad;  // never offered (no TUN_F_TSO*), so never expected
+      return false;
+    }
+    if (h.flags & (kVirtioNetHdrFNeedsCsum | kVirtioNetHdrFDataValid)) {
+      // Sent by the local kernel with the checksum left to the "hardware",
+      // or already checked: the bytes are intact.
+      m->ol_flags |= ol::kRxL4CksumGood;
+    }
+  }
+  q.ready[(q.ready_head + q.ready_count) & q.ready_mask] = m;
+  ++q.ready_count;
+  q.rx_errors_in_row = 0;
+  return true;
+}
+
+// A read brought no frame: res is its error, or the size of a frame that
+// did not fit. Cancellations and the closing queue's reads are no errors.
+void UringTapPort::read_failed(Queue& q, int res, std::uint64_t* rx_bad) {
+  if (q.closing || res == -ECANCELED || res == -EINTR || res == -EAGAIN) return;
+  ++*rx_bad;
+  if (res > static_cast<int>(hdr_len_)) {
+    log_once(LogLevel::kWarn, "uring_tap: dropping frames larger than the pool's data room");
+  } else if (++q.rx_errors_in_row > 2 * cfg_.rx_depth && !q.rx_stopped) {
+    q.rx_stopped = true;
+    log(LogLevel::kError, "uring_tap: reads on %s keep failing (%s); receive stopped",
+        ifname_.c_str(), std::strerror(-res));
+  } else {
+    log_once(LogLevel::kWarn, "uring_tap: a read from the TAP failed: %s",
+             std::strerror(res < 0 ? -res : EIO));
+  }
+}
+
 void UringTapPort::reap(Queue& q, std::uint16_t qi) {
   io_uring_cqe* cqes[kReapBatch];
   Mbuf* dead[kReapBatch];
@@ -482,47 +634,22 @@ void UringTapPort::reap(Queue& q, std::uint16_t qi) {
           Mbuf* m = reinterpret_cast<Mbuf*>(ud & ~kTagBits);
           --q.rx_posted;
           if ((ud & kChainEnd) != 0) --q.rx_chains;
-          const std::uint32_t room = m->buf_len - m->data_off;
-          if (res > static_cast<int>(hdr_len_) && !q.closing &&
-              static_cast<std::uint32_t>(res) - hdr_len_ <= room) {
-            const auto len = static_cast<std::uint16_t>(static_cast<std::uint32_t>(res) - hdr_len_);
-            m->data_len = len;
-            m->pkt_len = len;
-            m->queue = qi;
-            bool keep = true;
-            if (hdr_len_ != 0) {
-              VirtioNetHdr h;
-              std::memcpy(&h, m->data() - hdr_len_, sizeof h);
-              if (h.gso_type != kVirtioNetHdrGsoNone) {
-                keep = false;  // never offered (no TUN_F_TSO*), so never expected
-              } else if (h.flags & (kVirtioNetHdrFNeedsCsum | kVirtioNetHdrFDataValid)) {
-                // Sent by the local kernel with the checksum left to the
-                // "hardware", or already checked: the bytes are intact.
-                m->ol_flags |= ol::kRxL4CksumGood;
-              }
-            }
-            if (keep) {
-              q.ready[(q.ready_head + q.ready_count) & q.ready_mask] = m;
-              ++q.ready_count;
-              q.rx_errors_in_row = 0;
-              break;
-            }
-            ++rx_bad;
-          } else if (!q.closing && res != -ECANCELED && res != -EINTR && res != -EAGAIN) {
-            ++rx_bad;
-            if (res > static_cast<int>(hdr_len_)) {
-              log_once(LogLevel::kWarn,
-                       "uring_tap: dropping frames larger than the pool's data room");
-            } else if (++q.rx_errors_in_row > 2 * cfg_.rx_depth && !q.rx_stopped) {
-              q.rx_stopped = true;
-              log(LogLevel::kError, "uring_tap: reads on %s keep failing (%s); receive stopped",
-                  ifname_.c_str(), std::strerror(-res));
-            } else {
-              log_once(LogLevel::kWarn, "uring_tap: a read from the TAP failed: %s",
-                       std::strerror(res < 0 ? -res : EIO));
-            }
+          if (!take_frame(q, qi, m, res, &rx_bad)) dead[ndead++] = m;
+          break;
+        }
+        case kTagRxMulti: {
+          const std::uint32_t flags = cqes[i]->flags;
+          if ((flags & IORING_CQE_F_MORE) == 0) q.mshot_armed = false;  // armed again by refill
+          if ((flags & IORING_CQE_F_BUFFER) == 0) {
+            if (res != -ENOBUFS) read_failed(q, res, &rx_bad);  // -ENOBUFS: the ring ran dry
+            break;
           }
-          dead[ndead++] = m;
+          const auto bid = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+          Mbuf* m = q.by_bid[bid];
+          q.by_bid[bid] = nullptr;
+          q.free_bids[q.free_bid_count++] = bid;
+          --q.rx_posted;
+          if (!take_frame(q, qi, m, res, &rx_bad)) dead[ndead++] = m;
           break;
         }
         case kTagTx: {
@@ -566,6 +693,7 @@ void UringTapPort::reap(Queue& q, std::uint16_t qi) {
 // sending CPU. A hard link, unlike a plain one, is not cut by a short read
 // (a frame smaller than the buffer), which every read of a TAP is.
 std::uint32_t UringTapPort::refill(Queue& q) {
+  if (q.multishot) return refill_ring(q);
   if (q.rx_stopped) return 0;
   const std::uint32_t chains = cfg_.rx_chains == 0 ? cfg_.rx_depth : cfg_.rx_chains;
   const std::uint32_t chain_len = std::max<std::uint32_t>(1, cfg_.rx_depth / chains);
@@ -573,13 +701,7 @@ std::uint32_t UringTapPort::refill(Queue& q) {
   while (q.rx_chains < chains) {
     std::uint32_t want = std::min(chain_len, cfg_.rx_depth - q.rx_posted - q.ready_count);
     want = std::min(want, io_uring_sq_space_left(&q.ring));
-    std::uint32_t k = 0;
-    while (k < want) {
-      std::uint32_t n = std::min<std::uint32_t>(want - k, 64);
-      while (n > 0 && !q.pool->alloc_bulk(&q.scratch[k], n)) n /= 2;  // the pool runs low
-      if (n == 0) break;
-      k += n;
-    }
+    const std::uint32_t k = alloc_rx(q, want);
     if (k == 0) break;
     for (std::uint32_t i = 0; i < k; ++i) {
       Mbuf* m = q.scratch[i];
@@ -606,6 +728,50 @@ std::uint32_t UringTapPort::refill(Queue& q) {
     prepared += k;
   }
   return prepared;
+}
+
+// Multishot: puts fresh mbufs in the ring of provided buffers until rx_depth
+// are with the kernel or waiting to be handed out (no system call), and
+// prepares the multishot read when none is armed. Returns how many SQEs it
+// prepared.
+std::uint32_t UringTapPort::refill_ring(Queue& q) {
+  if (q.rx_stopped) return 0;
+  const std::uint32_t k = alloc_rx(q, cfg_.rx_depth - q.rx_posted - q.ready_count);
+  for (std::uint32_t i = 0; i < k; ++i) {
+    Mbuf* m = q.scratch[i];
+    const std::uint16_t bid = q.free_bids[--q.free_bid_count];  // as many ids as rx_depth
+    q.by_bid[bid] = m;
+    io_uring_buf_ring_add(q.br, m->buf_addr + m->data_off - hdr_len_,
+                          m->buf_len - m->data_off + hdr_len_, bid, static_cast<int>(q.br_mask),
+                          static_cast<int>(i));
+  }
+  if (k > 0) {
+    io_uring_buf_ring_advance(q.br, static_cast<int>(k));
+    q.rx_posted += k;
+  }
+  if (q.mshot_armed || q.rx_posted == 0) return 0;
+  io_uring_sqe* sqe = io_uring_get_sqe(&q.ring);
+  if (sqe == nullptr) return 0;  // the SQ is full of writes: armed on the next call
+  io_uring_prep_rw(kOpReadMultishot, sqe, q.file, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  if (q.fixed_file) sqe->flags |= IOSQE_FIXED_FILE;
+  sqe->buf_group = kBufGroup;
+  sqe->user_data = kTagRxMulti;
+  q.mshot_armed = true;
+  return 1;
+}
+
+// Takes up to `want` mbufs from q's pool into q.scratch, fewer when the
+// pool runs low. Returns how many.
+std::uint32_t UringTapPort::alloc_rx(Queue& q, std::uint32_t want) {
+  std::uint32_t k = 0;
+  while (k < want) {
+    std::uint32_t n = std::min<std::uint32_t>(want - k, 64);
+    while (n > 0 && !q.pool->alloc_bulk(&q.scratch[k], n)) n /= 2;
+    if (n == 0) break;
+    k += n;
+  }
+  return k;
 }
 
 // One system call at most: submits what was prepared and, when the kernel

@@ -5,13 +5,21 @@
 // descriptor per queue when queues > 1 (the kernel spreads flows over them).
 // Each queue has its own io_uring, used only by the worker that polls it.
 //
-// Receive, zero copy: the queue keeps rx_depth reads in flight, each into
-// the data room of an mbuf from the queue's pool. The pool's whole memory
-// region is registered with the ring (io_uring_register_buffers), so each
-// read is an IORING_OP_READ_FIXED and the kernel copies the frame straight
-// from its socket buffer into the mbuf that rx_burst then hands out: the
-// driver never copies or touches the bytes. The reads go in as a few chains
-// of hard-linked reads, so only one read per chain waits on the TAP.
+// Receive, zero copy: the queue keeps rx_depth mbufs from its pool with the
+// kernel, and the kernel copies each frame straight from its socket buffer
+// into the data room of one of them, the mbuf that rx_burst then hands out:
+// the driver never copies or touches the bytes. Two ways, chosen when the
+// port opens (and said in a log line):
+//  - multishot (Linux >= 6.7): the data rooms sit in a ring of provided
+//    buffers (io_uring_register_buf_ring) and one IORING_OP_READ_MULTISHOT
+//    stays armed on the TAP; each completion names the buffer it filled
+//    (its buffer id indexes the queue's mbufs), and rx_burst puts fresh
+//    mbufs in the ring without a system call. The read is armed again when
+//    it ends (ring ran dry: -ENOBUFS, or an error).
+//  - hard-linked reads (older kernels, or multishot = false): rx_depth
+//    IORING_OP_READ_FIXED in flight (the pool's whole memory region is
+//    registered with the ring), posted as a few chains of hard-linked
+//    reads, so only one read per chain waits on the TAP.
 // Transmit, zero copy: each frame is one write of the mbuf's own bytes
 // (WRITE_FIXED when they lie in the registered region, WRITEV for chains
 // and virtio-net headers); the mbuf is freed when its completion is reaped.
@@ -36,7 +44,8 @@
 // Threads: a queue's reads complete through the thread that posted them,
 // which is the thread that polls the queue (its worker).
 //
-// Needs Linux >= 5.19 (IORING_ASYNC_CANCEL_ANY, used when the port closes).
+// Needs Linux >= 5.19 (IORING_ASYNC_CANCEL_ANY, used when the port closes);
+// multishot receive needs Linux >= 6.7.
 #pragma once
 
 #include <cstdint>
@@ -59,11 +68,14 @@ struct UringTapConfig {
   // ring. Its data room must hold an MTU-sized frame (mtu + 18). Pools must
   // outlive the port.
   std::vector<MbufPool*> rx_pools;
-  std::uint32_t rx_depth = 128;  // reads in flight per queue (1..4096)
+  std::uint32_t rx_depth = 128;  // receive buffers with the kernel per queue (1..4096)
   std::uint32_t tx_depth = 256;  // writes in flight per queue (1..4096)
-  // The reads are posted as this many chains of hard-linked reads (see
-  // uring_tap.cc): only a chain's head waits on the TAP. 0 posts every read
-  // on its own (each frame then wakes all of them).
+  // Multishot receive where the kernel has it; false always uses the
+  // hard-linked reads (tests and benchmarks of that path).
+  bool multishot = true;
+  // Hard-linked reads only: posted as this many chains (see uring_tap.cc);
+  // only a chain's head waits on the TAP. 0 posts every read on its own
+  // (each frame then wakes all of them).
   std::uint32_t rx_chains = 2;
   // ustack's own MAC; by default a locally administered address that
   // differs from the TAP's kernel-side MAC (the kernel is a separate host).

@@ -7,7 +7,9 @@
 //   uring_tap  A is a TAP that the driver creates inside a namespace; B is
 //              the kernel side of that TAP, reached through a plain
 //              AF_PACKET socket (RawSocketPort below). Also with virtio-net
-//              headers (uring_tap_vnet) and with SQPOLL (uring_tap_sqpoll).
+//              headers (uring_tap_vnet), with SQPOLL (uring_tap_sqpoll),
+//              and with the hard-linked reads that kernels without
+//              multishot read use (uring_tap_linked).
 //   dpdk       A is a DPDK port on net_af_packet over the veth end in
 //              namespace A (EAL on normal pages, started once for the
 //              process, the vdev hot-plugged per test); B is af_packet.
@@ -259,7 +261,7 @@ class DriverConformance : public ::testing::TestWithParam<Param> {
       b_.in_place = InPlace::kExtBuf;
       return true;
     }
-    // uring_tap, uring_tap_vnet: the TAP inside namespace B, its kernel side
+    // uring_tap, uring_tap_*: the TAP inside namespace B, its kernel side
     // read and written through a packet socket.
     NetnsPair::Options o;
     o.veth = false;
@@ -271,6 +273,7 @@ class DriverConformance : public ::testing::TestWithParam<Param> {
     sa.rx_pools = a_.pool_ptrs();
     sa.vnet_hdr = driver_ == "uring_tap_vnet";
     sa.sqpoll = driver_ == "uring_tap_sqpoll";
+    sa.multishot = driver_ != "uring_tap_linked";
     if (with_kernel_address_) sa.kernel_cidr = "10.0.0.2/24";
     if (!ns_->run_in_b([&] { a_.port = open_port(sa, clock_, error); }) || !a_.port) return false;
     std::unique_ptr<RawSocketPort> raw;
@@ -521,8 +524,12 @@ std::vector<Param> params() {
   v.insert(v.end(), {{"dpdk", 1}, {"dpdk", 2}});
 #endif
 #ifdef USTACK_HAVE_URING
-  v.insert(v.end(),
-           {{"uring_tap", 1}, {"uring_tap", 2}, {"uring_tap_vnet", 1}, {"uring_tap_sqpoll", 1}});
+  v.insert(v.end(), {{"uring_tap", 1},
+                     {"uring_tap", 2},
+                     {"uring_tap_vnet", 1},
+                     {"uring_tap_sqpoll", 1},
+                     {"uring_tap_linked", 1},
+                     {"uring_tap_linked", 2}});
 #endif
   return v;
 }
