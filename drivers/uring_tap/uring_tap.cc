@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <utility>
 
 #include "core/log.h"
 
@@ -34,6 +35,7 @@ constexpr unsigned kMaxRegChunks = 1024;
 // Segments one write takes as they are; longer chains are copied first.
 constexpr unsigned kMaxIov = 16;
 constexpr unsigned kReapBatch = 64;
+constexpr std::uint32_t kDrainBatch = 64;  // the most reads in one drain batch
 constexpr std::uint32_t kMaxDepth = 4096;
 constexpr std::uint16_t kMaxQueues = 256;  // the kernel's MAX_TAP_QUEUES
 
@@ -65,7 +67,9 @@ constexpr std::uint64_t kTagRx = 1;       // (Mbuf* | 1): a read into that mbuf
 constexpr std::uint64_t kTagTx = 2;       // (slot << 3 | 2): a write of a TX slot
 constexpr std::uint64_t kTagRxMulti = 3;  // the multishot read
 constexpr std::uint64_t kTagMask = 3;
-constexpr std::uint64_t kChainEnd = 4;  // with kTagRx: the last read of its chain
+// With kTagRx: the last read of its chain (linked), or the read that waits
+// on the empty TAP (drain: a chain of one).
+constexpr std::uint64_t kChainEnd = 4;
 constexpr std::uint64_t kTagBits = 7;
 static_assert(alignof(Mbuf) >= 8, "rx user_data keeps tags in the pointer's low bits");
 
@@ -146,9 +150,14 @@ struct Queue {
   std::uint32_t rx_posted = 0;
   std::uint32_t rx_chains = 0;       // hard-linked chains of reads in flight
   std::unique_ptr<Mbuf*[]> scratch;  // buffers being posted
+  UringTapRx rx = UringTapRx::kLinked;
+  // Drain: the last batch found the TAP empty (-EAGAIN), the size of the
+  // next batch, and the frames the reads since the last refill brought.
+  bool rx_empty = false;
+  std::uint32_t rx_batch = 1;
+  std::uint32_t rx_batch_got = 0;
   // Multishot receive: the ring of provided buffers (mapped here, shared
   // with the kernel), the mbuf behind each buffer id, and free ids.
-  bool multishot = false;
   bool mshot_armed = false;  // the multishot read is in flight
   io_uring_buf_ring* br = nullptr;
   std::size_t br_bytes = 0;
@@ -180,12 +189,14 @@ class UringTapPort final : public Port {
 
   std::uint16_t rx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_t n) override;
   std::uint16_t tx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_t n) override;
+  void wait_rx(std::uint16_t qi, std::chrono::microseconds timeout) override;
 
  private:
   bool open_tap(Queue& q, bool first, std::string* error);
   bool configure_kernel_side(std::string* error);
   bool open_ring(Queue& q, std::string* error);
   bool open_buf_ring(Queue& q, std::string* why);
+  bool nowait_reads_work(Queue& q, std::string* why);
   void close_queue(Queue& q, std::uint16_t qi);
   void release_buf_ring(Queue& q);
 
@@ -199,7 +210,10 @@ class UringTapPort final : public Port {
   }
   std::uint32_t alloc_rx(Queue& q, std::uint32_t want);
   std::uint32_t refill(Queue& q);
+  std::uint32_t refill_chains(Queue& q);
+  std::uint32_t refill_drain(Queue& q);
   std::uint32_t refill_ring(Queue& q);
+  void prep_read(const Queue& q, io_uring_sqe* sqe, Mbuf* m) const;
   void reap(Queue& q, std::uint16_t qi);
   bool take_frame(Queue& q, std::uint16_t qi, Mbuf* m, int res, std::uint64_t* rx_bad);
   void read_failed(Queue& q, int res, std::uint64_t* rx_bad);
@@ -239,21 +253,25 @@ bool UringTapPort::open(std::string* error) {
       return false;
     }
   }
-  // Every queue receives the same way: multishot where each could set up
-  // its ring of provided buffers, else hard-linked reads.
-  std::string why = "multishot off in the configuration";
-  bool multishot = cfg_.multishot;
+  // Every queue receives the same way: the one asked for where each queue
+  // can, else hard-linked reads.
+  UringTapRx rx = cfg_.rx;
+  std::string why;
   for (Queue& q : q_) {
     if (!open_ring(q, error)) return false;
-    if (multishot && !open_buf_ring(q, &why)) multishot = false;
+    if (rx == UringTapRx::kMultishot && !open_buf_ring(q, &why)) rx = UringTapRx::kLinked;
+    if (rx == UringTapRx::kDrain && !nowait_reads_work(q, &why)) rx = UringTapRx::kLinked;
   }
-  if (multishot) {
-    log_once(LogLevel::kInfo,
-             "uring_tap: receiving with a multishot read into a ring of provided buffers");
+  for (Queue& q : q_) {
+    if (rx != UringTapRx::kMultishot) release_buf_ring(q);
+    q.rx = rx;
+  }
+  if (rx == cfg_.rx) {
+    log(LogLevel::kInfo, "uring_tap: %s receives with rx %s (see uring_tap.h)", ifname_.c_str(),
+        uring_tap_rx_name(rx));
   } else {
-    for (Queue& q : q_) release_buf_ring(q);
-    log_once(LogLevel::kInfo, "uring_tap: receiving with hard-linked chains of reads (%s)",
-             why.c_str());
+    log(LogLevel::kInfo, "uring_tap: %s receives with rx linked, not %s: %s", ifname_.c_str(),
+        uring_tap_rx_name(cfg_.rx), why.c_str());
   }
   caps_.max_queues = queues_;
   caps_.max_mtu = mtu_;
@@ -498,7 +516,35 @@ bool UringTapPort::open_buf_ring(Queue& q, std::string* why) {
   for (std::uint32_t i = 0; i < entries; ++i)
     q.free_bids[i] = static_cast<std::uint16_t>(entries - 1 - i);
   q.free_bid_count = entries;
-  q.multishot = true;
+  return true;
+}
+
+// Drain needs reads with RWF_NOWAIT on the TAP (the file must support
+// IOCB_NOWAIT): a read of zero bytes tells, and takes no frame.
+bool UringTapPort::nowait_reads_work(Queue& q, std::string* why) {
+  static char none;
+  io_uring_sqe* sqe = io_uring_get_sqe(&q.ring);
+  if (sqe == nullptr) {
+    *why = "no room in a fresh submission queue";
+    return false;
+  }
+  io_uring_prep_read(sqe, q.file, &none, 0, 0);
+  sqe->rw_flags = RWF_NOWAIT;
+  if (q.fixed_file) sqe->flags |= IOSQE_FIXED_FILE;
+  sqe->user_data = 0;  // ignored by reap, should it come late
+  io_uring_submit(&q.ring);
+  __kernel_timespec ts{1, 0};
+  io_uring_cqe* cqe = nullptr;
+  if (io_uring_wait_cqe_timeout(&q.ring, &cqe, &ts) != 0 || cqe == nullptr) {
+    *why = "a non-blocking read of the TAP did not complete";
+    return false;
+  }
+  const int res = cqe->res;
+  io_uring_cqe_seen(&q.ring, cqe);
+  if (res < 0) {
+    *why = errno_text("this kernel refuses non-blocking reads (RWF_NOWAIT) of a TAP", -res);
+    return false;
+  }
   return true;
 }
 
@@ -515,7 +561,6 @@ void UringTapPort::release_buf_ring(Queue& q) {
   }
   munmap(q.br, q.br_bytes);
   q.br = nullptr;
-  q.multishot = false;
 }
 
 // Cancels what is in flight, waits (bounded) for the kernel to let go of the
@@ -528,7 +573,8 @@ void UringTapPort::close_queue(Queue& q, std::uint16_t qi) {
     // Multishot: buffers in the ring stay there, and come back below once
     // the read is gone.
     const auto busy = [&q] {
-      return q.tx_inflight > 0 || (q.multishot ? q.mshot_armed : q.rx_posted > 0);
+      return q.tx_inflight > 0 ||
+             (q.rx == UringTapRx::kMultishot ? q.mshot_armed : q.rx_posted > 0);
     };
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     while (busy() && std::chrono::steady_clock::now() < end) {
@@ -543,7 +589,7 @@ void UringTapPort::close_queue(Queue& q, std::uint16_t qi) {
       io_uring_wait_cqe_timeout(&q.ring, &cqe, &ts);
       reap(q, qi);
     }
-    if (q.multishot && !q.mshot_armed) release_buf_ring(q);
+    if (!q.mshot_armed) release_buf_ring(q);
     while (q.ready_count > 0) {
       mbuf_free(q.ready[q.ready_head]);
       q.ready_head = (q.ready_head + 1) & q.ready_mask;
@@ -634,7 +680,12 @@ void UringTapPort::reap(Queue& q, std::uint16_t qi) {
           Mbuf* m = reinterpret_cast<Mbuf*>(ud & ~kTagBits);
           --q.rx_posted;
           if ((ud & kChainEnd) != 0) --q.rx_chains;
-          if (!take_frame(q, qi, m, res, &rx_bad)) dead[ndead++] = m;
+          if (take_frame(q, qi, m, res, &rx_bad)) {
+            ++q.rx_batch_got;
+          } else {
+            if (res == -EAGAIN) q.rx_empty = true;  // drain: the TAP has no more
+            dead[ndead++] = m;
+          }
           break;
         }
         case kTagRxMulti: {
@@ -682,8 +733,8 @@ void UringTapPort::reap(Queue& q, std::uint16_t qi) {
   }
 }
 
-// Posts reads until rx_depth buffers are with the kernel or waiting to be
-// handed out. Returns how many it prepared.
+// Linked: posts reads until rx_depth buffers are with the kernel or waiting to
+// be handed out. Returns how many it prepared.
 //
 // Reads are posted as a few chains (cfg.rx_chains) linked with
 // IOSQE_IO_HARDLINK: only the head of each chain waits on the TAP, and when
@@ -692,9 +743,7 @@ void UringTapPort::reap(Queue& q, std::uint16_t qi) {
 // TAP's wait queue, and every arriving frame would wake all of them, on the
 // sending CPU. A hard link, unlike a plain one, is not cut by a short read
 // (a frame smaller than the buffer), which every read of a TAP is.
-std::uint32_t UringTapPort::refill(Queue& q) {
-  if (q.multishot) return refill_ring(q);
-  if (q.rx_stopped) return 0;
+std::uint32_t UringTapPort::refill_chains(Queue& q) {
   const std::uint32_t chains = cfg_.rx_chains == 0 ? cfg_.rx_depth : cfg_.rx_chains;
   const std::uint32_t chain_len = std::max<std::uint32_t>(1, cfg_.rx_depth / chains);
   std::uint32_t prepared = 0;
@@ -704,24 +753,13 @@ std::uint32_t UringTapPort::refill(Queue& q) {
     const std::uint32_t k = alloc_rx(q, want);
     if (k == 0) break;
     for (std::uint32_t i = 0; i < k; ++i) {
-      Mbuf* m = q.scratch[i];
       io_uring_sqe* sqe = io_uring_get_sqe(&q.ring);  // room was checked above
-      std::byte* dst = m->buf_addr + m->data_off - hdr_len_;
-      const std::uint32_t len = m->buf_len - m->data_off + hdr_len_;
-      const int idx = reg_index(q, dst, len);
-      if (idx >= 0) {
-        io_uring_prep_read_fixed(sqe, q.file, dst, len, 0, idx);
-      } else {
-        io_uring_prep_read(sqe, q.file, dst, len, 0);
-      }
-      if (q.fixed_file) sqe->flags |= IOSQE_FIXED_FILE;
-      std::uint64_t ud = reinterpret_cast<std::uint64_t>(m) | kTagRx;
+      prep_read(q, sqe, q.scratch[i]);
       if (i + 1 < k) {
         sqe->flags |= IOSQE_IO_HARDLINK;
       } else {
-        ud |= kChainEnd;
+        sqe->user_data |= kChainEnd;
       }
-      sqe->user_data = ud;
     }
     ++q.rx_chains;
     q.rx_posted += k;
@@ -730,12 +768,69 @@ std::uint32_t UringTapPort::refill(Queue& q) {
   return prepared;
 }
 
+// A read of one frame into m's data room (and the virtio-net header into
+// its headroom), tagged as m's.
+void UringTapPort::prep_read(const Queue& q, io_uring_sqe* sqe, Mbuf* m) const {
+  std::byte* dst = m->buf_addr + m->data_off - hdr_len_;
+  const std::uint32_t len = m->buf_len - m->data_off + hdr_len_;
+  const int idx = reg_index(q, dst, len);
+  if (idx >= 0) {
+    io_uring_prep_read_fixed(sqe, q.file, dst, len, 0, idx);
+  } else {
+    io_uring_prep_read(sqe, q.file, dst, len, 0);
+  }
+  if (q.fixed_file) sqe->flags |= IOSQE_FIXED_FILE;
+  sqe->user_data = reinterpret_cast<std::uint64_t>(m) | kTagRx;
+}
+
+// Prepares the reads q's way of receiving wants now. Returns how many SQEs.
+std::uint32_t UringTapPort::refill(Queue& q) {
+  if (q.rx_stopped) return 0;
+  switch (q.rx) {
+    case UringTapRx::kDrain:
+      return refill_drain(q);
+    case UringTapRx::kMultishot:
+      return refill_ring(q);
+    case UringTapRx::kLinked:
+      break;
+  }
+  return refill_chains(q);
+}
+
+// Drain (see uring_tap.h): once what was posted came back, either one read
+// that waits (the last batch found the TAP empty) or the next batch of
+// reads with RWF_NOWAIT, which take queued frames or fail at once.
+std::uint32_t UringTapPort::refill_drain(Queue& q) {
+  if (q.rx_posted > 0) return 0;  // a read waits, or (SQPOLL) a batch is still out
+  const std::uint32_t got = std::exchange(q.rx_batch_got, 0);
+  const bool wait = std::exchange(q.rx_empty, false);
+  if (wait) {
+    q.rx_batch = std::max<std::uint32_t>(got, 1);
+  } else if (got >= q.rx_batch) {
+    q.rx_batch = std::min(2 * q.rx_batch, kDrainBatch);
+  }
+  std::uint32_t want = wait ? 1 : std::min(q.rx_batch, cfg_.rx_depth - q.ready_count);
+  want = std::min(want, io_uring_sq_space_left(&q.ring));
+  const std::uint32_t k = alloc_rx(q, want);
+  for (std::uint32_t i = 0; i < k; ++i) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&q.ring);  // room was checked above
+    prep_read(q, sqe, q.scratch[i]);
+    if (wait) {
+      sqe->user_data |= kChainEnd;
+      ++q.rx_chains;
+    } else {
+      sqe->rw_flags = RWF_NOWAIT;
+    }
+  }
+  q.rx_posted += k;
+  return k;
+}
+
 // Multishot: puts fresh mbufs in the ring of provided buffers until rx_depth
 // are with the kernel or waiting to be handed out (no system call), and
 // prepares the multishot read when none is armed. Returns how many SQEs it
 // prepared.
 std::uint32_t UringTapPort::refill_ring(Queue& q) {
-  if (q.rx_stopped) return 0;
   const std::uint32_t k = alloc_rx(q, cfg_.rx_depth - q.rx_posted - q.ready_count);
   for (std::uint32_t i = 0; i < k; ++i) {
     Mbuf* m = q.scratch[i];
@@ -808,6 +903,25 @@ std::uint16_t UringTapPort::rx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_
   hand_out();
   if (got > 0) stats_[qi].rx(got, bytes);
   return got;
+}
+
+// Sleeps in io_uring_enter until the ring has a completion (a frame, or a
+// write's) or the timeout passes; first makes sure a read waits on the TAP,
+// and returns at once if frames wait for rx_burst or no read could be armed.
+void UringTapPort::wait_rx(std::uint16_t qi, std::chrono::microseconds timeout) {
+  Queue& q = q_[qi];
+  // Drain may need two rounds: a batch that finds the TAP empty, then the
+  // read that waits.
+  for (int round = 0; round < 2 && q.ready_count == 0; ++round) {
+    flush(q, refill(q) > 0);
+    reap(q, qi);
+  }
+  if (q.ready_count > 0 || (q.rx == UringTapRx::kMultishot ? !q.mshot_armed : q.rx_chains == 0))
+    return;
+  const auto us = timeout.count();
+  __kernel_timespec ts{us / 1'000'000, (us % 1'000'000) * 1000};
+  io_uring_cqe* cqe = nullptr;
+  io_uring_wait_cqe_timeout(&q.ring, &cqe, &ts);
 }
 
 // Takes ownership of m: queues its write, or frees it and returns false.
@@ -889,6 +1003,28 @@ std::uint16_t UringTapPort::tx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_
 }
 
 }  // namespace
+
+bool parse_uring_tap_rx(const std::string& text, UringTapRx* out) {
+  for (const UringTapRx rx : {UringTapRx::kDrain, UringTapRx::kMultishot, UringTapRx::kLinked}) {
+    if (text == uring_tap_rx_name(rx)) {
+      *out = rx;
+      return true;
+    }
+  }
+  return false;
+}
+
+const char* uring_tap_rx_name(UringTapRx rx) {
+  switch (rx) {
+    case UringTapRx::kDrain:
+      return "drain";
+    case UringTapRx::kMultishot:
+      return "multishot";
+    case UringTapRx::kLinked:
+      break;
+  }
+  return "linked";
+}
 
 std::unique_ptr<Port> open_uring_tap(const UringTapConfig& cfg, std::string* error) {
   std::string ignored;

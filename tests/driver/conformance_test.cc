@@ -8,8 +8,8 @@
 //              the kernel side of that TAP, reached through a plain
 //              AF_PACKET socket (RawSocketPort below). Also with virtio-net
 //              headers (uring_tap_vnet), with SQPOLL (uring_tap_sqpoll),
-//              and with the hard-linked reads that kernels without
-//              multishot read use (uring_tap_linked).
+//              and with its other two ways to receive (uring_tap_multishot,
+//              uring_tap_linked).
 //   dpdk       A is a DPDK port on net_af_packet over the veth end in
 //              namespace A (EAL on normal pages, started once for the
 //              process, the vdev hot-plugged per test); B is af_packet.
@@ -273,7 +273,8 @@ class DriverConformance : public ::testing::TestWithParam<Param> {
     sa.rx_pools = a_.pool_ptrs();
     sa.vnet_hdr = driver_ == "uring_tap_vnet";
     sa.sqpoll = driver_ == "uring_tap_sqpoll";
-    sa.multishot = driver_ != "uring_tap_linked";
+    if (driver_ == "uring_tap_linked") sa.uring_rx = "linked";
+    if (driver_ == "uring_tap_multishot") sa.uring_rx = "multishot";
     if (with_kernel_address_) sa.kernel_cidr = "10.0.0.2/24";
     if (!ns_->run_in_b([&] { a_.port = open_port(sa, clock_, error); }) || !a_.port) return false;
     std::unique_ptr<RawSocketPort> raw;
@@ -528,6 +529,8 @@ std::vector<Param> params() {
                      {"uring_tap", 2},
                      {"uring_tap_vnet", 1},
                      {"uring_tap_sqpoll", 1},
+                     {"uring_tap_multishot", 1},
+                     {"uring_tap_multishot", 2},
                      {"uring_tap_linked", 1},
                      {"uring_tap_linked", 2}});
 #endif
@@ -674,7 +677,8 @@ TEST(UringTap, ExplainsWhenIoUringIsRefused) {
   EXPECT_EQ(pool->in_use(), 0u);
 }
 
-// A closed port lets go of its TAP at once: the next port can take it.
+// A closed port lets go of its TAP at once, and of the buffers its reads
+// hold: the next port can take it, whichever way it receives.
 TEST(UringTap, ClosingReleasesTheTap) {
   std::string why;
   if (!testing::can_make_namespaces(&why)) GTEST_SKIP() << why;
@@ -686,16 +690,24 @@ TEST(UringTap, ClosingReleasesTheTap) {
   UringTapConfig cfg;
   cfg.iface = pair->if_b();
   cfg.rx_pools = {pool.get()};
-  for (int i = 0; i < 3; ++i) {
-    std::string err;
-    std::unique_ptr<Port> p;
-    pair->run_in_b([&] { p = open_uring_tap(cfg, &err); });
-    ASSERT_NE(p, nullptr) << "round " << i << ": " << err;
-    Mbuf* m = nullptr;
-    EXPECT_EQ(p->rx_burst(0, &m, 1), 0);  // posts its reads
-    EXPECT_EQ(pool->in_use(), 128u) << "rx_depth reads in flight";
+  for (const UringTapRx rx : {UringTapRx::kDrain, UringTapRx::kMultishot, UringTapRx::kLinked}) {
+    cfg.rx = rx;
+    for (int i = 0; i < 3; ++i) {
+      std::string err;
+      std::unique_ptr<Port> p;
+      pair->run_in_b([&] { p = open_uring_tap(cfg, &err); });
+      ASSERT_NE(p, nullptr) << uring_tap_rx_name(rx) << " round " << i << ": " << err;
+      Mbuf* m = nullptr;
+      EXPECT_EQ(p->rx_burst(0, &m, 1), 0);  // posts its reads (drain: finds the TAP empty)
+      EXPECT_EQ(p->rx_burst(0, &m, 1), 0);  // drain: leaves one read waiting
+      if (rx == UringTapRx::kDrain) {
+        EXPECT_EQ(pool->in_use(), 1u) << "one read waits on the empty TAP";
+      } else {
+        EXPECT_EQ(pool->in_use(), 128u) << uring_tap_rx_name(rx) << ": rx_depth with the kernel";
+      }
+    }
+    EXPECT_EQ(pool->in_use(), 0u) << uring_tap_rx_name(rx);
   }
-  EXPECT_EQ(pool->in_use(), 0u);
 }
 
 // Frames tx_burst cannot write as they are: a chain longer than one write
