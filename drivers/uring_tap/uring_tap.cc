@@ -266,12 +266,16 @@ bool UringTapPort::open(std::string* error) {
     if (rx != UringTapRx::kMultishot) release_buf_ring(q);
     q.rx = rx;
   }
+  static constexpr const char* kHow[] = {
+      "batches of non-blocking reads, one read waiting when the TAP is empty",
+      "a multishot read into a ring of provided buffers", "hard-linked chains of reads"};
+  const char* how = kHow[static_cast<int>(rx)];
   if (rx == cfg_.rx) {
-    log(LogLevel::kInfo, "uring_tap: %s receives with rx %s (see uring_tap.h)", ifname_.c_str(),
-        uring_tap_rx_name(rx));
+    log(LogLevel::kInfo, "uring_tap: %s receives with rx %s: %s", ifname_.c_str(),
+        uring_tap_rx_name(rx), how);
   } else {
-    log(LogLevel::kInfo, "uring_tap: %s receives with rx linked, not %s: %s", ifname_.c_str(),
-        uring_tap_rx_name(cfg_.rx), why.c_str());
+    log(LogLevel::kInfo, "uring_tap: %s receives with rx linked (%s), not %s: %s", ifname_.c_str(),
+        how, uring_tap_rx_name(cfg_.rx), why.c_str());
   }
   caps_.max_queues = queues_;
   caps_.max_mtu = mtu_;
@@ -689,6 +693,7 @@ void UringTapPort::reap(Queue& q, std::uint16_t qi) {
           break;
         }
         case kTagRxMulti: {
+          if (ud != kTagRxMulti) break;  // not ours (liburing's own timeouts are all ones)
           const std::uint32_t flags = cqes[i]->flags;
           if ((flags & IORING_CQE_F_MORE) == 0) q.mshot_armed = false;  // armed again by refill
           if ((flags & IORING_CQE_F_BUFFER) == 0) {
@@ -801,7 +806,9 @@ std::uint32_t UringTapPort::refill(Queue& q) {
 // that waits (the last batch found the TAP empty) or the next batch of
 // reads with RWF_NOWAIT, which take queued frames or fail at once.
 std::uint32_t UringTapPort::refill_drain(Queue& q) {
-  if (q.rx_posted > 0) return 0;  // a read waits, or (SQPOLL) a batch is still out
+  // Not while a read waits or (SQPOLL) a batch is still out, nor with the
+  // FIFO of frames for rx_burst full (posted + ready <= rx_depth).
+  if (q.rx_posted > 0 || q.ready_count >= cfg_.rx_depth) return 0;
   const std::uint32_t got = std::exchange(q.rx_batch_got, 0);
   const bool wait = std::exchange(q.rx_empty, false);
   if (wait) {

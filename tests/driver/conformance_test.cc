@@ -710,6 +710,68 @@ TEST(UringTap, ClosingReleasesTheTap) {
   }
 }
 
+// wait_rx sleeps until a frame comes (not spinning), whichever way the port
+// receives, and the frame is then there for rx_burst.
+TEST(UringTap, WaitRxSleepsUntilAFrameComes) {
+  std::string why;
+  if (!testing::can_make_namespaces(&why)) GTEST_SKIP() << why;
+  NetnsPair::Options o;
+  o.veth = false;
+  auto pair = NetnsPair::create(o, &why);
+  ASSERT_NE(pair, nullptr) << why;
+  auto pool = testing::make_pool(1024, 2048, "wait");
+  UringTapConfig cfg;
+  cfg.iface = pair->if_b();
+  cfg.rx_pools = {pool.get()};
+  for (const UringTapRx rx : {UringTapRx::kDrain, UringTapRx::kMultishot, UringTapRx::kLinked}) {
+    SCOPED_TRACE(uring_tap_rx_name(rx));
+    cfg.rx = rx;
+    std::unique_ptr<Port> port;
+    int raw = -1;  // the kernel side of the TAP
+    std::string err;
+    pair->run_in_b([&] {
+      port = open_uring_tap(cfg, &err);
+      raw = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+      sockaddr_ll sll{};
+      sll.sll_family = AF_PACKET;
+      sll.sll_ifindex = static_cast<int>(if_nametoindex(pair->if_b().c_str()));
+      if (bind(raw, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) {
+        close(raw);
+        raw = -1;
+      }
+    });
+    ASSERT_NE(port, nullptr) << err;
+    ASSERT_GE(raw, 0) << std::strerror(errno);
+    Mbuf* m = nullptr;
+    while (port->rx_burst(0, &m, 1) == 1) mbuf_free(m);  // the kernel's own, if any
+    const auto bytes = frame_bytes(200, 1, MacAddr::local_from(7));
+    const auto t0 = Clock::now();
+    std::thread sender([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      EXPECT_EQ(send(raw, bytes.data(), bytes.size(), 0), static_cast<ssize_t>(bytes.size()));
+    });
+    int wakeups = 0;
+    std::uint16_t got = 0;
+    while (got == 0 && Clock::now() - t0 < std::chrono::seconds(5)) {
+      port->wait_rx(0, std::chrono::seconds(2));
+      ++wakeups;
+      got = port->rx_burst(0, &m, 1);
+      if (got == 1 && m->pkt_len != bytes.size()) {  // not ours: a stray from the kernel
+        mbuf_free(m);
+        got = 0;
+      }
+    }
+    sender.join();
+    close(raw);
+    ASSERT_EQ(got, 1) << "the frame did not come";
+    mbuf_free(m);
+    EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(90)) << "it came before it was sent";
+    EXPECT_LE(wakeups, 4) << "wait_rx returned without a frame, again and again";
+    port.reset();
+    EXPECT_EQ(pool->in_use(), 0u);
+  }
+}
+
 // Frames tx_burst cannot write as they are: a chain longer than one write
 // takes (copied, then sent), and frames too short or too long (dropped and
 // counted). Nothing leaks, nothing is freed twice.
