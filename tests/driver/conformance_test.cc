@@ -677,36 +677,53 @@ TEST(UringTap, ExplainsWhenIoUringIsRefused) {
   EXPECT_EQ(pool->in_use(), 0u);
 }
 
+// A namespace with no veth (the ports make their TAP in it), a pool, and a
+// port config for that TAP.
+struct TapSetup {
+  std::unique_ptr<NetnsPair> pair;
+  std::unique_ptr<MbufPool> pool;
+  UringTapConfig cfg;
+};
+
+std::unique_ptr<TapSetup> tap_setup(const std::string& pool_name, std::string* error) {
+  auto t = std::make_unique<TapSetup>();
+  NetnsPair::Options o;
+  o.veth = false;
+  t->pair = NetnsPair::create(o, error);
+  if (!t->pair) return nullptr;
+  t->pool = testing::make_pool(1024, 2048, pool_name);
+  t->cfg.iface = t->pair->if_b();
+  t->cfg.rx_pools = {t->pool.get()};
+  return t;
+}
+
+constexpr UringTapRx kEveryRx[] = {UringTapRx::kDrain, UringTapRx::kMultishot, UringTapRx::kLinked};
+
 // A closed port lets go of its TAP at once, and of the buffers its reads
 // hold: the next port can take it, whichever way it receives.
 TEST(UringTap, ClosingReleasesTheTap) {
   std::string why;
   if (!testing::can_make_namespaces(&why)) GTEST_SKIP() << why;
-  NetnsPair::Options o;
-  o.veth = false;
-  auto pair = NetnsPair::create(o, &why);
-  ASSERT_NE(pair, nullptr) << why;
-  auto pool = testing::make_pool(1024, 2048, "reopen");
-  UringTapConfig cfg;
-  cfg.iface = pair->if_b();
-  cfg.rx_pools = {pool.get()};
-  for (const UringTapRx rx : {UringTapRx::kDrain, UringTapRx::kMultishot, UringTapRx::kLinked}) {
+  const auto t = tap_setup("reopen", &why);
+  ASSERT_NE(t, nullptr) << why;
+  UringTapConfig cfg = t->cfg;
+  for (const UringTapRx rx : kEveryRx) {
     cfg.rx = rx;
     for (int i = 0; i < 3; ++i) {
       std::string err;
       std::unique_ptr<Port> p;
-      pair->run_in_b([&] { p = open_uring_tap(cfg, &err); });
+      t->pair->run_in_b([&] { p = open_uring_tap(cfg, &err); });
       ASSERT_NE(p, nullptr) << uring_tap_rx_name(rx) << " round " << i << ": " << err;
       Mbuf* m = nullptr;
       EXPECT_EQ(p->rx_burst(0, &m, 1), 0);  // posts its reads (drain: finds the TAP empty)
       EXPECT_EQ(p->rx_burst(0, &m, 1), 0);  // drain: leaves one read waiting
       if (rx == UringTapRx::kDrain) {
-        EXPECT_EQ(pool->in_use(), 1u) << "one read waits on the empty TAP";
+        EXPECT_EQ(t->pool->in_use(), 1u) << "one read waits on the empty TAP";
       } else {
-        EXPECT_EQ(pool->in_use(), 128u) << uring_tap_rx_name(rx) << ": rx_depth with the kernel";
+        EXPECT_EQ(t->pool->in_use(), 128u) << uring_tap_rx_name(rx) << ": rx_depth with the kernel";
       }
     }
-    EXPECT_EQ(pool->in_use(), 0u) << uring_tap_rx_name(rx);
+    EXPECT_EQ(t->pool->in_use(), 0u) << uring_tap_rx_name(rx);
   }
 }
 
@@ -715,26 +732,21 @@ TEST(UringTap, ClosingReleasesTheTap) {
 TEST(UringTap, WaitRxSleepsUntilAFrameComes) {
   std::string why;
   if (!testing::can_make_namespaces(&why)) GTEST_SKIP() << why;
-  NetnsPair::Options o;
-  o.veth = false;
-  auto pair = NetnsPair::create(o, &why);
-  ASSERT_NE(pair, nullptr) << why;
-  auto pool = testing::make_pool(1024, 2048, "wait");
-  UringTapConfig cfg;
-  cfg.iface = pair->if_b();
-  cfg.rx_pools = {pool.get()};
-  for (const UringTapRx rx : {UringTapRx::kDrain, UringTapRx::kMultishot, UringTapRx::kLinked}) {
+  const auto t = tap_setup("wait", &why);
+  ASSERT_NE(t, nullptr) << why;
+  UringTapConfig cfg = t->cfg;
+  for (const UringTapRx rx : kEveryRx) {
     SCOPED_TRACE(uring_tap_rx_name(rx));
     cfg.rx = rx;
     std::unique_ptr<Port> port;
     int raw = -1;  // the kernel side of the TAP
     std::string err;
-    pair->run_in_b([&] {
+    t->pair->run_in_b([&] {
       port = open_uring_tap(cfg, &err);
       raw = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
       sockaddr_ll sll{};
       sll.sll_family = AF_PACKET;
-      sll.sll_ifindex = static_cast<int>(if_nametoindex(pair->if_b().c_str()));
+      sll.sll_ifindex = static_cast<int>(if_nametoindex(t->pair->if_b().c_str()));
       if (bind(raw, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) {
         close(raw);
         raw = -1;
@@ -768,7 +780,7 @@ TEST(UringTap, WaitRxSleepsUntilAFrameComes) {
     EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(90)) << "it came before it was sent";
     EXPECT_LE(wakeups, 4) << "wait_rx returned without a frame, again and again";
     port.reset();
-    EXPECT_EQ(pool->in_use(), 0u);
+    EXPECT_EQ(t->pool->in_use(), 0u);
   }
 }
 
