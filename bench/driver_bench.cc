@@ -17,12 +17,22 @@
 // removed at exit). Needs root. Sender and receiver are pinned to different
 // cores when the machine has two.
 //
+// Both receivers sleep when idle, the same way: the bare loop reads until
+// EAGAIN and then sleeps in poll(); ustack's loop calls rx_burst until it
+// returns nothing and then sleeps in Port::wait_rx (drivers that cannot wait
+// spin). On a machine shared with other work a receiver that spins takes
+// CPU the kernel sender would get otherwise (see "snd cpu"), which is why.
+// --spin makes both spin instead (pure poll mode).
+//
 // usage: driver_bench [--frames N] [--seconds S] [--sizes 64,1514]
 //                     [--drivers af_packet,uring_tap] [--rounds R]
 //                     [--pace-us P]     one frame every P microseconds
+//                     [--spin]          receivers never sleep (see above)
+//                     [--uring-rx M,..] uring_tap's ways to receive to run: drain,
+//                                       multishot, linked (drain)
 //                     [--sqpoll]        also uring_tap with IORING_SETUP_SQPOLL
-//                     [--rx-depth N]    uring_tap reads in flight (128)
-//                     [--rx-chains C]   ... as C hard-linked chains (2; 0: unlinked)
+//                     [--rx-depth N]    uring_tap rx_depth (128)
+//                     [--rx-chains C]   ... linked: reads as C chains (2; 0: unlinked)
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/if_ether.h>
@@ -43,6 +53,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -70,6 +81,10 @@ struct Options {
   std::vector<std::uint32_t> sizes = {64, 1514};
   std::vector<std::string> drivers = {"af_packet", "uring_tap"};
   bool sqpoll = false;
+  bool spin = false;  // receivers never sleep
+#ifdef USTACK_HAVE_URING
+  std::vector<UringTapRx> uring_rx = {UringTapRx::kDrain};
+#endif
   int rounds = 3;
   unsigned pace_us = 0;          // 0: as fast as possible; else one frame per pace_us
   std::uint32_t rx_depth = 128;  // uring_tap reads in flight
@@ -229,9 +244,12 @@ Measure receive_while(Blaster& b, std::uint32_t size, const Options& o,
 
 struct Row {
   std::string key;         // driver, size, receiver
+  std::string group;       // driver, size
+  bool bare = false;       // the plain system-call loop (ends a round of its group)
   double rate = 0;         // received frames/s
   double loss = 0;         // percent of what was sent
   double send_ns = 0;      // sender CPU per frame sent
+  double send_cpu = 0;     // percent of the run the sender was on a CPU
   double recv_sys_ns = 0;  // receiver kernel CPU per frame received
 };
 std::vector<Row> g_rows;
@@ -244,39 +262,63 @@ void report(const std::string& driver, std::uint32_t size, const std::string& re
   char key[128];
   std::snprintf(key, sizeof key, "%-10s %5u  %-28s", driver.c_str(), size, receiver.c_str());
   r.key = key;
+  r.group = driver + " " + std::to_string(size);
+  r.bare = receiver.rfind("ustack", 0) != 0;
   r.rate = m.rate();
   r.loss = sent > 0 ? 100.0 * (1.0 - got / sent) : 0;
   r.send_ns = sent > 0 ? b.cpu() * 1e9 / sent : 0;
+  r.send_cpu = b.elapsed() > 0 ? 100.0 * b.cpu() / b.elapsed() : 0;
   r.recv_sys_ns = got > 0 ? m.sys * 1e9 / got : 0;
-  std::printf(
-      "%s %10llu %9.3f %10llu %9.3f %6.1f%% %9.0f %9.0f\n", key,
-      static_cast<unsigned long long>(b.sent()), b.elapsed() > 0 ? sent / b.elapsed() / 1e6 : 0,
-      static_cast<unsigned long long>(m.received), r.rate / 1e6, r.loss, r.send_ns, r.recv_sys_ns);
+  std::printf("%s %10llu %9.3f %10llu %9.3f %6.1f%% %9.0f %6.0f%% %9.0f\n", key,
+              static_cast<unsigned long long>(b.sent()),
+              b.elapsed() > 0 ? sent / b.elapsed() / 1e6 : 0,
+              static_cast<unsigned long long>(m.received), r.rate / 1e6, r.loss, r.send_ns,
+              r.send_cpu, r.recv_sys_ns);
   std::fflush(stdout);
   g_rows.push_back(r);
 }
 
-// Medians over the rounds, per (driver, size, receiver).
+// Medians over the rounds, per (driver, size, receiver); for ustack's
+// receivers also the median of their rate over the bare loop's in the same
+// round (paired, so that load that comes and goes cancels out).
 void summarize() {
   std::vector<std::string> keys;
   for (const Row& r : g_rows) {
     if (std::find(keys.begin(), keys.end(), r.key) == keys.end()) keys.push_back(r.key);
   }
-  std::printf("\n# median over the rounds\n%-10s %5s  %-28s %9s %7s %9s %9s %7s\n", "driver",
-              "size", "receiver", "recv Mpps", "lost", "send ns", "rcv sys", "rounds");
+  std::map<std::string, std::vector<double>> ratios;     // key -> per-round ratios
+  std::map<std::string, std::vector<const Row*>> round;  // group -> its rows in this round
+  for (const Row& r : g_rows) {
+    if (!r.bare) {
+      round[r.group].push_back(&r);
+      continue;
+    }
+    for (const Row* u : round[r.group]) {
+      if (r.rate > 0) ratios[u->key].push_back(u->rate / r.rate);
+    }
+    round[r.group].clear();
+  }
+  std::printf("\n# median over the rounds\n%-10s %5s  %-28s %9s %7s %9s %7s %9s %7s %8s\n",
+              "driver", "size", "receiver", "recv Mpps", "lost", "send ns", "snd cpu", "rcv sys",
+              "rounds", "vs bare");
   for (const std::string& k : keys) {
-    std::vector<double> rates, losses, ns, sys;
+    std::vector<double> rates, losses, ns, cpu, sys;
     for (const Row& r : g_rows) {
       if (r.key != k) continue;
       rates.push_back(r.rate);
       losses.push_back(r.loss);
       ns.push_back(r.send_ns);
+      cpu.push_back(r.send_cpu);
       sys.push_back(r.recv_sys_ns);
     }
-    for (auto* v : {&rates, &losses, &ns, &sys}) std::sort(v->begin(), v->end());
+    for (auto* v : {&rates, &losses, &ns, &cpu, &sys}) std::sort(v->begin(), v->end());
     const std::size_t mid = rates.size() / 2;
-    std::printf("%s %9.3f %6.1f%% %9.0f %9.0f %7zu\n", k.c_str(), rates[mid] / 1e6, losses[mid],
-                ns[mid], sys[mid], rates.size());
+    std::vector<double>& rt = ratios[k];
+    std::sort(rt.begin(), rt.end());
+    char vs[16] = "-";
+    if (!rt.empty()) std::snprintf(vs, sizeof vs, "%.0f%%", 100.0 * rt[rt.size() / 2]);
+    std::printf("%s %9.3f %6.1f%% %9.0f %6.0f%% %9.0f %7zu %8s\n", k.c_str(), rates[mid] / 1e6,
+                losses[mid], ns[mid], cpu[mid], sys[mid], rates.size(), vs);
   }
 }
 
@@ -291,9 +333,10 @@ std::unique_ptr<MbufPool> make_pool(const std::string& name) {
   return p;
 }
 
-// ustack's port: rx_burst(0, 32) and free.
-std::function<std::uint64_t()> port_loop(Port& port) {
-  return [&port] {
+// ustack's port: rx_burst(q, 32) and free; when nothing came, wait_rx
+// (100 ms) unless spinning.
+std::function<std::uint64_t()> port_loop(Port& port, bool spin) {
+  return [&port, spin] {
     Mbuf* pkts[32];
     std::uint64_t total = 0;
     for (std::uint16_t q = 0; q < port.num_queues(); ++q) {
@@ -301,14 +344,17 @@ std::function<std::uint64_t()> port_loop(Port& port) {
       mbuf_free_bulk(pkts, n);
       total += n;
     }
+    if (total == 0 && !spin && port.num_queues() == 1)
+      port.wait_rx(0, std::chrono::milliseconds(100));
     return total;
   };
 }
 
-// A plain descriptor: non-blocking reads until EAGAIN, then poll() (100 ms).
-std::function<std::uint64_t()> fd_loop(int fd, bool socket) {
+// A plain descriptor: non-blocking reads until EAGAIN, then poll() (100 ms)
+// unless spinning.
+std::function<std::uint64_t()> fd_loop(int fd, bool socket, bool spin) {
   auto buf = std::make_shared<std::vector<std::uint8_t>>(65536);
-  return [fd, socket, buf] {
+  return [fd, socket, spin, buf] {
     std::uint64_t n = 0;
     for (;;) {
       const ssize_t r = socket
@@ -318,7 +364,7 @@ std::function<std::uint64_t()> fd_loop(int fd, bool socket) {
       ++n;
       if (n == 64) return n;
     }
-    if (n == 0) {
+    if (n == 0 && !spin) {
       pollfd p{fd, POLLIN, 0};
       poll(&p, 1, 100);
     }
@@ -352,7 +398,7 @@ bool bench_af_packet(const Options& o) {
         std::fprintf(stderr, "%s\n", err.c_str());
         return false;
       }
-      const Measure m = receive_while(b, size, o, port_loop(*port));
+      const Measure m = receive_while(b, size, o, port_loop(*port, o.spin));
       report("af_packet", size, "ustack af_packet (V3 ring)", b, m);
     }
     int fd = -1;
@@ -366,7 +412,7 @@ bool bench_af_packet(const Options& o) {
       sll.sll_ifindex = static_cast<int>(if_nametoindex(pair->if_a().c_str()));
       bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll);
     });
-    const Measure m = receive_while(b, size, o, fd_loop(fd, true));
+    const Measure m = receive_while(b, size, o, fd_loop(fd, true, o.spin));
     report("af_packet", size, "recvfrom() AF_PACKET socket", b, m);
     close(fd);
   }
@@ -426,8 +472,13 @@ bool bench_uring_tap(const Options& o) {
   for (int round = 0; round < o.rounds * static_cast<int>(o.sizes.size()); ++round) {
     const std::uint32_t size = o.sizes[static_cast<std::size_t>(round) % o.sizes.size()];
     if (!ok) break;
-    for (const bool sqpoll : {false, true}) {
-      if (sqpoll && !o.sqpoll) continue;
+    // Each way to receive asked for, then SQPOLL with the first.
+    std::vector<std::pair<UringTapRx, bool>> variants;
+    for (const UringTapRx rx : o.uring_rx) variants.emplace_back(rx, false);
+    if (o.sqpoll) variants.emplace_back(o.uring_rx[0], true);
+    for (const auto& [rx, sqpoll] : variants) {
+      const std::string name =
+          std::string("ustack uring_tap (") + (sqpoll ? "SQPOLL" : uring_tap_rx_name(rx)) + ")";
       auto pool = make_pool("uring_tap");
       if (!pool) return false;
       std::unique_ptr<Port> port;
@@ -437,14 +488,15 @@ bool bench_uring_tap(const Options& o) {
       cfg.rx_depth = o.rx_depth;
       cfg.rx_chains = o.rx_chains;
       cfg.sqpoll = sqpoll;
+      cfg.rx = rx;
       pair->run_in_b([&] { port = open_uring_tap(cfg, &err); });
       if (!port) {
         std::fprintf(stderr, "%s\n", err.c_str());
         ok = false;
         break;
       }
-      const Measure m = receive_while(b, size, o, port_loop(*port));
-      report("uring_tap", size, sqpoll ? "ustack uring_tap (SQPOLL)" : "ustack uring_tap", b, m);
+      const Measure m = receive_while(b, size, o, port_loop(*port, o.spin));
+      report("uring_tap", size, name, b, m);
     }
     if (!ok) break;
     int fd = -1;
@@ -454,7 +506,7 @@ bool bench_uring_tap(const Options& o) {
       ok = false;
       break;
     }
-    const Measure m = receive_while(b, size, o, fd_loop(fd, false));
+    const Measure m = receive_while(b, size, o, fd_loop(fd, false, o.spin));
     report("uring_tap", size, "read() on the TAP fd", b, m);
     close(fd);
   }
@@ -508,11 +560,25 @@ int run(int argc, char** argv) {
       o.rounds = std::atoi(argv[++i]);
     } else if (a == "--sqpoll") {
       o.sqpoll = true;
+    } else if (a == "--spin") {
+      o.spin = true;
+#ifdef USTACK_HAVE_URING
+    } else if (a == "--uring-rx" && has_value) {
+      o.uring_rx.clear();
+      for (const auto& m : split(argv[++i])) {
+        UringTapRx rx{};
+        if (!parse_uring_tap_rx(m, &rx)) {
+          std::fprintf(stderr, "driver_bench: --uring-rx takes drain, multishot, linked\n");
+          return 2;
+        }
+        o.uring_rx.push_back(rx);
+      }
+#endif
     } else {
       std::fprintf(stderr,
                    "usage: driver_bench [--frames N] [--seconds S] [--sizes 64,1514] "
                    "[--drivers af_packet,uring_tap] [--rounds R] [--pace-us P] [--sqpoll] "
-                   "[--rx-depth N] [--rx-chains C]\n");
+                   "[--spin] [--uring-rx drain,multishot,linked] [--rx-depth N] [--rx-chains C]\n");
       return 2;
     }
   }
@@ -523,6 +589,12 @@ int run(int argc, char** argv) {
                  "--rx-depth 1..4096\n");
     return 2;
   }
+#ifdef USTACK_HAVE_URING
+  if (o.uring_rx.empty()) {
+    std::fprintf(stderr, "driver_bench: --uring-rx needs one of drain, multishot, linked\n");
+    return 2;
+  }
+#endif
   for (std::uint32_t s : o.sizes) {
     if (s < 60 || s > 1514) {
       std::fprintf(stderr, "driver_bench: sizes must be 60..1514\n");
@@ -538,11 +610,13 @@ int run(int argc, char** argv) {
   std::printf(
       "# up to %llu frames or %.1f s per run. recv Mpps: frames received per second, from the\n"
       "# first to the last; send ns: CPU time of the sending thread per frame sent (kernel\n"
-      "# work on its behalf included); rcv sys: kernel CPU time of the receiving thread per\n"
-      "# frame received\n",
-      static_cast<unsigned long long>(o.frames), o.seconds);
-  std::printf("%-10s %5s  %-28s %10s %9s %10s %9s %7s %9s %9s\n", "driver", "size", "receiver",
-              "sent", "sent Mpps", "received", "recv Mpps", "lost", "send ns", "rcv sys");
+      "# work on its behalf included); snd cpu: share of the run the sender was on a CPU;\n"
+      "# rcv sys: kernel CPU time of the receiving thread per frame received.\n# Receivers %s\n",
+      static_cast<unsigned long long>(o.frames), o.seconds,
+      o.spin ? "spin (--spin)." : "sleep when idle (poll(), Port::wait_rx).");
+  std::printf("%-10s %5s  %-28s %10s %9s %10s %9s %7s %9s %7s %9s\n", "driver", "size", "receiver",
+              "sent", "sent Mpps", "received", "recv Mpps", "lost", "send ns", "snd cpu",
+              "rcv sys");
   const std::vector<std::string> have = available_drivers();
   bool ok = true;
   for (const std::string& d : o.drivers) {

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -85,6 +86,15 @@ class Port {
 
   virtual std::uint16_t rx_burst(std::uint16_t queue, Mbuf** pkts, std::uint16_t n) = 0;
   virtual std::uint16_t tx_burst(std::uint16_t queue, Mbuf** pkts, std::uint16_t n) = 0;
+  // For a worker with nothing to do that would rather sleep than spin (as a
+  // read() loop sleeps in poll()): blocks until a frame may have arrived on
+  // `queue` or `timeout` passed; spurious returns are allowed. Called by the
+  // queue's worker only. Drivers that cannot wait return at once (the
+  // default: pure poll mode).
+  virtual void wait_rx(std::uint16_t queue, std::chrono::microseconds timeout) {
+    (void)queue;
+    (void)timeout;
+  }
 
   const std::string& name() const { return name_; }
   std::uint16_t num_queues() const { return queues_; }

@@ -85,6 +85,12 @@ std::shared_ptr<Port> open_port(const PortSpec& spec, const Clock& clock, std::s
     cfg.kernel_cidr = spec.kernel_cidr;
     cfg.vnet_hdr = spec.vnet_hdr;
     cfg.sqpoll = spec.sqpoll;
+    if (!spec.uring_rx.empty() && !parse_uring_tap_rx(spec.uring_rx, &cfg.rx)) {
+      if (error)
+        *error =
+            "uring_tap: receive mode '" + spec.uring_rx + "' is not drain, multishot or linked";
+      return nullptr;
+    }
     return open_uring_tap(cfg, error);
   }
 #endif

@@ -29,6 +29,7 @@ struct PortSpec {
   std::string kernel_cidr;
   bool vnet_hdr = false;  // uring_tap: virtio-net headers, checksum offload
   bool sqpoll = false;    // uring_tap: a kernel thread polls the submission queue
+  std::string uring_rx;   // uring_tap: "drain" (default), "multishot" or "linked"
   // dpdk: EAL arguments separated by spaces (see drivers/dpdk/dpdk_port.h:
   // the EAL starts once per process; later ports may differ only in --vdev),
   // and the port to drive when no --vdev names it.

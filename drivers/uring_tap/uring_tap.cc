@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <utility>
 
 #include "core/log.h"
 
@@ -33,6 +35,7 @@ constexpr unsigned kMaxRegChunks = 1024;
 // Segments one write takes as they are; longer chains are copied first.
 constexpr unsigned kMaxIov = 16;
 constexpr unsigned kReapBatch = 64;
+constexpr std::uint32_t kDrainBatch = 64;  // the most reads in one drain batch
 constexpr std::uint32_t kMaxDepth = 4096;
 constexpr std::uint16_t kMaxQueues = 256;  // the kernel's MAX_TAP_QUEUES
 
@@ -52,11 +55,21 @@ constexpr std::uint8_t kVirtioNetHdrFDataValid = 2;
 constexpr std::uint8_t kVirtioNetHdrGsoNone = 0;
 constexpr std::uint32_t kVnetHdrLen = sizeof(VirtioNetHdr);
 
+// IORING_OP_READ_MULTISHOT (Linux 6.7) follows IORING_OP_SENDMSG_ZC in the
+// kernel's enum io_uring_op (include/uapi/linux/io_uring.h); liburing 2.3
+// predates it and has neither the constant nor a prep helper.
+static_assert(IORING_OP_SENDMSG_ZC == 48, "liburing's opcode numbering is the kernel's");
+constexpr std::uint8_t kOpReadMultishot = 49;
+constexpr std::uint16_t kBufGroup = 0;  // the queue's ring of provided buffers
+
 // user_data of a completion: what it belongs to, in its low two bits.
-constexpr std::uint64_t kTagRx = 1;  // (Mbuf* | 1): a read into that mbuf
-constexpr std::uint64_t kTagTx = 2;  // (slot << 3 | 2): a write of a TX slot
+constexpr std::uint64_t kTagRx = 1;       // (Mbuf* | 1): a read into that mbuf
+constexpr std::uint64_t kTagTx = 2;       // (slot << 3 | 2): a write of a TX slot
+constexpr std::uint64_t kTagRxMulti = 3;  // the multishot read
 constexpr std::uint64_t kTagMask = 3;
-constexpr std::uint64_t kChainEnd = 4;  // with kTagRx: the last read of its chain
+// With kTagRx: the last read of its chain (linked), or the read that waits
+// on the empty TAP (drain: a chain of one).
+constexpr std::uint64_t kChainEnd = 4;
 constexpr std::uint64_t kTagBits = 7;
 static_assert(alignof(Mbuf) >= 8, "rx user_data keeps tags in the pointer's low bits");
 
@@ -131,11 +144,27 @@ struct Queue {
   // The registered region (the pool's memory), empty when not registered.
   std::byte* reg_base = nullptr;
   std::size_t reg_size = 0;
-  // Receive: reads in flight, and completed frames not yet handed out
+  // Receive: buffers with the kernel (reads in flight, or mbufs in the
+  // ring of provided buffers), and completed frames not yet handed out
   // (posted + ready <= rx_depth, so the FIFO never overflows).
   std::uint32_t rx_posted = 0;
   std::uint32_t rx_chains = 0;       // hard-linked chains of reads in flight
-  std::unique_ptr<Mbuf*[]> scratch;  // buffers of the chain being posted
+  std::unique_ptr<Mbuf*[]> scratch;  // buffers being posted
+  UringTapRx rx = UringTapRx::kLinked;
+  // Drain: the last batch found the TAP empty (-EAGAIN), the size of the
+  // next batch, and the frames the reads since the last refill brought.
+  bool rx_empty = false;
+  std::uint32_t rx_batch = 1;
+  std::uint32_t rx_batch_got = 0;
+  // Multishot receive: the ring of provided buffers (mapped here, shared
+  // with the kernel), the mbuf behind each buffer id, and free ids.
+  bool mshot_armed = false;  // the multishot read is in flight
+  io_uring_buf_ring* br = nullptr;
+  std::size_t br_bytes = 0;
+  std::uint32_t br_mask = 0;
+  std::unique_ptr<Mbuf*[]> by_bid;
+  std::unique_ptr<std::uint16_t[]> free_bids;
+  std::uint32_t free_bid_count = 0;
   std::unique_ptr<Mbuf*[]> ready;
   std::uint32_t ready_mask = 0;
   std::uint32_t ready_head = 0;
@@ -160,12 +189,16 @@ class UringTapPort final : public Port {
 
   std::uint16_t rx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_t n) override;
   std::uint16_t tx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_t n) override;
+  void wait_rx(std::uint16_t qi, std::chrono::microseconds timeout) override;
 
  private:
   bool open_tap(Queue& q, bool first, std::string* error);
   bool configure_kernel_side(std::string* error);
   bool open_ring(Queue& q, std::string* error);
+  bool open_buf_ring(Queue& q, std::string* why);
+  bool nowait_reads_work(Queue& q, std::string* why);
   void close_queue(Queue& q, std::uint16_t qi);
+  void release_buf_ring(Queue& q);
 
   // Registered-buffer index for bytes [p, p + len), or -1 to use a plain
   // read/write.
@@ -175,8 +208,15 @@ class UringTapPort final : public Port {
     const std::size_t last = static_cast<std::size_t>(p + len - 1 - q.reg_base) >> kRegChunkShift;
     return first == last ? static_cast<int>(first) : -1;
   }
+  std::uint32_t alloc_rx(Queue& q, std::uint32_t want);
   std::uint32_t refill(Queue& q);
+  std::uint32_t refill_chains(Queue& q);
+  std::uint32_t refill_drain(Queue& q);
+  std::uint32_t refill_ring(Queue& q);
+  void prep_read(const Queue& q, io_uring_sqe* sqe, Mbuf* m) const;
   void reap(Queue& q, std::uint16_t qi);
+  bool take_frame(Queue& q, std::uint16_t qi, Mbuf* m, int res, std::uint64_t* rx_bad);
+  void read_failed(Queue& q, int res, std::uint64_t* rx_bad);
   void flush(Queue& q, bool prepared);
   bool prep_write(Queue& q, Mbuf* m);
 
@@ -213,8 +253,29 @@ bool UringTapPort::open(std::string* error) {
       return false;
     }
   }
+  // Every queue receives the same way: the one asked for where each queue
+  // can, else hard-linked reads.
+  UringTapRx rx = cfg_.rx;
+  std::string why;
   for (Queue& q : q_) {
     if (!open_ring(q, error)) return false;
+    if (rx == UringTapRx::kMultishot && !open_buf_ring(q, &why)) rx = UringTapRx::kLinked;
+    if (rx == UringTapRx::kDrain && !nowait_reads_work(q, &why)) rx = UringTapRx::kLinked;
+  }
+  for (Queue& q : q_) {
+    if (rx != UringTapRx::kMultishot) release_buf_ring(q);
+    q.rx = rx;
+  }
+  static constexpr const char* kHow[] = {
+      "batches of non-blocking reads, one read waiting when the TAP is empty",
+      "a multishot read into a ring of provided buffers", "hard-linked chains of reads"};
+  const char* how = kHow[static_cast<int>(rx)];
+  if (rx == cfg_.rx) {
+    log(LogLevel::kInfo, "uring_tap: %s receives with rx %s: %s", ifname_.c_str(),
+        uring_tap_rx_name(rx), how);
+  } else {
+    log(LogLevel::kInfo, "uring_tap: %s receives with rx linked (%s), not %s: %s", ifname_.c_str(),
+        how, uring_tap_rx_name(cfg_.rx), why.c_str());
   }
   caps_.max_queues = queues_;
   caps_.max_mtu = mtu_;
@@ -422,6 +483,90 @@ bool UringTapPort::open_ring(Queue& q, std::string* error) {
   return true;
 }
 
+// Sets up multishot receive on q: false, with the reason, when this kernel
+// cannot (no IORING_OP_READ_MULTISHOT, no rings of provided buffers).
+bool UringTapPort::open_buf_ring(Queue& q, std::string* why) {
+  io_uring_probe* probe = io_uring_get_probe_ring(&q.ring);
+  const bool has_op = probe != nullptr && io_uring_opcode_supported(probe, kOpReadMultishot) != 0;
+  if (probe != nullptr) io_uring_free_probe(probe);
+  if (!has_op) {
+    *why = "this kernel has no IORING_OP_READ_MULTISHOT, Linux < 6.7";
+    return false;
+  }
+  const std::uint32_t entries = round_pow2(cfg_.rx_depth);
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const std::size_t bytes = (entries * sizeof(io_uring_buf) + page - 1) / page * page;
+  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    *why = errno_text("cannot map a ring of provided buffers", errno);
+    return false;
+  }
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<std::uint64_t>(mem);
+  reg.ring_entries = entries;
+  reg.bgid = kBufGroup;
+  const int rc = io_uring_register_buf_ring(&q.ring, &reg, 0);
+  if (rc != 0) {
+    munmap(mem, bytes);
+    *why = errno_text("cannot register a ring of provided buffers", -rc);
+    return false;
+  }
+  q.br = static_cast<io_uring_buf_ring*>(mem);
+  q.br_bytes = bytes;
+  q.br_mask = static_cast<std::uint32_t>(io_uring_buf_ring_mask(entries));
+  io_uring_buf_ring_init(q.br);
+  q.by_bid = std::make_unique<Mbuf*[]>(entries);
+  q.free_bids = std::make_unique<std::uint16_t[]>(entries);
+  for (std::uint32_t i = 0; i < entries; ++i)
+    q.free_bids[i] = static_cast<std::uint16_t>(entries - 1 - i);
+  q.free_bid_count = entries;
+  return true;
+}
+
+// Drain needs reads with RWF_NOWAIT on the TAP (the file must support
+// IOCB_NOWAIT): a read of zero bytes tells, and takes no frame.
+bool UringTapPort::nowait_reads_work(Queue& q, std::string* why) {
+  static char none;
+  io_uring_sqe* sqe = io_uring_get_sqe(&q.ring);
+  if (sqe == nullptr) {
+    *why = "no room in a fresh submission queue";
+    return false;
+  }
+  io_uring_prep_read(sqe, q.file, &none, 0, 0);
+  sqe->rw_flags = RWF_NOWAIT;
+  if (q.fixed_file) sqe->flags |= IOSQE_FIXED_FILE;
+  sqe->user_data = 0;  // ignored by reap, should it come late
+  io_uring_submit(&q.ring);
+  __kernel_timespec ts{1, 0};
+  io_uring_cqe* cqe = nullptr;
+  if (io_uring_wait_cqe_timeout(&q.ring, &cqe, &ts) != 0 || cqe == nullptr) {
+    *why = "a non-blocking read of the TAP did not complete";
+    return false;
+  }
+  const int res = cqe->res;
+  io_uring_cqe_seen(&q.ring, cqe);
+  if (res < 0) {
+    *why = errno_text("this kernel refuses non-blocking reads (RWF_NOWAIT) of a TAP", -res);
+    return false;
+  }
+  return true;
+}
+
+// Takes q's ring of provided buffers back from the kernel and frees the
+// mbufs in it. Only once no read can pick from it (none armed).
+void UringTapPort::release_buf_ring(Queue& q) {
+  if (q.br == nullptr) return;
+  io_uring_unregister_buf_ring(&q.ring, kBufGroup);
+  for (std::uint32_t bid = 0; bid <= q.br_mask; ++bid) {
+    if (q.by_bid[bid] == nullptr) continue;
+    mbuf_free(q.by_bid[bid]);
+    q.by_bid[bid] = nullptr;
+    --q.rx_posted;
+  }
+  munmap(q.br, q.br_bytes);
+  q.br = nullptr;
+}
+
 // Cancels what is in flight, waits (bounded) for the kernel to let go of the
 // buffers, and gives every mbuf back.
 void UringTapPort::close_queue(Queue& q, std::uint16_t qi) {
@@ -429,8 +574,14 @@ void UringTapPort::close_queue(Queue& q, std::uint16_t qi) {
     q.closing = true;
     // A cancelled read does not cut its hard-linked chain: the next read
     // is issued and waits in turn, so cancel until nothing is left.
+    // Multishot: buffers in the ring stay there, and come back below once
+    // the read is gone.
+    const auto busy = [&q] {
+      return q.tx_inflight > 0 ||
+             (q.rx == UringTapRx::kMultishot ? q.mshot_armed : q.rx_posted > 0);
+    };
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (q.rx_posted + q.tx_inflight > 0 && std::chrono::steady_clock::now() < end) {
+    while (busy() && std::chrono::steady_clock::now() < end) {
       io_uring_sqe* sqe = io_uring_get_sqe(&q.ring);
       if (sqe != nullptr) {
         io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
@@ -442,6 +593,7 @@ void UringTapPort::close_queue(Queue& q, std::uint16_t qi) {
       io_uring_wait_cqe_timeout(&q.ring, &cqe, &ts);
       reap(q, qi);
     }
+    if (!q.mshot_armed) release_buf_ring(q);
     while (q.ready_count > 0) {
       mbuf_free(q.ready[q.ready_head]);
       q.ready_head = (q.ready_head + 1) & q.ready_mask;
@@ -466,6 +618,56 @@ void UringTapPort::close_queue(Queue& q, std::uint16_t qi) {
   q.fd = -1;
 }
 
+// A read into m completed with res: true when the frame is queued for
+// rx_burst; false when it is not (counted in *rx_bad if it is an error, and
+// the caller frees m).
+bool UringTapPort::take_frame(Queue& q, std::uint16_t qi, Mbuf* m, int res, std::uint64_t* rx_bad) {
+  const std::uint32_t room = m->buf_len - m->data_off;
+  if (res <= static_cast<int>(hdr_len_) || q.closing ||
+      static_cast<std::uint32_t>(res) - hdr_len_ > room) {
+    read_failed(q, res, rx_bad);
+    return false;
+  }
+  const auto len = static_cast<std::uint16_t>(static_cast<std::uint32_t>(res) - hdr_len_);
+  m->data_len = len;
+  m->pkt_len = len;
+  m->queue = qi;
+  if (hdr_len_ != 0) {
+    VirtioNetHdr h;
+    std::memcpy(&h, m->data() - hdr_len_, sizeof h);
+    if (h.gso_type != kVirtioNetHdrGsoNone) {
+      ++*rx_bad;  // never offered (no TUN_F_TSO*), so never expected
+      return false;
+    }
+    if (h.flags & (kVirtioNetHdrFNeedsCsum | kVirtioNetHdrFDataValid)) {
+      // Sent by the local kernel with the checksum left to the "hardware",
+      // or already checked: the bytes are intact.
+      m->ol_flags |= ol::kRxL4CksumGood;
+    }
+  }
+  q.ready[(q.ready_head + q.ready_count) & q.ready_mask] = m;
+  ++q.ready_count;
+  q.rx_errors_in_row = 0;
+  return true;
+}
+
+// A read brought no frame: res is its error, or the size of a frame that
+// did not fit. Cancellations and the closing queue's reads are no errors.
+void UringTapPort::read_failed(Queue& q, int res, std::uint64_t* rx_bad) {
+  if (q.closing || res == -ECANCELED || res == -EINTR || res == -EAGAIN) return;
+  ++*rx_bad;
+  if (res > static_cast<int>(hdr_len_)) {
+    log_once(LogLevel::kWarn, "uring_tap: dropping frames larger than the pool's data room");
+  } else if (++q.rx_errors_in_row > 2 * cfg_.rx_depth && !q.rx_stopped) {
+    q.rx_stopped = true;
+    log(LogLevel::kError, "uring_tap: reads on %s keep failing (%s); receive stopped",
+        ifname_.c_str(), std::strerror(-res));
+  } else {
+    log_once(LogLevel::kWarn, "uring_tap: a read from the TAP failed: %s",
+             std::strerror(res < 0 ? -res : EIO));
+  }
+}
+
 void UringTapPort::reap(Queue& q, std::uint16_t qi) {
   io_uring_cqe* cqes[kReapBatch];
   Mbuf* dead[kReapBatch];
@@ -482,47 +684,28 @@ void UringTapPort::reap(Queue& q, std::uint16_t qi) {
           Mbuf* m = reinterpret_cast<Mbuf*>(ud & ~kTagBits);
           --q.rx_posted;
           if ((ud & kChainEnd) != 0) --q.rx_chains;
-          const std::uint32_t room = m->buf_len - m->data_off;
-          if (res > static_cast<int>(hdr_len_) && !q.closing &&
-              static_cast<std::uint32_t>(res) - hdr_len_ <= room) {
-            const auto len = static_cast<std::uint16_t>(static_cast<std::uint32_t>(res) - hdr_len_);
-            m->data_len = len;
-            m->pkt_len = len;
-            m->queue = qi;
-            bool keep = true;
-            if (hdr_len_ != 0) {
-              VirtioNetHdr h;
-              std::memcpy(&h, m->data() - hdr_len_, sizeof h);
-              if (h.gso_type != kVirtioNetHdrGsoNone) {
-                keep = false;  // never offered (no TUN_F_TSO*), so never expected
-              } else if (h.flags & (kVirtioNetHdrFNeedsCsum | kVirtioNetHdrFDataValid)) {
-                // Sent by the local kernel with the checksum left to the
-                // "hardware", or already checked: the bytes are intact.
-                m->ol_flags |= ol::kRxL4CksumGood;
-              }
-            }
-            if (keep) {
-              q.ready[(q.ready_head + q.ready_count) & q.ready_mask] = m;
-              ++q.ready_count;
-              q.rx_errors_in_row = 0;
-              break;
-            }
-            ++rx_bad;
-          } else if (!q.closing && res != -ECANCELED && res != -EINTR && res != -EAGAIN) {
-            ++rx_bad;
-            if (res > static_cast<int>(hdr_len_)) {
-              log_once(LogLevel::kWarn,
-                       "uring_tap: dropping frames larger than the pool's data room");
-            } else if (++q.rx_errors_in_row > 2 * cfg_.rx_depth && !q.rx_stopped) {
-              q.rx_stopped = true;
-              log(LogLevel::kError, "uring_tap: reads on %s keep failing (%s); receive stopped",
-                  ifname_.c_str(), std::strerror(-res));
-            } else {
-              log_once(LogLevel::kWarn, "uring_tap: a read from the TAP failed: %s",
-                       std::strerror(res < 0 ? -res : EIO));
-            }
+          if (take_frame(q, qi, m, res, &rx_bad)) {
+            ++q.rx_batch_got;
+          } else {
+            if (res == -EAGAIN) q.rx_empty = true;  // drain: the TAP has no more
+            dead[ndead++] = m;
           }
-          dead[ndead++] = m;
+          break;
+        }
+        case kTagRxMulti: {
+          if (ud != kTagRxMulti) break;  // not ours (liburing's own timeouts are all ones)
+          const std::uint32_t flags = cqes[i]->flags;
+          if ((flags & IORING_CQE_F_MORE) == 0) q.mshot_armed = false;  // armed again by refill
+          if ((flags & IORING_CQE_F_BUFFER) == 0) {
+            if (res != -ENOBUFS) read_failed(q, res, &rx_bad);  // -ENOBUFS: the ring ran dry
+            break;
+          }
+          const auto bid = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+          Mbuf* m = q.by_bid[bid];
+          q.by_bid[bid] = nullptr;
+          q.free_bids[q.free_bid_count++] = bid;
+          --q.rx_posted;
+          if (!take_frame(q, qi, m, res, &rx_bad)) dead[ndead++] = m;
           break;
         }
         case kTagTx: {
@@ -555,8 +738,8 @@ void UringTapPort::reap(Queue& q, std::uint16_t qi) {
   }
 }
 
-// Posts reads until rx_depth buffers are with the kernel or waiting to be
-// handed out. Returns how many it prepared.
+// Linked: posts reads until rx_depth buffers are with the kernel or waiting to
+// be handed out. Returns how many it prepared.
 //
 // Reads are posted as a few chains (cfg.rx_chains) linked with
 // IOSQE_IO_HARDLINK: only the head of each chain waits on the TAP, and when
@@ -565,47 +748,132 @@ void UringTapPort::reap(Queue& q, std::uint16_t qi) {
 // TAP's wait queue, and every arriving frame would wake all of them, on the
 // sending CPU. A hard link, unlike a plain one, is not cut by a short read
 // (a frame smaller than the buffer), which every read of a TAP is.
-std::uint32_t UringTapPort::refill(Queue& q) {
-  if (q.rx_stopped) return 0;
+std::uint32_t UringTapPort::refill_chains(Queue& q) {
   const std::uint32_t chains = cfg_.rx_chains == 0 ? cfg_.rx_depth : cfg_.rx_chains;
   const std::uint32_t chain_len = std::max<std::uint32_t>(1, cfg_.rx_depth / chains);
   std::uint32_t prepared = 0;
   while (q.rx_chains < chains) {
     std::uint32_t want = std::min(chain_len, cfg_.rx_depth - q.rx_posted - q.ready_count);
     want = std::min(want, io_uring_sq_space_left(&q.ring));
-    std::uint32_t k = 0;
-    while (k < want) {
-      std::uint32_t n = std::min<std::uint32_t>(want - k, 64);
-      while (n > 0 && !q.pool->alloc_bulk(&q.scratch[k], n)) n /= 2;  // the pool runs low
-      if (n == 0) break;
-      k += n;
-    }
+    const std::uint32_t k = alloc_rx(q, want);
     if (k == 0) break;
     for (std::uint32_t i = 0; i < k; ++i) {
-      Mbuf* m = q.scratch[i];
       io_uring_sqe* sqe = io_uring_get_sqe(&q.ring);  // room was checked above
-      std::byte* dst = m->buf_addr + m->data_off - hdr_len_;
-      const std::uint32_t len = m->buf_len - m->data_off + hdr_len_;
-      const int idx = reg_index(q, dst, len);
-      if (idx >= 0) {
-        io_uring_prep_read_fixed(sqe, q.file, dst, len, 0, idx);
-      } else {
-        io_uring_prep_read(sqe, q.file, dst, len, 0);
-      }
-      if (q.fixed_file) sqe->flags |= IOSQE_FIXED_FILE;
-      std::uint64_t ud = reinterpret_cast<std::uint64_t>(m) | kTagRx;
+      prep_read(q, sqe, q.scratch[i]);
       if (i + 1 < k) {
         sqe->flags |= IOSQE_IO_HARDLINK;
       } else {
-        ud |= kChainEnd;
+        sqe->user_data |= kChainEnd;
       }
-      sqe->user_data = ud;
     }
     ++q.rx_chains;
     q.rx_posted += k;
     prepared += k;
   }
   return prepared;
+}
+
+// A read of one frame into m's data room (and the virtio-net header into
+// its headroom), tagged as m's.
+void UringTapPort::prep_read(const Queue& q, io_uring_sqe* sqe, Mbuf* m) const {
+  std::byte* dst = m->buf_addr + m->data_off - hdr_len_;
+  const std::uint32_t len = m->buf_len - m->data_off + hdr_len_;
+  const int idx = reg_index(q, dst, len);
+  if (idx >= 0) {
+    io_uring_prep_read_fixed(sqe, q.file, dst, len, 0, idx);
+  } else {
+    io_uring_prep_read(sqe, q.file, dst, len, 0);
+  }
+  if (q.fixed_file) sqe->flags |= IOSQE_FIXED_FILE;
+  sqe->user_data = reinterpret_cast<std::uint64_t>(m) | kTagRx;
+}
+
+// Prepares the reads q's way of receiving wants now. Returns how many SQEs.
+std::uint32_t UringTapPort::refill(Queue& q) {
+  if (q.rx_stopped) return 0;
+  switch (q.rx) {
+    case UringTapRx::kDrain:
+      return refill_drain(q);
+    case UringTapRx::kMultishot:
+      return refill_ring(q);
+    case UringTapRx::kLinked:
+      break;
+  }
+  return refill_chains(q);
+}
+
+// Drain (see uring_tap.h): once what was posted came back, either one read
+// that waits (the last batch found the TAP empty) or the next batch of
+// reads with RWF_NOWAIT, which take queued frames or fail at once.
+std::uint32_t UringTapPort::refill_drain(Queue& q) {
+  // Not while a read waits or (SQPOLL) a batch is still out, nor with the
+  // FIFO of frames for rx_burst full (posted + ready <= rx_depth).
+  if (q.rx_posted > 0 || q.ready_count >= cfg_.rx_depth) return 0;
+  const std::uint32_t got = std::exchange(q.rx_batch_got, 0);
+  const bool wait = std::exchange(q.rx_empty, false);
+  if (wait) {
+    q.rx_batch = std::max<std::uint32_t>(got, 1);
+  } else if (got >= q.rx_batch) {
+    q.rx_batch = std::min(2 * q.rx_batch, kDrainBatch);
+  }
+  std::uint32_t want = wait ? 1 : std::min(q.rx_batch, cfg_.rx_depth - q.ready_count);
+  want = std::min(want, io_uring_sq_space_left(&q.ring));
+  const std::uint32_t k = alloc_rx(q, want);
+  for (std::uint32_t i = 0; i < k; ++i) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&q.ring);  // room was checked above
+    prep_read(q, sqe, q.scratch[i]);
+    if (wait) {
+      sqe->user_data |= kChainEnd;
+      ++q.rx_chains;
+    } else {
+      sqe->rw_flags = RWF_NOWAIT;
+    }
+  }
+  q.rx_posted += k;
+  return k;
+}
+
+// Multishot: puts fresh mbufs in the ring of provided buffers until rx_depth
+// are with the kernel or waiting to be handed out (no system call), and
+// prepares the multishot read when none is armed. Returns how many SQEs it
+// prepared.
+std::uint32_t UringTapPort::refill_ring(Queue& q) {
+  const std::uint32_t k = alloc_rx(q, cfg_.rx_depth - q.rx_posted - q.ready_count);
+  for (std::uint32_t i = 0; i < k; ++i) {
+    Mbuf* m = q.scratch[i];
+    const std::uint16_t bid = q.free_bids[--q.free_bid_count];  // as many ids as rx_depth
+    q.by_bid[bid] = m;
+    io_uring_buf_ring_add(q.br, m->buf_addr + m->data_off - hdr_len_,
+                          m->buf_len - m->data_off + hdr_len_, bid, static_cast<int>(q.br_mask),
+                          static_cast<int>(i));
+  }
+  if (k > 0) {
+    io_uring_buf_ring_advance(q.br, static_cast<int>(k));
+    q.rx_posted += k;
+  }
+  if (q.mshot_armed || q.rx_posted == 0) return 0;
+  io_uring_sqe* sqe = io_uring_get_sqe(&q.ring);
+  if (sqe == nullptr) return 0;  // the SQ is full of writes: armed on the next call
+  io_uring_prep_rw(kOpReadMultishot, sqe, q.file, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  if (q.fixed_file) sqe->flags |= IOSQE_FIXED_FILE;
+  sqe->buf_group = kBufGroup;
+  sqe->user_data = kTagRxMulti;
+  q.mshot_armed = true;
+  return 1;
+}
+
+// Takes up to `want` mbufs from q's pool into q.scratch, fewer when the
+// pool runs low. Returns how many.
+std::uint32_t UringTapPort::alloc_rx(Queue& q, std::uint32_t want) {
+  std::uint32_t k = 0;
+  while (k < want) {
+    std::uint32_t n = std::min<std::uint32_t>(want - k, 64);
+    while (n > 0 && !q.pool->alloc_bulk(&q.scratch[k], n)) n /= 2;
+    if (n == 0) break;
+    k += n;
+  }
+  return k;
 }
 
 // One system call at most: submits what was prepared and, when the kernel
@@ -642,6 +910,25 @@ std::uint16_t UringTapPort::rx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_
   hand_out();
   if (got > 0) stats_[qi].rx(got, bytes);
   return got;
+}
+
+// Sleeps in io_uring_enter until the ring has a completion (a frame, or a
+// write's) or the timeout passes; first makes sure a read waits on the TAP,
+// and returns at once if frames wait for rx_burst or no read could be armed.
+void UringTapPort::wait_rx(std::uint16_t qi, std::chrono::microseconds timeout) {
+  Queue& q = q_[qi];
+  // Drain may need two rounds: a batch that finds the TAP empty, then the
+  // read that waits.
+  for (int round = 0; round < 2 && q.ready_count == 0; ++round) {
+    flush(q, refill(q) > 0);
+    reap(q, qi);
+  }
+  if (q.ready_count > 0 || (q.rx == UringTapRx::kMultishot ? !q.mshot_armed : q.rx_chains == 0))
+    return;
+  const auto us = timeout.count();
+  __kernel_timespec ts{us / 1'000'000, (us % 1'000'000) * 1000};
+  io_uring_cqe* cqe = nullptr;
+  io_uring_wait_cqe_timeout(&q.ring, &cqe, &ts);
 }
 
 // Takes ownership of m: queues its write, or frees it and returns false.
@@ -723,6 +1010,28 @@ std::uint16_t UringTapPort::tx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_
 }
 
 }  // namespace
+
+bool parse_uring_tap_rx(const std::string& text, UringTapRx* out) {
+  for (const UringTapRx rx : {UringTapRx::kDrain, UringTapRx::kMultishot, UringTapRx::kLinked}) {
+    if (text == uring_tap_rx_name(rx)) {
+      *out = rx;
+      return true;
+    }
+  }
+  return false;
+}
+
+const char* uring_tap_rx_name(UringTapRx rx) {
+  switch (rx) {
+    case UringTapRx::kDrain:
+      return "drain";
+    case UringTapRx::kMultishot:
+      return "multishot";
+    case UringTapRx::kLinked:
+      break;
+  }
+  return "linked";
+}
 
 std::unique_ptr<Port> open_uring_tap(const UringTapConfig& cfg, std::string* error) {
   std::string ignored;

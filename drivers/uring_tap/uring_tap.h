@@ -5,13 +5,31 @@
 // descriptor per queue when queues > 1 (the kernel spreads flows over them).
 // Each queue has its own io_uring, used only by the worker that polls it.
 //
-// Receive, zero copy: the queue keeps rx_depth reads in flight, each into
-// the data room of an mbuf from the queue's pool. The pool's whole memory
-// region is registered with the ring (io_uring_register_buffers), so each
-// read is an IORING_OP_READ_FIXED and the kernel copies the frame straight
-// from its socket buffer into the mbuf that rx_burst then hands out: the
-// driver never copies or touches the bytes. The reads go in as a few chains
-// of hard-linked reads, so only one read per chain waits on the TAP.
+// Receive, zero copy: reads go into the data rooms of mbufs from the
+// queue's pool, and the kernel copies each frame straight from its socket
+// buffer into the mbuf that rx_burst then hands out: the driver never
+// copies or touches the bytes. Three ways (UringTapRx), chosen when the port
+// opens and said in a log line:
+//  - drain (the default), as a read() loop does it: while frames come,
+//    rx_burst submits a batch of IORING_OP_READ_FIXED with RWF_NOWAIT (the
+//    pool's memory is registered with the ring), each taking a queued frame
+//    or failing at once with -EAGAIN; once a batch finds the TAP empty, one
+//    read is left to wait, and batches start again when it brings a frame.
+//    While frames flow nothing waits on the TAP, so the sending side of the
+//    kernel wakes nobody per frame. The batch doubles while batches come
+//    back full (up to 64) and shrinks to what the last one brought.
+//  - multishot (Linux >= 6.7): the data rooms sit in a ring of provided
+//    buffers (io_uring_register_buf_ring) and one IORING_OP_READ_MULTISHOT
+//    stays armed on the TAP; each completion names the buffer it filled
+//    (its buffer id indexes the queue's mbufs), and rx_burst puts fresh
+//    mbufs in the ring without a system call. The read is armed again when
+//    it ends (ring ran dry: -ENOBUFS, or an error). Its poll stays on the
+//    TAP's wait queue, so every frame costs the sender a wake-up: slower
+//    than drain on driver_bench (BENCHMARKS.md).
+//  - linked: rx_depth READ_FIXED in flight, posted as a few chains of
+//    hard-linked reads, so only one read per chain waits on the TAP. The
+//    fallback where the kernel refuses the way asked for (RWF_NOWAIT on a
+//    TAP, or multishot reads and rings of provided buffers).
 // Transmit, zero copy: each frame is one write of the mbuf's own bytes
 // (WRITE_FIXED when they lie in the registered region, WRITEV for chains
 // and virtio-net headers); the mbuf is freed when its completion is reaped.
@@ -19,7 +37,8 @@
 // (io_uring_peek_batch_cqe) and make at most one io_uring_submit each (plus,
 // rarely, one io_uring_enter to collect completions the kernel parked for
 // us), never a system call per frame; with SQPOLL none while the kernel's
-// polling thread is awake.
+// polling thread is awake. wait_rx sleeps in io_uring_enter until a
+// completion comes (a worker that would rather sleep than spin when idle).
 //
 // With vnet_hdr, every frame carries a struct virtio_net_hdr (read into the
 // mbuf's headroom, so the frame itself still starts at the headroom): frames
@@ -36,7 +55,8 @@
 // Threads: a queue's reads complete through the thread that posted them,
 // which is the thread that polls the queue (its worker).
 //
-// Needs Linux >= 5.19 (IORING_ASYNC_CANCEL_ANY, used when the port closes).
+// Needs Linux >= 5.19 (IORING_ASYNC_CANCEL_ANY, used when the port closes);
+// multishot receive needs Linux >= 6.7.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +71,12 @@
 
 namespace ustack {
 
+enum class UringTapRx : std::uint8_t { kDrain, kMultishot, kLinked };
+
+// "drain", "multishot", "linked"; false for anything else.
+bool parse_uring_tap_rx(const std::string& text, UringTapRx* out);
+const char* uring_tap_rx_name(UringTapRx rx);
+
 struct UringTapConfig {
   std::string iface;  // TAP name (at most 15 characters); created if missing
   std::uint16_t queues = 1;
@@ -59,11 +85,16 @@ struct UringTapConfig {
   // ring. Its data room must hold an MTU-sized frame (mtu + 18). Pools must
   // outlive the port.
   std::vector<MbufPool*> rx_pools;
-  std::uint32_t rx_depth = 128;  // reads in flight per queue (1..4096)
+  // Receive buffers per queue with the kernel or waiting for rx_burst
+  // (1..4096): reads in flight (linked), mbufs in the ring (multishot), the
+  // most one batch reads (drain).
+  std::uint32_t rx_depth = 128;
   std::uint32_t tx_depth = 256;  // writes in flight per queue (1..4096)
-  // The reads are posted as this many chains of hard-linked reads (see
-  // uring_tap.cc): only a chain's head waits on the TAP. 0 posts every read
-  // on its own (each frame then wakes all of them).
+  // How queues receive (see above); kLinked where the kernel cannot.
+  UringTapRx rx = UringTapRx::kDrain;
+  // kLinked only: the reads are posted as this many chains (uring_tap.cc);
+  // only a chain's head waits on the TAP. 0 posts every read on its own
+  // (each frame then wakes all of them).
   std::uint32_t rx_chains = 2;
   // ustack's own MAC; by default a locally administered address that
   // differs from the TAP's kernel-side MAC (the kernel is a separate host).

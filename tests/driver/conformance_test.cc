@@ -7,7 +7,9 @@
 //   uring_tap  A is a TAP that the driver creates inside a namespace; B is
 //              the kernel side of that TAP, reached through a plain
 //              AF_PACKET socket (RawSocketPort below). Also with virtio-net
-//              headers (uring_tap_vnet) and with SQPOLL (uring_tap_sqpoll).
+//              headers (uring_tap_vnet), with SQPOLL (uring_tap_sqpoll),
+//              and with its other two ways to receive (uring_tap_multishot,
+//              uring_tap_linked).
 //   dpdk       A is a DPDK port on net_af_packet over the veth end in
 //              namespace A (EAL on normal pages, started once for the
 //              process, the vdev hot-plugged per test); B is af_packet.
@@ -259,7 +261,7 @@ class DriverConformance : public ::testing::TestWithParam<Param> {
       b_.in_place = InPlace::kExtBuf;
       return true;
     }
-    // uring_tap, uring_tap_vnet: the TAP inside namespace B, its kernel side
+    // uring_tap, uring_tap_*: the TAP inside namespace B, its kernel side
     // read and written through a packet socket.
     NetnsPair::Options o;
     o.veth = false;
@@ -271,6 +273,8 @@ class DriverConformance : public ::testing::TestWithParam<Param> {
     sa.rx_pools = a_.pool_ptrs();
     sa.vnet_hdr = driver_ == "uring_tap_vnet";
     sa.sqpoll = driver_ == "uring_tap_sqpoll";
+    if (driver_ == "uring_tap_linked") sa.uring_rx = "linked";
+    if (driver_ == "uring_tap_multishot") sa.uring_rx = "multishot";
     if (with_kernel_address_) sa.kernel_cidr = "10.0.0.2/24";
     if (!ns_->run_in_b([&] { a_.port = open_port(sa, clock_, error); }) || !a_.port) return false;
     std::unique_ptr<RawSocketPort> raw;
@@ -521,8 +525,14 @@ std::vector<Param> params() {
   v.insert(v.end(), {{"dpdk", 1}, {"dpdk", 2}});
 #endif
 #ifdef USTACK_HAVE_URING
-  v.insert(v.end(),
-           {{"uring_tap", 1}, {"uring_tap", 2}, {"uring_tap_vnet", 1}, {"uring_tap_sqpoll", 1}});
+  v.insert(v.end(), {{"uring_tap", 1},
+                     {"uring_tap", 2},
+                     {"uring_tap_vnet", 1},
+                     {"uring_tap_sqpoll", 1},
+                     {"uring_tap_multishot", 1},
+                     {"uring_tap_multishot", 2},
+                     {"uring_tap_linked", 1},
+                     {"uring_tap_linked", 2}});
 #endif
   return v;
 }
@@ -667,28 +677,111 @@ TEST(UringTap, ExplainsWhenIoUringIsRefused) {
   EXPECT_EQ(pool->in_use(), 0u);
 }
 
-// A closed port lets go of its TAP at once: the next port can take it.
+// A namespace with no veth (the ports make their TAP in it), a pool, and a
+// port config for that TAP.
+struct TapSetup {
+  std::unique_ptr<NetnsPair> pair;
+  std::unique_ptr<MbufPool> pool;
+  UringTapConfig cfg;
+};
+
+std::unique_ptr<TapSetup> tap_setup(const std::string& pool_name, std::string* error) {
+  auto t = std::make_unique<TapSetup>();
+  NetnsPair::Options o;
+  o.veth = false;
+  t->pair = NetnsPair::create(o, error);
+  if (!t->pair) return nullptr;
+  t->pool = testing::make_pool(1024, 2048, pool_name);
+  t->cfg.iface = t->pair->if_b();
+  t->cfg.rx_pools = {t->pool.get()};
+  return t;
+}
+
+constexpr UringTapRx kEveryRx[] = {UringTapRx::kDrain, UringTapRx::kMultishot, UringTapRx::kLinked};
+
+// A closed port lets go of its TAP at once, and of the buffers its reads
+// hold: the next port can take it, whichever way it receives.
 TEST(UringTap, ClosingReleasesTheTap) {
   std::string why;
   if (!testing::can_make_namespaces(&why)) GTEST_SKIP() << why;
-  NetnsPair::Options o;
-  o.veth = false;
-  auto pair = NetnsPair::create(o, &why);
-  ASSERT_NE(pair, nullptr) << why;
-  auto pool = testing::make_pool(1024, 2048, "reopen");
-  UringTapConfig cfg;
-  cfg.iface = pair->if_b();
-  cfg.rx_pools = {pool.get()};
-  for (int i = 0; i < 3; ++i) {
-    std::string err;
-    std::unique_ptr<Port> p;
-    pair->run_in_b([&] { p = open_uring_tap(cfg, &err); });
-    ASSERT_NE(p, nullptr) << "round " << i << ": " << err;
-    Mbuf* m = nullptr;
-    EXPECT_EQ(p->rx_burst(0, &m, 1), 0);  // posts its reads
-    EXPECT_EQ(pool->in_use(), 128u) << "rx_depth reads in flight";
+  const auto t = tap_setup("reopen", &why);
+  ASSERT_NE(t, nullptr) << why;
+  UringTapConfig cfg = t->cfg;
+  for (const UringTapRx rx : kEveryRx) {
+    cfg.rx = rx;
+    for (int i = 0; i < 3; ++i) {
+      std::string err;
+      std::unique_ptr<Port> p;
+      t->pair->run_in_b([&] { p = open_uring_tap(cfg, &err); });
+      ASSERT_NE(p, nullptr) << uring_tap_rx_name(rx) << " round " << i << ": " << err;
+      Mbuf* m = nullptr;
+      EXPECT_EQ(p->rx_burst(0, &m, 1), 0);  // posts its reads (drain: finds the TAP empty)
+      EXPECT_EQ(p->rx_burst(0, &m, 1), 0);  // drain: leaves one read waiting
+      if (rx == UringTapRx::kDrain) {
+        EXPECT_EQ(t->pool->in_use(), 1u) << "one read waits on the empty TAP";
+      } else {
+        EXPECT_EQ(t->pool->in_use(), 128u) << uring_tap_rx_name(rx) << ": rx_depth with the kernel";
+      }
+    }
+    EXPECT_EQ(t->pool->in_use(), 0u) << uring_tap_rx_name(rx);
   }
-  EXPECT_EQ(pool->in_use(), 0u);
+}
+
+// wait_rx sleeps until a frame comes (not spinning), whichever way the port
+// receives, and the frame is then there for rx_burst.
+TEST(UringTap, WaitRxSleepsUntilAFrameComes) {
+  std::string why;
+  if (!testing::can_make_namespaces(&why)) GTEST_SKIP() << why;
+  const auto t = tap_setup("wait", &why);
+  ASSERT_NE(t, nullptr) << why;
+  UringTapConfig cfg = t->cfg;
+  for (const UringTapRx rx : kEveryRx) {
+    SCOPED_TRACE(uring_tap_rx_name(rx));
+    cfg.rx = rx;
+    std::unique_ptr<Port> port;
+    int raw = -1;  // the kernel side of the TAP
+    std::string err;
+    t->pair->run_in_b([&] {
+      port = open_uring_tap(cfg, &err);
+      raw = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+      sockaddr_ll sll{};
+      sll.sll_family = AF_PACKET;
+      sll.sll_ifindex = static_cast<int>(if_nametoindex(t->pair->if_b().c_str()));
+      if (bind(raw, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) {
+        close(raw);
+        raw = -1;
+      }
+    });
+    ASSERT_NE(port, nullptr) << err;
+    ASSERT_GE(raw, 0) << std::strerror(errno);
+    Mbuf* m = nullptr;
+    while (port->rx_burst(0, &m, 1) == 1) mbuf_free(m);  // the kernel's own, if any
+    const auto bytes = frame_bytes(200, 1, MacAddr::local_from(7));
+    const auto t0 = Clock::now();
+    std::thread sender([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      EXPECT_EQ(send(raw, bytes.data(), bytes.size(), 0), static_cast<ssize_t>(bytes.size()));
+    });
+    int wakeups = 0;
+    std::uint16_t got = 0;
+    while (got == 0 && Clock::now() - t0 < std::chrono::seconds(5)) {
+      port->wait_rx(0, std::chrono::seconds(2));
+      ++wakeups;
+      got = port->rx_burst(0, &m, 1);
+      if (got == 1 && m->pkt_len != bytes.size()) {  // not ours: a stray from the kernel
+        mbuf_free(m);
+        got = 0;
+      }
+    }
+    sender.join();
+    close(raw);
+    ASSERT_EQ(got, 1) << "the frame did not come";
+    mbuf_free(m);
+    EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(90)) << "it came before it was sent";
+    EXPECT_LE(wakeups, 4) << "wait_rx returned without a frame, again and again";
+    port.reset();
+    EXPECT_EQ(t->pool->in_use(), 0u);
+  }
 }
 
 // Frames tx_burst cannot write as they are: a chain longer than one write
