@@ -5,6 +5,7 @@
 #include "proto/wire/bytes.h"
 #include "proto/wire/ethernet.h"
 #include "proto/wire/ipv4.h"
+#include "proto/wire/ipv6.h"
 
 namespace ustack {
 namespace {
@@ -42,6 +43,10 @@ Stack::Stack(const StackConfig& cfg, MbufPool& pool, TimerWheel& timers, Counter
   ipv4_->register_protocol(wire::kIpProtoTcp, tcp_.get());
   icmp_->set_error_sink(wire::kIpProtoUdp, udp_.get());
   icmp_->set_error_sink(wire::kIpProtoTcp, tcp_.get());
+  ipv6_ = std::make_unique<Ipv6Layer>(*this);
+  icmpv6_ = std::make_unique<Icmpv6Layer>(*this);
+  nd_ = std::make_unique<NdLayer>(*this);
+  ipv6_->register_protocol(wire::kIpProtoIcmpv6, icmpv6_.get());
 }
 
 Stack::~Stack() {
@@ -52,12 +57,14 @@ Stack::~Stack() {
   for (SpscRing<Mbuf*>* r : links_.from)
     while (r->dequeue(m)) mbuf_free(m);
   arp_->cache().clear();
+  nd_->neighbors().clear();
   ipv4_->reassembler().clear();
 }
 
 void Stack::start(Instant now) {
   now_ = now;
   if (cfg_.netif.gratuitous_arp) arp_->announce();
+  if (ipv6_enabled()) nd_->start(now);
 }
 
 void Stack::on_rx(Worker&, std::size_t, Mbuf** pkts, std::uint16_t n, Instant now) {

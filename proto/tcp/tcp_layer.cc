@@ -447,8 +447,8 @@ void TcpLayer::ipv4_input(Mbuf* m, const Ipv4Meta& meta) {
 
 void TcpLayer::icmp_error(const IcmpError& e) {
   ConnKey k;
-  k.local = IpAddr::v4(e.src);
-  k.remote = IpAddr::v4(e.dst);
+  k.local = e.src;
+  k.remote = e.dst;
   k.local_port = e.src_port;
   k.remote_port = e.dst_port;
   TcpConn* c = table_.find(k);

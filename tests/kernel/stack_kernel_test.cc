@@ -56,7 +56,7 @@ TEST_P(StackKernel, UstackPingsKernel) {
     ASSERT_TRUE(host_->poll_until([&] { return r.got.size() == seq; }, seconds(5)))
         << "no reply to seq " << seq;
   }
-  EXPECT_EQ(r.got.back().from, kKernelAddr);
+  EXPECT_EQ(r.got.back().from, IpAddr::v4(kKernelAddr));
   EXPECT_EQ(r.got.back().ttl, 64);
   EXPECT_TRUE(r.got.back().rtt_valid);
   EXPECT_EQ(host_->counter("arp.tx.request"), 1u) << "we resolved the kernel once";

@@ -120,7 +120,7 @@ TEST(Udp, PortUnreachableReachesTheSendingSocket) {
   const IcmpError& e = p.client.errors[0];
   EXPECT_EQ(e.type, 3);
   EXPECT_EQ(e.code, 3);
-  EXPECT_EQ(e.dst, kAddrB);
+  EXPECT_EQ(e.dst, IpAddr::v4(kAddrB));
   EXPECT_EQ(e.dst_port, 9999);
   EXPECT_EQ(e.src_port, p.cli->local_port());
   EXPECT_EQ(p.t.b.counter("udp.drop.no_socket"), 1u);
