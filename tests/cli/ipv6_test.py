@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""IPv6 from the command line: --ip6 mistakes, `ustack ping` to the kernel's
+IPv6 address, and the kernel's `ping -6` to a running ustack server (root,
+in namespaces that are removed even on failure).
+usage: ipv6_test.py USTACK"""
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clitest import Netns, case, expect, finish, run, stop, usage_error  # noqa: E402
+
+USTACK = sys.argv[1]
+
+
+def usage(args, needle):
+    usage_error(USTACK, args, needle)
+
+
+@case("--ip6 and --gw6 refuse what is not a unicast IPv6 address")
+def _():
+    for bad in ("fd00::1", "fd00::1/129", "ff02::1/64", "::/64", "10.0.0.1/24"):
+        usage(["ping", "-i", "lo", "--ip", "10.0.0.1/24", "--ip6", bad, "-dest", "fd00::2"],
+              "bad address")
+    usage(["ping", "-i", "lo", "--ip", "10.0.0.1/24", "--ip6", "fd00::1/64", "--gw6", "ff02::2",
+           "-dest", "fd00::2"], "bad address")
+
+
+if os.geteuid() == 0:
+    @case("ping to an IPv6 address needs --ip6")
+    def _():
+        with Netns("6u") as n:
+            r = run(n.A([USTACK, "ping", "-i", n.ifa, "--ip", "10.0.0.1/24", "-dest", "fd00::2",
+                         "-c", "1"]))
+            expect(r.returncode == 2 and "--ip6" in r.stderr, r.stdout + r.stderr)
+
+    @case("ustack ping -dest fd00::2: neighbor discovery and echo with the kernel")
+    def _():
+        with Netns("6p", ipv6=True) as n:
+            r = run(n.A([USTACK, "ping", "-i", n.ifa, "--ip", "10.0.0.1/24", "--ip6", "fd00::1/64",
+                         "-dest", "fd00::2", "-c", "3", "--interval", "0.2"]))
+            expect(r.returncode == 0, r.stdout + r.stderr)
+            expect("PING fd00::2 (fd00::2) 56(104) bytes of data." in r.stdout, r.stdout)
+            expect("64 bytes from fd00::2: icmp_seq=1 ttl=64 time=" in r.stdout, r.stdout)
+            expect("3 packets transmitted, 3 received, 0% packet loss" in r.stdout, r.stdout)
+            neigh = run(n.B(["ip", "-6", "neigh", "show", "dev", n.ifb])).stdout
+            expect("fd00::1 lladdr" in neigh, neigh)
+
+    @case("ustack ping to a silent IPv6 address fails with status 1")
+    def _():
+        with Netns("6s", ipv6=True) as n:
+            r = run(n.A([USTACK, "ping", "-i", n.ifa, "--ip", "10.0.0.1/24", "--ip6", "fd00::1/64",
+                         "-dest", "fd00::9", "-c", "2", "--interval", "0.2", "-W", "0.5"]))
+            expect(r.returncode == 1, r.stdout + r.stderr)
+            expect("2 packets transmitted, 0 received" in r.stdout, r.stdout)
+
+    @case("kernel ping -6 to a running ustack udpserver")
+    def _():
+        with Netns("6k", ipv6=True) as n:
+            srv = subprocess.Popen(n.A([USTACK, "udpserver", "-i", n.ifa, "--ip", "10.0.0.1/24",
+                                        "--ip6", "fd00::1/64", "-port", "7"]),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                time.sleep(1.5)  # DAD: one solicitation and a second of silence
+                r = run(n.B(["ping", "-6", "-n", "-c", "3", "-i", "0.2", "-W", "2", "fd00::1"]))
+                expect(r.returncode == 0 and "3 received" in r.stdout, r.stdout + r.stderr)
+            finally:
+                stop(srv)
+
+finish()
