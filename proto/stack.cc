@@ -47,6 +47,10 @@ Stack::Stack(const StackConfig& cfg, MbufPool& pool, TimerWheel& timers, Counter
   icmpv6_ = std::make_unique<Icmpv6Layer>(*this);
   nd_ = std::make_unique<NdLayer>(*this);
   ipv6_->register_protocol(wire::kIpProtoIcmpv6, icmpv6_.get());
+  ipv6_->register_protocol(wire::kIpProtoUdp, udp_.get());
+  ipv6_->register_protocol(wire::kIpProtoTcp, tcp_.get());
+  icmpv6_->set_error_sink(wire::kIpProtoUdp, udp_.get());
+  icmpv6_->set_error_sink(wire::kIpProtoTcp, tcp_.get());
 }
 
 Stack::~Stack() {
@@ -135,6 +139,23 @@ void Stack::poll_inbound() {
       ethernet_->input(m);
     }
   }
+}
+
+SendResult Stack::ip_output(Mbuf* m, const IpAddr& src, const IpAddr& dst, std::uint8_t protocol) {
+  if (dst.is_v6()) {
+    if (!ipv6_enabled()) {
+      mbuf_free(m);
+      return SendResult::kNoRoute;
+    }
+    return ipv6_->output(m, src.as_v6(), dst.as_v6(), protocol);
+  }
+  return ipv4_->output(m, src.as_v4(), dst.as_v4(), protocol);
+}
+
+IpAddr Stack::source_for(const IpAddr& dst) const {
+  if (dst.is_v6())
+    return IpAddr::v6(ipv6_enabled() ? ipv6_->source_for(dst.as_v6()) : Ipv6Addr::any());
+  return IpAddr::v4(ipv4_->source_for(dst.as_v4()));
 }
 
 void Stack::input(Mbuf* frame, Instant now) {

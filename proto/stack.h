@@ -114,6 +114,17 @@ class Stack final : public PacketHandler {
   NdLayer& nd() { return *nd_; }
   bool ipv6_enabled() const { return cfg_.netif.ipv6_enabled(); }
 
+  // For the transports, which keep one code path for both families: sends
+  // `m` (transport header and data) from `src` to `dst` by the family of
+  // the addresses (takes ownership), and the source address for `dst`
+  // (unspecified when there is none: no IPv6, or DAD still running).
+  SendResult ip_output(Mbuf* m, const IpAddr& src, const IpAddr& dst, std::uint8_t protocol);
+  IpAddr source_for(const IpAddr& dst) const;
+  // The IP header a segment of `a`'s family carries (no options or
+  // extension headers): what the MSS leaves out of the MTU (RFC 9293
+  // §3.7.1; RFC 8200 §8.3).
+  static constexpr std::uint32_t ip_header_len(const IpAddr& a) { return a.is_v6() ? 40 : 20; }
+
  private:
   StackConfig cfg_;
   MbufPool& pool_;

@@ -268,7 +268,7 @@ TEST(Ipv6Hostile, ExtensionHeaderChainsAreRefusedWithTheRightError) {
   h.drop("ipv6.rx.no_next_header", kNoNext);
   // A fragment (reassembly not built): counted.
   h.drop("ipv6.drop.fragment", kFragment);
-  // An unknown upper layer (UDP before it is registered is one): code 1.
+  // An unknown upper layer (Next Header 99): Parameter Problem code 1.
   h.drop("ipv6.drop.unknown_protocol", kUdp, 6, 99);
   EXPECT_EQ(h.a("icmpv6.rx.error"), ++pp);
 }
@@ -281,9 +281,9 @@ TEST(Ipv6Hostile, BadHeadersAndAddresses) {
   h.drop("ipv6.drop.land", kEchoRequest, 23, 2);          // source fd00::2, B itself
   h.drop("ipv6.drop.not_for_us", kEchoRequest, 39, 9);    // to fd00::9
   h.drop("icmpv6.drop.bad_checksum", kEchoRequest, 47, 0x99);
-  // An atomic fragment is processed whole (RFC 6946); to a closed UDP
-  // port (no UDP over IPv6 yet) it is an unknown protocol.
-  h.drop("ipv6.drop.unknown_protocol", kAtomicFragment);
+  // An atomic fragment is processed whole (RFC 6946): it reaches UDP,
+  // where port 7 is closed here.
+  h.drop("udp.drop.no_socket", kAtomicFragment);
 }
 
 TEST(Ipv6Hostile, BogusNeighborDiscovery) {

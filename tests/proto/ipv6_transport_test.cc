@@ -1,0 +1,241 @@
+// UDP and TCP over IPv6 between two stacks over memlink, with the same API
+// as IPv4 (addresses as IpAddr): the 20 KB echo and a bulk echo under loss,
+// the MSS of an IPv6 segment (RFC 8200 §8.3), resets and refusals, both
+// families through one listener at once (the connection table keyed on
+// either family), UDP echo with the IPv6 pseudo-header checksum, the zero
+// checksum refused (RFC 8200 §8.1), and ICMPv6 port unreachable reaching
+// the socket.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include "proto/tcp_apps.h"
+#include "proto/two_stacks.h"
+#include "proto/wire/checksum.h"
+#include "proto/wire/ethernet.h"
+#include "proto/wire/ipv4.h"
+#include "proto/wire/ipv6.h"
+#include "proto/wire/ipv6_ethernet.h"
+
+namespace ustack {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::EchoClient;
+using testing::EchoServer;
+using testing::kAddr6A;
+using testing::kAddr6B;
+using testing::kAddrB;
+using testing::LinkOptions;
+using testing::random_bytes;
+using testing::TwoStacks;
+
+LinkOptions v6() {
+  LinkOptions o;
+  o.ipv6 = true;
+  o.dad_transmits = 0;  // DAD has its own tests (ipv6_test.cc)
+  return o;
+}
+
+struct Pair6 {
+  TwoStacks t;
+  EchoServer server;
+  explicit Pair6(const LinkOptions& o = v6()) : t(o) {
+    std::string err;
+    EXPECT_NE(t.b.stack->tcp().listen(8888, server, &err), nullptr) << err;
+  }
+  TcpConn* connect(EchoClient& c, const IpAddr& to = IpAddr::v6(kAddr6B)) {
+    std::string err;
+    t.sync();
+    TcpConn* conn = t.a.stack->tcp().connect(to, 8888, c, &err);
+    EXPECT_NE(conn, nullptr) << err;
+    return conn;
+  }
+};
+
+TEST(TcpIpv6, TwentyKilobyteEchoAndCleanClose) {
+  Pair6 p;
+  EchoClient c(random_bytes(20000, 7));
+  TcpConn* conn = p.connect(c);
+  ASSERT_TRUE(p.t.run_until([&] { return c.connected; }));
+  EXPECT_EQ(conn->mss(), 1500u - 40 - 20 - 12) << "MTU less IPv6, TCP and timestamps";
+  EXPECT_TRUE(conn->key().local.is_v6());
+  EXPECT_EQ(conn->key().local, IpAddr::v6(kAddr6A));
+  ASSERT_TRUE(p.t.run_until([&] { return c.closed; }, 200000));
+  EXPECT_EQ(c.got, c.data());
+  EXPECT_EQ(c.reason, TcpCloseReason::kNormal);
+  EXPECT_EQ(p.server.closed, 1);
+  EXPECT_EQ(p.t.a.counter("tcp.tx.retransmits"), 0u);
+  EXPECT_EQ(p.t.b.counter("tcp.drop.bad_checksum"), 0u);
+  EXPECT_GT(p.t.a.counter("ipv6.tx"), 10u);
+  EXPECT_EQ(p.t.a.counter("ipv4.tx"), 0u) << "nothing went over IPv4";
+  p.t.run_for(seconds(61), milliseconds(100));
+  EXPECT_EQ(p.t.a.stack->tcp().connections(), 0u);
+  EXPECT_EQ(p.t.b.stack->tcp().connections(), 0u);
+}
+
+TEST(TcpIpv6, LinkLocalPeer) {
+  Pair6 p;
+  EchoClient c(random_bytes(3000, 3));
+  p.connect(c, IpAddr::v6(wire::link_local_from_mac(p.t.link->b().mac())));
+  ASSERT_TRUE(p.t.run_until([&] { return c.closed; }, 200000));
+  EXPECT_EQ(c.got, c.data());
+}
+
+TEST(TcpIpv6, BulkEchoUnderLossAndReordering) {
+  LinkOptions o = v6();
+  for (FaultConfig* f : {&o.a_to_b, &o.b_to_a}) {
+    f->loss = 0.01;
+    f->reorder = 0.05;
+    f->reorder_depth = 10;
+  }
+  o.b_to_a.seed = 77;
+  Pair6 p(o);
+  EchoClient c(random_bytes(1 << 20, 11));
+  p.connect(c);
+  ASSERT_TRUE(p.t.run_until([&] { return c.closed; }, 5'000'000));
+  EXPECT_EQ(c.got, c.data());
+  EXPECT_GT(p.t.a.counter("tcp.tx.retransmits"), 0u);
+}
+
+TEST(TcpIpv6, BothFamiliesThroughOneListenerAtOnce) {
+  Pair6 p;
+  EchoClient c4(random_bytes(5000, 4)), c6(random_bytes(5000, 6));
+  p.connect(c4, IpAddr::v4(kAddrB));
+  p.connect(c6);
+  ASSERT_TRUE(p.t.run_until([&] { return c4.closed && c6.closed; }, 200000));
+  EXPECT_EQ(c4.got, c4.data());
+  EXPECT_EQ(c6.got, c6.data());
+  EXPECT_EQ(p.server.accepted, 2);
+}
+
+TEST(TcpIpv6, RefusedWithResetAndUnreachableAddress) {
+  TwoStacks t(v6());
+  EchoClient c(random_bytes(10, 1));
+  std::string err;
+  t.sync();
+  ASSERT_NE(t.a.stack->tcp().connect(IpAddr::v6(kAddr6B), 9999, c, &err), nullptr) << err;
+  ASSERT_TRUE(t.run_until([&] { return c.closed; }));
+  EXPECT_EQ(c.reason, TcpCloseReason::kRefused);
+  EXPECT_EQ(t.b.counter("tcp.tx.rst"), 1u);
+  // Without a route (no IPv6 default router) the SYN goes nowhere.
+  EchoClient far(random_bytes(10, 1));
+  t.sync();
+  ASSERT_NE(t.a.stack->tcp().connect(*IpAddr::parse("2001:db8::1"), 80, far, &err), nullptr);
+  EXPECT_GE(t.a.counter("ipv6.drop.no_route"), 1u);
+}
+
+TEST(TcpIpv6, ConnectWithoutIpv6IsAnError) {
+  TwoStacks t;  // IPv4 only
+  EchoClient c(random_bytes(10, 1));
+  std::string err;
+  t.sync();
+  EXPECT_EQ(t.a.stack->tcp().connect(IpAddr::v6(kAddr6B), 80, c, &err), nullptr);
+  EXPECT_NE(err.find("no usable IPv6 address"), std::string::npos) << err;
+}
+
+// Echoes every datagram back to its sender.
+struct UdpEcho : UdpHandler {
+  void on_datagram(UdpSocket& s, UdpDatagram& d) override {
+    from = d.src;
+    hop_limit = d.ttl;
+    s.send_to(d.src, d.src_port, d.payload);
+  }
+  IpAddr from;
+  std::uint8_t hop_limit = 0;
+};
+
+struct UdpCollect : UdpHandler {
+  void on_datagram(UdpSocket&, UdpDatagram& d) override {
+    std::vector<std::byte> b(d.payload->pkt_len);
+    mbuf_read(d.payload, 0, b);
+    mbuf_free(d.payload);
+    got.push_back(std::move(b));
+  }
+  void on_error(UdpSocket&, const IcmpError& e) override { errors.push_back(e); }
+  std::vector<std::vector<std::byte>> got;
+  std::vector<IcmpError> errors;
+};
+
+TEST(UdpIpv6, EchoUpToTheMtu) {
+  TwoStacks t(v6());
+  UdpEcho echo;
+  UdpCollect client;
+  std::string err;
+  ASSERT_NE(t.b.stack->udp().open(echo, 7, &err), nullptr) << err;
+  UdpSocket* s = t.a.stack->udp().open(client, 0, &err);
+  ASSERT_NE(s, nullptr) << err;
+  for (std::size_t n : {0u, 1u, 100u, 1000u, 1452u}) {  // 1452 = 1500 - 40 - 8
+    const auto data = random_bytes(n, static_cast<std::uint32_t>(n));
+    client.got.clear();
+    t.sync();
+    ASSERT_EQ(s->send_to(IpAddr::v6(kAddr6B), 7, data), SendResult::kOk) << n;
+    ASSERT_TRUE(t.run_until([&] { return !client.got.empty(); })) << n;
+    EXPECT_EQ(client.got[0], data) << n;
+  }
+  EXPECT_EQ(echo.from, IpAddr::v6(kAddr6A));
+  EXPECT_EQ(echo.hop_limit, 64);
+  // Over the MTU: IPv6 source fragmentation is not built.
+  t.sync();
+  EXPECT_EQ(s->send_to(IpAddr::v6(kAddr6B), 7, random_bytes(1453, 1)), SendResult::kTooBig);
+  EXPECT_EQ(t.b.counter("udp.drop.bad_checksum"), 0u);
+}
+
+TEST(UdpIpv6, ClosedPortGivesIcmpv6PortUnreachableToTheSocket) {
+  TwoStacks t(v6());
+  UdpCollect client;
+  std::string err;
+  UdpSocket* s = t.a.stack->udp().open(client, 0, &err);
+  ASSERT_NE(s, nullptr) << err;
+  t.sync();
+  ASSERT_EQ(s->send_to(IpAddr::v6(kAddr6B), 9999, random_bytes(10, 0)), SendResult::kOk);
+  ASSERT_TRUE(t.run_until([&] { return !client.errors.empty(); }));
+  const IcmpError& e = client.errors[0];
+  EXPECT_EQ(e.type, wire::kIcmpv6DestUnreachable);
+  EXPECT_EQ(e.code, wire::kIcmpv6UnreachPort);
+  EXPECT_EQ(e.dst, IpAddr::v6(kAddr6B));
+  EXPECT_EQ(e.dst_port, 9999);
+  EXPECT_EQ(e.src_port, s->local_port());
+  EXPECT_EQ(t.b.counter("udp.drop.no_socket"), 1u);
+  EXPECT_EQ(t.b.counter("icmpv6.tx.error"), 1u);
+}
+
+TEST(UdpIpv6, ZeroChecksumIsRefused) {
+  TwoStacks t(v6());
+  UdpCollect sink;
+  std::string err;
+  ASSERT_NE(t.b.stack->udp().open(sink, 7, &err), nullptr) << err;
+  // A datagram from A with checksum 0 (legal over IPv4, not over IPv6),
+  // then the same with its checksum, which arrives.
+  for (bool with_checksum : {false, true}) {
+    Mbuf* m = t.a.pool->alloc();
+    ASSERT_NE(m, nullptr);
+    std::byte* p = m->append(14 + 40 + 8 + 4);
+    wire::store_mac(p, t.link->b().mac());
+    wire::store_mac(p + 6, t.link->a().mac());
+    wire::store_be16(p + 12, wire::kEtherTypeIpv6);
+    wire::Ipv6Repr r;
+    r.src = kAddr6A;
+    r.dst = kAddr6B;
+    r.next_header = wire::kIpProtoUdp;
+    r.payload_len = 12;
+    r.emit({p + 14, 40});
+    std::byte* u = p + 54;
+    wire::store_be16(u, 5000);
+    wire::store_be16(u + 2, 7);
+    wire::store_be16(u + 4, 12);
+    wire::store_be16(u + 6, 0);
+    std::memcpy(u + 8, "abcd", 4);
+    if (with_checksum)
+      wire::store_be16(u + 6, wire::ipv6_l4_checksum(kAddr6A, kAddr6B, wire::kIpProtoUdp, {u, 12}));
+    ASSERT_EQ(t.link->a().tx_burst(0, &m, 1), 1u);
+    for (int i = 0; i < 4; ++i) t.step();
+  }
+  EXPECT_EQ(t.b.counter("udp.drop.bad_checksum"), 1u);
+  ASSERT_EQ(sink.got.size(), 1u);
+}
+
+}  // namespace
+}  // namespace ustack
