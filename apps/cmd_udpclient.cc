@@ -145,7 +145,7 @@ int cmd_udpclient(const Argv& argv) {
     return kExitFailure;
   }
   sock->connect(*addr, static_cast<std::uint16_t>(port));
-  const std::string peer = addr->to_string() + ":" + std::to_string(port);
+  const std::string peer = peer_string(*addr, static_cast<std::uint16_t>(port));
   std::printf("UDP %s: %llu datagrams of %llu bytes at %g/s\n", peer.c_str(), count, size, rate);
   std::fflush(stdout);
   host->sync();

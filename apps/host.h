@@ -50,6 +50,13 @@ bool read_host_options(const cli::Args& args, HostOptions* out, std::string* err
 // the kernel answers on it too). false and *error when there is none.
 bool host_address(const HostOptions& o, Ipv4Cidr* out, std::string* error);
 
+// "10.0.0.2:7" or "[fd00::2]:7" (RFC 5952 §6: brackets around an IPv6
+// address with a port).
+inline std::string peer_string(const IpAddr& a, std::uint16_t port) {
+  const std::string p = std::to_string(port);
+  return a.is_v6() ? "[" + a.to_string() + "]:" + p : a.to_string() + ":" + p;
+}
+
 // The line a server prints for each finished connection:
 // "PEER: [WHAT]received N bytes, sent N bytes in T ms (REASON)".
 void print_connection_summary(const std::string& peer, const std::string& what,

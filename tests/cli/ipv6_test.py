@@ -2,7 +2,7 @@
 """IPv6 from the command line: --ip6 mistakes, `ustack ping` to the kernel's
 IPv6 address, and the kernel's `ping -6` to a running ustack server (root,
 in namespaces that are removed even on failure).
-usage: ipv6_test.py USTACK"""
+usage: ipv6_test.py USTACK PEERS_DIR"""
 import os
 import subprocess
 import sys
@@ -12,6 +12,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clitest import Netns, case, expect, finish, run, stop, usage_error  # noqa: E402
 
 USTACK = sys.argv[1]
+PEERS = sys.argv[2]
+PY = "/usr/bin/python3"
+V6 = ["--ip", "10.0.0.1/24", "--ip6", "fd00::1/64"]
+
+
+def serve(n, cmd, args):
+    """Starts `ustack CMD` with IPv6 in namespace A and waits out DAD (one
+    solicitation and a second of silence)."""
+    proc = subprocess.Popen(n.A([USTACK, cmd, "-i", n.ifa] + V6 + args), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    return proc
 
 
 def usage(args, needle):
@@ -58,14 +70,61 @@ if os.geteuid() == 0:
     @case("kernel ping -6 to a running ustack udpserver")
     def _():
         with Netns("6k", ipv6=True) as n:
-            srv = subprocess.Popen(n.A([USTACK, "udpserver", "-i", n.ifa, "--ip", "10.0.0.1/24",
-                                        "--ip6", "fd00::1/64", "-port", "7"]),
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            srv = serve(n, "udpserver", ["-port", "7"])
             try:
-                time.sleep(1.5)  # DAD: one solicitation and a second of silence
                 r = run(n.B(["ping", "-6", "-n", "-c", "3", "-i", "0.2", "-W", "2", "fd00::1"]))
                 expect(r.returncode == 0 and "3 received" in r.stdout, r.stdout + r.stderr)
             finally:
                 stop(srv)
+
+    @case("tcpclient -addr fd00::2: 20 KB echo against the kernel")
+    def _():
+        with Netns("6t", ipv6=True) as n:
+            srv = subprocess.Popen(n.B([PY, f"{PEERS}/tcp_echo_server.py", "fd00::2", "8888", "1",
+                                        "20"]))
+            try:
+                time.sleep(0.5)
+                r = run(n.A([USTACK, "tcpclient", "-i", n.ifa] + V6 +
+                            ["-addr", "fd00::2", "-port", "8888", "--bytes", "20000"]))
+                expect(r.returncode == 0, r.stdout + r.stderr)
+                expect("sent 20000 bytes, received 20000 bytes, echo verified" in r.stdout,
+                       r.stdout)
+            finally:
+                srv.wait(timeout=30)
+
+    @case("tcpserver --ip6: kernel clients' 20 KB echo over IPv6 and IPv4")
+    def _():
+        with Netns("6v", ipv6=True) as n:
+            srv = serve(n, "tcpserver", ["-port", "8888", "--count", "2"])
+            try:
+                for addr in ("fd00::1", "10.0.0.1"):
+                    r = run(n.B([PY, f"{PEERS}/tcp_client.py", addr, "8888", "echo", "20000"]))
+                    expect(r.returncode == 0, addr + ": " + r.stdout + r.stderr)
+            finally:
+                out, err = stop(srv, sig=None, timeout=30)
+            expect(srv.returncode == 0, out + err)
+            expect("[fd00::2]:" in out and "received 20000 bytes, sent 20000 bytes" in out, out)
+
+    @case("udpserver --ip6 echoes the kernel's datagrams; udpclient -addr fd00::2")
+    def _():
+        with Netns("6d", ipv6=True) as n:
+            srv = serve(n, "udpserver", ["-port", "7", "--count", "4"])
+            try:
+                r = run(n.B([PY, f"{PEERS}/udp_echo_client.py", "fd00::1", "7", "0", "1", "100",
+                             "1452"]))
+                expect(r.returncode == 0, r.stdout + r.stderr)
+            finally:
+                out, err = stop(srv, sig=None, timeout=30)
+            expect("[fd00::2]:" in out, out + err)
+            echo = subprocess.Popen(n.B([PY, f"{PEERS}/udp_echo_server.py", "fd00::2", "7007", "5",
+                                         "20"]))
+            try:
+                time.sleep(0.5)
+                r = run(n.A([USTACK, "udpclient", "-i", n.ifa] + V6 +
+                            ["-addr", "fd00::2", "-port", "7007", "-c", "5", "-s", "1000"]))
+                expect(r.returncode == 0, r.stdout + r.stderr)
+                expect("[fd00::2]:7007" in r.stdout + r.stderr, r.stdout + r.stderr)
+            finally:
+                echo.wait(timeout=30)
 
 finish()

@@ -7,9 +7,12 @@
 // after it (NetnsPair).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "kernel/kernel_echo.h"
 #include "kernel/kernel_host.h"
 #include "proto/wire/ipv6_ethernet.h"
 
@@ -138,6 +141,46 @@ TEST_P(KernelIpv6, UstackGivesUpAnAddressTheKernelHas) {
   // The link-local address is ours alone.
   EXPECT_EQ(local(wire::link_local_from_mac(host_->port().mac()))->state,
             Ipv6AddrState::kPreferred);
+}
+
+// ---- TCP and UDP over IPv6 with the kernel.
+
+const std::string kPeers = std::string(USTACK_TEST_DIR) + "/kernel/peers/";
+const std::string kPython = "/usr/bin/python3 ";
+
+TEST_P(KernelIpv6, UstackClientTwentyKilobyteEcho) {
+  testing::ustack_client_echo_20k(*host_, *pair_, IpAddr::v6(kKernel6));
+  EXPECT_EQ(host_->counter("tcp.drop.bad_checksum"), 0u);
+  EXPECT_EQ(host_->counter("ipv4.tx"), 0u) << "all of it over IPv6";
+}
+
+TEST_P(KernelIpv6, KernelClientTwentyKilobyteEchoOverBothFamilies) {
+  testing::EchoServer server;
+  std::string err;
+  ASSERT_NE(host_->stack().tcp().listen(8888, server, &err), nullptr) << err;
+  testing::kernel_client_echo_20k(*host_, *pair_, "fd00::1", 8888);
+  EXPECT_EQ(server.echoed, 20000u);
+  // The same listener takes IPv4 too.
+  testing::kernel_client_echo_20k(*host_, *pair_, "10.0.0.1", 8888);
+  EXPECT_EQ(server.echoed, 40000u);
+  EXPECT_TRUE(host_->poll_until([&] { return server.closed == 2; }, seconds(5)));
+}
+
+// Sizes within one IPv6 packet: fragments are not built yet.
+TEST_P(KernelIpv6, UdpEchoServerForKernelClient) {
+  testing::UdpEcho echo;
+  std::string err;
+  ASSERT_NE(host_->stack().udp().open(echo, 7, &err), nullptr) << err;
+  std::string out;
+  const int rc = host_->run_while_polling(
+      pair_->in_b(kPython + kPeers + "udp_echo_client.py fd00::1 7 0 1 100 1000 1452"), seconds(60),
+      &out);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(host_->counter("udp.drop.bad_checksum"), 0u);
+}
+
+TEST_P(KernelIpv6, UdpEchoAgainstKernelServer) {
+  testing::udp_echo_against_kernel(*host_, *pair_, IpAddr::v6(kKernel6), {0, 1, 100, 1000, 1452});
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, KernelIpv6, ::testing::Values("af_packet", "af_packet_v2"));

@@ -167,6 +167,24 @@ class KernelHost {
   std::unique_ptr<Stack> stack_;
 };
 
+// Connects `client` to (to, port) on a server that may still be starting:
+// a refusal is retried with a fresh client from `make()`, at most 50 times
+// 100 ms apart. True when connected; *error says why not.
+template <typename Client, typename Make>
+bool connect_when_listening(KernelHost& h, const IpAddr& to, std::uint16_t port, Client& client,
+                            Make&& make, std::string* error) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    client = make();
+    h.sync();
+    if (h.stack().tcp().connect(to, port, client, error) == nullptr) return false;
+    h.poll_until([&] { return client.connected || client.closed; }, std::chrono::seconds(5));
+    if (client.connected) return true;
+    h.poll_until([] { return false; }, std::chrono::milliseconds(100));
+  }
+  *error = "never accepted";
+  return false;
+}
+
 // A NetnsPair and a KernelHost on the driver named by the test parameter,
 // made before each test and removed after it.
 class KernelPeerTest : public ::testing::TestWithParam<std::string> {

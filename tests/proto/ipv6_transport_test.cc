@@ -12,6 +12,7 @@
 
 #include "proto/tcp_apps.h"
 #include "proto/two_stacks.h"
+#include "proto/udp_apps.h"
 #include "proto/wire/checksum.h"
 #include "proto/wire/ethernet.h"
 #include "proto/wire/ipv4.h"
@@ -136,28 +137,8 @@ TEST(TcpIpv6, ConnectWithoutIpv6IsAnError) {
   EXPECT_NE(err.find("no usable IPv6 address"), std::string::npos) << err;
 }
 
-// Echoes every datagram back to its sender.
-struct UdpEcho : UdpHandler {
-  void on_datagram(UdpSocket& s, UdpDatagram& d) override {
-    from = d.src;
-    hop_limit = d.ttl;
-    s.send_to(d.src, d.src_port, d.payload);
-  }
-  IpAddr from;
-  std::uint8_t hop_limit = 0;
-};
-
-struct UdpCollect : UdpHandler {
-  void on_datagram(UdpSocket&, UdpDatagram& d) override {
-    std::vector<std::byte> b(d.payload->pkt_len);
-    mbuf_read(d.payload, 0, b);
-    mbuf_free(d.payload);
-    got.push_back(std::move(b));
-  }
-  void on_error(UdpSocket&, const IcmpError& e) override { errors.push_back(e); }
-  std::vector<std::vector<std::byte>> got;
-  std::vector<IcmpError> errors;
-};
+using UdpCollect = testing::UdpCollector;
+using testing::UdpEcho;
 
 TEST(UdpIpv6, EchoUpToTheMtu) {
   TwoStacks t(v6());
@@ -176,7 +157,7 @@ TEST(UdpIpv6, EchoUpToTheMtu) {
     EXPECT_EQ(client.got[0], data) << n;
   }
   EXPECT_EQ(echo.from, IpAddr::v6(kAddr6A));
-  EXPECT_EQ(echo.hop_limit, 64);
+  EXPECT_EQ(echo.ttl, 64);
   // Over the MTU: IPv6 source fragmentation is not built.
   t.sync();
   EXPECT_EQ(s->send_to(IpAddr::v6(kAddr6B), 7, random_bytes(1453, 1)), SendResult::kTooBig);
