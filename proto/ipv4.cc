@@ -156,7 +156,7 @@ void Ipv4Layer::input(Mbuf* m, bool l2_broadcast) {
   m->trim(m->pkt_len - total);  // link padding
   m->adj(hlen);
   if (more || offset != 0) {
-    const FragmentKey key{meta.src, meta.dst, ip->ident(), meta.protocol};
+    const FragmentKey key{IpAddr::v4(meta.src), IpAddr::v4(meta.dst), ip->ident(), meta.protocol};
     m = reasm_.add(key, offset, more, m, stack_.now());
     if (m == nullptr) return;
     meta.reassembled = true;

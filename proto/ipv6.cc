@@ -20,6 +20,7 @@ bool Ipv6Meta::may_send_icmp_error(bool multicast_ok) const {
 
 Ipv6Layer::Ipv6Layer(Stack& stack)
     : stack_(stack),
+      reasm_(stack.config().ipv6.reassembly, stack.timers(), stack.counters()),
       rx_(stack.counters().get("ipv6.rx")),
       tx_(stack.counters().get("ipv6.tx")),
       rx_no_next_(stack.counters().get("ipv6.rx.no_next_header")),
@@ -33,7 +34,9 @@ Ipv6Layer::Ipv6Layer(Stack& stack)
       drop_hbh_late_(stack.counters().get("ipv6.drop.hop_by_hop_not_first")),
       drop_routing_(stack.counters().get("ipv6.drop.routing_header")),
       drop_too_many_headers_(stack.counters().get("ipv6.drop.header_chain")),
-      drop_fragment_(stack.counters().get("ipv6.drop.fragment")),
+      drop_fragment_length_(stack.counters().get("ipv6.drop.fragment_length")),
+      drop_fragment_too_big_(stack.counters().get("ipv6.drop.fragment_too_big")),
+      drop_fragment_chain_(stack.counters().get("ipv6.drop.fragment_header_chain")),
       drop_unknown_protocol_(stack.counters().get("ipv6.drop.unknown_protocol")),
       drop_no_route_(stack.counters().get("ipv6.drop.no_route")),
       drop_too_big_(stack.counters().get("ipv6.drop.too_big")),
@@ -171,12 +174,12 @@ void Ipv6Layer::input(Mbuf* m, bool l2_multicast) {
       pp && walk.param_code == wire::kParamProblemOption && !walk.param_problem_unless_multicast;
   switch (walk.status) {
     case wire::Ipv6WalkStatus::kUpper:
-      return deliver(m, meta, walk.upper_offset, walk.next_header_field);
+      meta.next_header = walk.upper;
+      return deliver(m, meta, walk.upper_offset, static_cast<long>(walk.next_header_field));
     case wire::Ipv6WalkStatus::kNoNextHeader:
       return drop(m, rx_no_next_);  // RFC 8200 §4.7: nothing to deliver
     case wire::Ipv6WalkStatus::kFragment:
-      // Reassembly is not built yet (RFC 8200 §4.5): counted.
-      return drop(m, drop_fragment_);
+      return fragment(m, meta, walk.frag);
     case wire::Ipv6WalkStatus::kTruncated:
       return drop(m, drop_malformed_);
     case wire::Ipv6WalkStatus::kBadOption:
@@ -191,13 +194,44 @@ void Ipv6Layer::input(Mbuf* m, bool l2_multicast) {
   }
 }
 
-void Ipv6Layer::deliver(Mbuf* m, Ipv6Meta& meta, std::size_t upper_offset, std::size_t nh_field) {
-  meta.next_header = wire::load_u8(m->data() + nh_field);
+void Ipv6Layer::fragment(Mbuf* m, Ipv6Meta& meta, const wire::Ipv6FragmentInfo& f) {
+  const std::uint32_t len = m->pkt_len - static_cast<std::uint32_t>(f.data_offset);
+  // RFC 8200 §4.5: a fragment with M set whose length is not a multiple of
+  // 8, and one that would end past 65535, are refused with Parameter
+  // Problem code 0 pointing at the Payload Length and the Fragment Offset.
+  if (f.more && len % 8 != 0)
+    return refuse(m, meta, drop_fragment_length_, true, wire::kParamProblemHeaderField,
+                  wire::Ipv6View::kPayloadLengthOffset, false);
+  if (f.offset_bytes + len > 0xffff)
+    return refuse(m, meta, drop_fragment_too_big_, true, wire::kParamProblemHeaderField,
+                  static_cast<std::uint32_t>(f.header_offset + 2), false);
+  // RFC 7112 §5: the first fragment carries the whole header chain, up to
+  // and including the upper-layer header; one that does not is refused
+  // with code 3. Here the fragmentable part must start with the upper
+  // layer (extension headers behind a Fragment header are not walked) and
+  // the first fragment must hold its first 8 bytes.
+  if (wire::ipv6_is_extension(f.next_header) || f.next_header == wire::kIpProtoNoNext)
+    return drop(m, drop_fragment_chain_);
+  if (f.offset_bytes == 0 && len < 8)
+    return refuse(m, meta, drop_fragment_chain_, true, wire::kParamProblemChainIncomplete, 0,
+                  false);
+  // RFC 8200 §4.5: fragments are reassembled by source, destination and
+  // identification (and here the Next Header they carry, which a sender
+  // repeats in every fragment).
+  const FragmentKey key{IpAddr::v6(meta.src), IpAddr::v6(meta.dst), f.ident, f.next_header};
+  m->adj(static_cast<std::uint16_t>(f.data_offset));
+  m = reasm_.add(key, f.offset_bytes, f.more, m, stack_.now());
+  if (m == nullptr) return;  // held, or refused and counted
+  meta.next_header = f.next_header;
+  deliver(m, meta, 0, -1);
+}
+
+void Ipv6Layer::deliver(Mbuf* m, Ipv6Meta& meta, std::size_t upper_offset, long nh_field) {
   Ipv6Protocol* p = protocols_[meta.next_header];
   if (p == nullptr) {
     // RFC 8200 §4: an unrecognized Next Header: Parameter Problem code 1
-    // pointing at it.
-    return refuse(m, meta, drop_unknown_protocol_, true, wire::kParamProblemNextHeader,
+    // pointing at it (when the packet is still whole to quote).
+    return refuse(m, meta, drop_unknown_protocol_, nh_field >= 0, wire::kParamProblemNextHeader,
                   static_cast<std::uint32_t>(nh_field), false);
   }
   // RFC 4291 §2.5.2: the unspecified address is a source only for DAD's

@@ -13,11 +13,23 @@
 #include "core/mbuf.h"
 #include "proto/ip_addr.h"
 #include "proto/ipv4.h"
+#include "proto/ipv4_reassembly.h"
 #include "proto/neighbor_cache.h"
+#include "proto/wire/ipv6_ext.h"
 
 namespace ustack {
 
 class Stack;
+
+// Fragment reassembly for IPv6 (RFC 8200 §4.5): 60 s from the first
+// fragment, payloads up to 65535 bytes, counters "ipv6.reasm.*".
+inline ReassemblyConfig ipv6_reassembly_defaults() {
+  ReassemblyConfig c;
+  c.timeout = std::chrono::seconds(60);
+  c.max_payload = 0xffff;
+  c.counter_prefix = "ipv6.reasm";
+  return c;
+}
 
 // Setup of IPv6 and neighbor discovery (StackConfig::ipv6).
 struct Ipv6Config {
@@ -25,6 +37,7 @@ struct Ipv6Config {
   // RFC 4862 §5.1 DupAddrDetectTransmits (default 1); 0 turns DAD off and
   // addresses are usable at once.
   std::uint32_t dad_transmits = 1;
+  ReassemblyConfig reassembly = ipv6_reassembly_defaults();
 };
 
 // What an upper-layer protocol learns about a packet it receives.
@@ -102,6 +115,7 @@ class Ipv6Layer {
   // solicited-node group of every address (RFC 4861 §7.2.1; RFC 4291 §2.8).
   bool accepts_group_mac(const MacAddr& mac) const;
   bool in_group(const Ipv6Addr& group) const;
+  IpReassembler& reassembler() { return reasm_; }
 
  private:
   bool next_hop(const Ipv6Addr& dst, Ipv6Addr* hop) const;
@@ -109,13 +123,19 @@ class Ipv6Layer {
                    const Ipv6TxOptions& opts);
   SendResult send(Mbuf* m, const Ipv6Addr& src, const Ipv6Addr& dst, std::uint8_t next_header,
                   const Ipv6TxOptions& opts, const MacAddr* mac, const Ipv6Addr& hop);
-  void deliver(Mbuf* m, Ipv6Meta& meta, std::size_t upper_offset, std::size_t nh_field);
+  // Hands `m` (data at the IPv6 header) from `upper_offset` on to the
+  // protocol meta.next_header; `nh_field`: where the Next Header byte that
+  // named it sits, for a Parameter Problem (-1: a reassembled packet,
+  // whose header is gone).
+  void deliver(Mbuf* m, Ipv6Meta& meta, std::size_t upper_offset, long nh_field);
+  void fragment(Mbuf* m, Ipv6Meta& meta, const wire::Ipv6FragmentInfo& f);
   void refuse(Mbuf* m, const Ipv6Meta& meta, Counter& reason, bool param_problem, std::uint8_t code,
               std::uint32_t pointer, bool multicast_ok);
   void drop(Mbuf* m, Counter& reason);
 
   Stack& stack_;
   std::vector<Ipv6LocalAddr> addrs_;
+  IpReassembler reasm_;
   std::array<Ipv6Protocol*, 256> protocols_{};
 
   Counter& rx_;
@@ -131,7 +151,9 @@ class Ipv6Layer {
   Counter& drop_hbh_late_;
   Counter& drop_routing_;
   Counter& drop_too_many_headers_;
-  Counter& drop_fragment_;
+  Counter& drop_fragment_length_;
+  Counter& drop_fragment_too_big_;
+  Counter& drop_fragment_chain_;
   Counter& drop_unknown_protocol_;
   Counter& drop_no_route_;
   Counter& drop_too_big_;

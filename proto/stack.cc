@@ -62,6 +62,7 @@ Stack::~Stack() {
     while (r->dequeue(m)) mbuf_free(m);
   arp_->cache().clear();
   nd_->neighbors().clear();
+  ipv6_->reassembler().clear();
   ipv4_->reassembler().clear();
 }
 

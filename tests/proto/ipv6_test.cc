@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "proto/two_stacks.h"
+#include "proto/udp_apps.h"
 #include "proto/wire/ethernet.h"
 #include "proto/wire/ipv6_ethernet.h"
 #include "proto/wire/ndp.h"
@@ -266,8 +267,6 @@ TEST(Ipv6Hostile, ExtensionHeaderChainsAreRefusedWithTheRightError) {
   h.drop("ipv6.drop.header_chain", kNineHeaders);
   // No Next Header: nothing delivered.
   h.drop("ipv6.rx.no_next_header", kNoNext);
-  // A fragment (reassembly not built): counted.
-  h.drop("ipv6.drop.fragment", kFragment);
   // An unknown upper layer (Next Header 99): Parameter Problem code 1.
   h.drop("ipv6.drop.unknown_protocol", kUdp, 6, 99);
   EXPECT_EQ(h.a("icmpv6.rx.error"), ++pp);
@@ -342,6 +341,66 @@ TEST(Ipv6Hostile, UnsolicitedAdvertsDoNotFillTheCache) {
   }
   EXPECT_EQ(h.t.b.stack->nd().neighbors().size(), before);
   EXPECT_EQ(h.b("nd.drop.advert_no_entry"), 50u);
+  h.ping();
+}
+
+// ---- Fragment reassembly (RFC 8200 §4.5, RFC 5722, RFC 7112).
+
+TEST(Ipv6Reassembly, ScapyFragmentsOutOfOrderMakeOneDatagram) {
+  using namespace wire::v6vectors;
+  Hostile h;
+  testing::UdpCollector sink;
+  std::string err;
+  ASSERT_NE(h.t.b.stack->udp().open(sink, 7, &err), nullptr) << err;
+  h.inject(kFragUdp1);
+  h.inject(kFragUdp3);
+  EXPECT_EQ(h.t.b.stack->ipv6().reassembler().datagrams(), 1u);
+  EXPECT_TRUE(sink.got.empty());
+  h.inject(kFragUdp2);
+  ASSERT_EQ(sink.got.size(), 1u);
+  std::string want;
+  for (int i = 0; i < 300; ++i) want += "0123456789";
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(sink.got[0].data()), sink.got[0].size()),
+            want);
+  EXPECT_EQ(h.b("ipv6.reasm.ok"), 1u);
+  EXPECT_EQ(h.t.b.stack->ipv6().reassembler().datagrams(), 0u);
+  h.ping();
+}
+
+TEST(Ipv6Reassembly, OverlapsDiscardTheWholeDatagram) {
+  using namespace wire::v6vectors;
+  Hostile h;
+  h.inject(kFragOverlap1);
+  EXPECT_EQ(h.t.b.stack->ipv6().reassembler().datagrams(), 1u);
+  // RFC 5722 §4: an overlapping fragment discards the datagram.
+  h.drop("ipv6.reasm.overlap", kFragOverlap2);
+  EXPECT_EQ(h.t.b.stack->ipv6().reassembler().datagrams(), 0u);
+}
+
+TEST(Ipv6Reassembly, MalformedFragmentsGetParameterProblem) {
+  using namespace wire::v6vectors;
+  Hostile h;
+  h.ping();
+  std::uint64_t pp = h.a("icmpv6.rx.error");
+  h.drop("ipv6.drop.fragment_length", kFragBadLength);  // M set, 12 bytes
+  EXPECT_EQ(h.a("icmpv6.rx.error"), ++pp);
+  h.drop("ipv6.drop.fragment_too_big", kFragTooBig);  // ends past 65535
+  EXPECT_EQ(h.a("icmpv6.rx.error"), ++pp);
+  h.drop("ipv6.drop.fragment_header_chain", kFragNoHeader);  // RFC 7112: code 3
+  EXPECT_EQ(h.a("icmpv6.rx.error"), ++pp);
+  EXPECT_EQ(h.t.b.stack->ipv6().reassembler().datagrams(), 0u);
+}
+
+TEST(Ipv6Reassembly, IncompleteDatagramTimesOutAfterSixtySeconds) {
+  using namespace wire::v6vectors;
+  Hostile h;
+  h.inject(kFragment);
+  EXPECT_EQ(h.t.b.stack->ipv6().reassembler().datagrams(), 1u);
+  h.t.run_for(std::chrono::seconds(59));
+  EXPECT_EQ(h.b("ipv6.reasm.timeout"), 0u);
+  h.t.run_for(std::chrono::seconds(2));
+  EXPECT_EQ(h.b("ipv6.reasm.timeout"), 1u);
+  EXPECT_EQ(h.t.b.stack->ipv6().reassembler().datagrams(), 0u);
   h.ping();
 }
 

@@ -11,7 +11,8 @@ from scapy.all import (IPv6, UDP, TCP, Raw, ICMPv6EchoRequest, ICMPv6EchoReply,
                        IPv6ExtHdrHopByHop, IPv6ExtHdrDestOpt, IPv6ExtHdrRouting,
                        IPv6ExtHdrFragment, ICMPv6ND_NS, ICMPv6ND_NA,
                        ICMPv6NDOptSrcLLAddr, ICMPv6NDOptDstLLAddr, ICMPv6PacketTooBig,
-                       ICMPv6ParamProblem, ICMPv6DestUnreach, PadN, HBHOptUnknown, raw)
+                       ICMPv6ParamProblem, ICMPv6DestUnreach, PadN, HBHOptUnknown, raw,
+                       fragment6)
 from scapy.utils6 import in6_getnsma, in6_getnsmac, in6_mactoifaceid
 from socket import AF_INET6, inet_pton, inet_ntop
 
@@ -45,6 +46,16 @@ vectors = [
     ("kNsZeroLengthOption", 'IPv6(src="fd00::1", dst="ff02::1:ff00:2", hlim=255)/ICMPv6ND_NS(tgt="fd00::2")/Raw(b"\\x0e\\x00" + b"\\0" * 6)'),
     ("kNsMulticastTarget", 'IPv6(src="fd00::1", dst="ff02::1:ff00:2", hlim=255)/ICMPv6ND_NS(tgt="ff02::1")'),
     ("kPacketTooBig", 'IPv6(src="fd00::9", dst="fd00::2")/ICMPv6PacketTooBig(mtu=1280)/IPv6(src="fd00::2", dst="fd00::1")/TCP(sport=80, dport=40000, flags="A")'),
+    # Fragments (RFC 8200 §4.5): a 3008-byte UDP datagram in three pieces,
+    # then hostile ones (identifications 7..10 each their own datagram).
+    ("kFragUdp1", 'fragment6(IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(id=0x1234)/UDP(sport=5000, dport=7)/Raw(b"0123456789" * 300), 1280)[0]'),
+    ("kFragUdp2", 'fragment6(IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(id=0x1234)/UDP(sport=5000, dport=7)/Raw(b"0123456789" * 300), 1280)[1]'),
+    ("kFragUdp3", 'fragment6(IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(id=0x1234)/UDP(sport=5000, dport=7)/Raw(b"0123456789" * 300), 1280)[2]'),
+    ("kFragOverlap1", 'IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(offset=0, m=1, id=7, nh=17)/Raw(b"a" * 16)'),
+    ("kFragOverlap2", 'IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(offset=1, m=0, id=7, nh=17)/Raw(b"b" * 16)'),
+    ("kFragBadLength", 'IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(offset=0, m=1, id=8, nh=17)/Raw(b"c" * 12)'),
+    ("kFragTooBig", 'IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(offset=8189, m=0, id=9, nh=17)/Raw(b"d" * 32)'),
+    ("kFragNoHeader", 'IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(offset=0, m=1, id=10, nh=17)'),
     ("kPortUnreachable", 'IPv6(src="fd00::1", dst="fd00::2")/ICMPv6DestUnreach(code=4)/IPv6(src="fd00::2", dst="fd00::1")/UDP(sport=5000, dport=9)/Raw(b"x")'),
 ]
 
