@@ -21,8 +21,10 @@ bool Ipv6Meta::may_send_icmp_error(bool multicast_ok) const {
 Ipv6Layer::Ipv6Layer(Stack& stack)
     : stack_(stack),
       reasm_(stack.config().ipv6.reassembly, stack.timers(), stack.counters()),
+      rng_(stack.config().seed ^ 0xf1a6),
       rx_(stack.counters().get("ipv6.rx")),
       tx_(stack.counters().get("ipv6.tx")),
+      tx_fragments_(stack.counters().get("ipv6.tx.fragments")),
       rx_no_next_(stack.counters().get("ipv6.rx.no_next_header")),
       drop_malformed_(stack.counters().get("ipv6.drop.malformed")),
       drop_bad_source_(stack.counters().get("ipv6.drop.bad_source")),
@@ -300,15 +302,23 @@ SendResult Ipv6Layer::output(Mbuf* m, const Ipv6Addr& src, const Ipv6Addr& dst,
 SendResult Ipv6Layer::send(Mbuf* m, const Ipv6Addr& src, const Ipv6Addr& dst,
                            std::uint8_t next_header, const Ipv6TxOptions& opts, const MacAddr* mac,
                            const Ipv6Addr& hop) {
-  if (m->pkt_len + wire::Ipv6View::kHeaderLen > stack_.config().netif.mtu) {
-    // Source fragmentation (RFC 8200 §4.5) is not built yet.
+  if (m->pkt_len > 0xffff) {  // the Payload Length field (no jumbograms)
     drop(m, drop_too_big_);
     return SendResult::kTooBig;
   }
+  if (m->pkt_len + wire::Ipv6View::kHeaderLen > stack_.config().netif.mtu)
+    return fragment_out(m, src, dst, next_header, opts, mac, hop);
   Mbuf* p = add_header(m, src, dst, next_header, opts);
-  Mbuf* f = p == nullptr ? nullptr
-                         : stack_.ethernet().frame(p, mac != nullptr ? *mac : MacAddr{},
-                                                   wire::kEtherTypeIpv6);
+  if (p == nullptr) {
+    drop_no_mbuf_.inc();
+    return SendResult::kNoBuffers;
+  }
+  return to_link(p, mac, hop);
+}
+
+SendResult Ipv6Layer::to_link(Mbuf* packet, const MacAddr* mac, const Ipv6Addr& hop) {
+  Mbuf* f =
+      stack_.ethernet().frame(packet, mac != nullptr ? *mac : MacAddr{}, wire::kEtherTypeIpv6);
   if (f == nullptr) {
     drop_no_mbuf_.inc();
     return SendResult::kNoBuffers;
@@ -319,6 +329,49 @@ SendResult Ipv6Layer::send(Mbuf* m, const Ipv6Addr& src, const Ipv6Addr& dst,
   } else {
     stack_.nd().neighbors().resolve(hop, f, stack_.now());
   }
+  return SendResult::kOk;
+}
+
+SendResult Ipv6Layer::fragment_out(Mbuf* m, const Ipv6Addr& src, const Ipv6Addr& dst,
+                                   std::uint8_t next_header, const Ipv6TxOptions& opts,
+                                   const MacAddr* mac, const Ipv6Addr& hop) {
+  // RFC 8200 §4.5: every fragment but the last carries a multiple of 8
+  // bytes, after the fixed header and an 8-byte Fragment header; the pieces
+  // reference the payload's bytes (zero copy). The identification is drawn
+  // at random (RFC 7739 §5: not predictable from outside).
+  constexpr std::uint32_t kFragHeader = 8;
+  const std::uint32_t mtu = stack_.config().netif.mtu;
+  if (mtu < wire::Ipv6View::kHeaderLen + kFragHeader + 8) {
+    drop(m, drop_too_big_);
+    return SendResult::kTooBig;
+  }
+  const std::uint32_t per = (mtu - wire::Ipv6View::kHeaderLen - kFragHeader) & ~7u;
+  const std::uint32_t len = m->pkt_len;
+  const auto ident = static_cast<std::uint32_t>(rng_.next());
+  for (std::uint32_t off = 0; off < len; off += per) {
+    const std::uint32_t n = std::min(per, len - off);
+    Mbuf* piece = mbuf_clone_range(m, off, n, stack_.pool());
+    Mbuf* head = piece == nullptr ? nullptr : stack_.pool().alloc();
+    if (head == nullptr) {
+      if (piece != nullptr) mbuf_free(piece);
+      drop(m, drop_no_mbuf_);
+      return SendResult::kNoBuffers;
+    }
+    std::byte* fh = head->append(kFragHeader);
+    wire::store_u8(fh, next_header);
+    wire::store_u8(fh + 1, 0);
+    wire::store_be16(fh + 2, static_cast<std::uint16_t>(off | (off + n < len ? 1u : 0u)));
+    wire::store_be32(fh + 4, ident);
+    head->chain(piece);
+    Mbuf* p = add_header(head, src, dst, wire::kIpProtoFragment, opts);
+    if (p == nullptr) {
+      drop(m, drop_no_mbuf_);
+      return SendResult::kNoBuffers;
+    }
+    tx_fragments_.inc();
+    to_link(p, mac, hop);
+  }
+  mbuf_free(m);
   return SendResult::kOk;
 }
 

@@ -11,6 +11,7 @@
 #include "core/counters.h"
 #include "core/mac_addr.h"
 #include "core/mbuf.h"
+#include "core/random.h"
 #include "proto/ip_addr.h"
 #include "proto/ipv4.h"
 #include "proto/ipv4_reassembly.h"
@@ -119,6 +120,12 @@ class Ipv6Layer {
 
  private:
   bool next_hop(const Ipv6Addr& dst, Ipv6Addr* hop) const;
+  // Source fragmentation (RFC 8200 §4.5) of `m` into packets that fit the
+  // MTU, each sent like an unfragmented one.
+  SendResult fragment_out(Mbuf* m, const Ipv6Addr& src, const Ipv6Addr& dst,
+                          std::uint8_t next_header, const Ipv6TxOptions& opts, const MacAddr* mac,
+                          const Ipv6Addr& hop);
+  SendResult to_link(Mbuf* packet, const MacAddr* mac, const Ipv6Addr& hop);
   Mbuf* add_header(Mbuf* m, const Ipv6Addr& src, const Ipv6Addr& dst, std::uint8_t next_header,
                    const Ipv6TxOptions& opts);
   SendResult send(Mbuf* m, const Ipv6Addr& src, const Ipv6Addr& dst, std::uint8_t next_header,
@@ -136,10 +143,12 @@ class Ipv6Layer {
   Stack& stack_;
   std::vector<Ipv6LocalAddr> addrs_;
   IpReassembler reasm_;
+  Rng rng_;  // fragment identifications
   std::array<Ipv6Protocol*, 256> protocols_{};
 
   Counter& rx_;
   Counter& tx_;
+  Counter& tx_fragments_;
   Counter& rx_no_next_;
   Counter& drop_malformed_;
   Counter& drop_bad_source_;

@@ -111,7 +111,7 @@ if os.geteuid() == 0:
             srv = serve(n, "udpserver", ["-port", "7", "--count", "4"])
             try:
                 r = run(n.B([PY, f"{PEERS}/udp_echo_client.py", "fd00::1", "7", "0", "1", "100",
-                             "1452"]))
+                             "4000"]))
                 expect(r.returncode == 0, r.stdout + r.stderr)
             finally:
                 out, err = stop(srv, sig=None, timeout=30)

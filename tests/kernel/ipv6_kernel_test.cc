@@ -166,21 +166,34 @@ TEST_P(KernelIpv6, KernelClientTwentyKilobyteEchoOverBothFamilies) {
   EXPECT_TRUE(host_->poll_until([&] { return server.closed == 2; }, seconds(5)));
 }
 
-// Sizes within one IPv6 packet: fragments are not built yet.
+// Beyond 1452 bytes both sides fragment and reassemble (RFC 8200 §4.5).
 TEST_P(KernelIpv6, UdpEchoServerForKernelClient) {
   testing::UdpEcho echo;
   std::string err;
   ASSERT_NE(host_->stack().udp().open(echo, 7, &err), nullptr) << err;
   std::string out;
   const int rc = host_->run_while_polling(
-      pair_->in_b(kPython + kPeers + "udp_echo_client.py fd00::1 7 0 1 100 1000 1452"), seconds(60),
-      &out);
+      pair_->in_b(kPython + kPeers +
+                  "udp_echo_client.py fd00::1 7 0 1 100 1452 1453 4000 30000 65527"),
+      seconds(60), &out);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_EQ(host_->counter("udp.drop.bad_checksum"), 0u);
+  EXPECT_GE(host_->counter("ipv6.reasm.ok"), 4u);
 }
 
 TEST_P(KernelIpv6, UdpEchoAgainstKernelServer) {
-  testing::udp_echo_against_kernel(*host_, *pair_, IpAddr::v6(kKernel6), {0, 1, 100, 1000, 1452});
+  testing::udp_echo_against_kernel(*host_, *pair_, IpAddr::v6(kKernel6),
+                                   {0, 1, 100, 1452, 1453, 4000, 30000, 65527});
+  EXPECT_GE(host_->counter("ipv6.tx.fragments"), 4u);
+}
+
+TEST_P(KernelIpv6, KernelPingsUstackWithFragments) {
+  std::string out;
+  const int rc = host_->run_while_polling(
+      pair_->in_b("ping -6 -n -c 3 -i 0.2 -W 2 -s 8000 fd00::1"), seconds(20), &out);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("3 received"), std::string::npos) << out;
+  EXPECT_EQ(host_->counter("ipv6.reasm.ok"), 3u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, KernelIpv6, ::testing::Values("af_packet", "af_packet_v2"));

@@ -128,6 +128,20 @@ TEST(Ipv6Echo, PingBothWaysResolvesNeighborsAndMeasuresRoundTrip) {
   EXPECT_EQ(rb.got[0].from, IpAddr::v6(kAddr6A));
 }
 
+TEST(Ipv6Echo, LargeEchoIsFragmentedAndReassembledBothWays) {
+  TwoStacks t(v6(0));
+  Replies ra;
+  t.a.stack->icmpv6().set_echo_listener(&ra);
+  t.sync();
+  ASSERT_EQ(t.a.stack->icmpv6().send_echo_request(kAddr6B, 1, 1, 20000), SendResult::kOk);
+  ASSERT_TRUE(t.run_until([&] { return !ra.got.empty(); }));
+  EXPECT_EQ(ra.got[0].bytes, 20008u);
+  // 1448 bytes a fragment (1500 - 40 - 8, rounded down to 8): 14 of them.
+  EXPECT_EQ(t.a.counter("ipv6.tx.fragments"), 14u);
+  EXPECT_EQ(t.b.counter("ipv6.reasm.ok"), 1u);
+  EXPECT_EQ(t.a.counter("ipv6.reasm.ok"), 1u);
+}
+
 TEST(Ipv6Echo, LinkLocalAndAllNodes) {
   TwoStacks t(v6());
   Replies ra;

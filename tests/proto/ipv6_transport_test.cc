@@ -140,7 +140,7 @@ TEST(TcpIpv6, ConnectWithoutIpv6IsAnError) {
 using UdpCollect = testing::UdpCollector;
 using testing::UdpEcho;
 
-TEST(UdpIpv6, EchoUpToTheMtu) {
+TEST(UdpIpv6, EchoFromEmptyToTheLargestDatagram) {
   TwoStacks t(v6());
   UdpEcho echo;
   UdpCollect client;
@@ -148,8 +148,10 @@ TEST(UdpIpv6, EchoUpToTheMtu) {
   ASSERT_NE(t.b.stack->udp().open(echo, 7, &err), nullptr) << err;
   UdpSocket* s = t.a.stack->udp().open(client, 0, &err);
   ASSERT_NE(s, nullptr) << err;
-  for (std::size_t n : {0u, 1u, 100u, 1000u, 1452u}) {  // 1452 = 1500 - 40 - 8
-    const auto data = random_bytes(n, static_cast<std::uint32_t>(n));
+  // 1452 fills one packet (1500 - 40 - 8); beyond it both sides fragment
+  // (RFC 8200 §4.5) and reassemble; 65527 is the most a UDP length holds.
+  for (std::size_t n : {0u, 1u, 100u, 1452u, 1453u, 8000u, 65527u}) {
+    const auto data = random_bytes(n, static_cast<std::uint64_t>(n));
     client.got.clear();
     t.sync();
     ASSERT_EQ(s->send_to(IpAddr::v6(kAddr6B), 7, data), SendResult::kOk) << n;
@@ -158,9 +160,11 @@ TEST(UdpIpv6, EchoUpToTheMtu) {
   }
   EXPECT_EQ(echo.from, IpAddr::v6(kAddr6A));
   EXPECT_EQ(echo.ttl, 64);
-  // Over the MTU: IPv6 source fragmentation is not built.
+  EXPECT_EQ(t.b.counter("ipv6.reasm.ok"), 3u);
+  EXPECT_EQ(t.a.counter("ipv6.reasm.ok"), 3u);
+  EXPECT_EQ(t.a.counter("ipv6.tx.fragments"), 1u * 2 + 6 + 46);
   t.sync();
-  EXPECT_EQ(s->send_to(IpAddr::v6(kAddr6B), 7, random_bytes(1453, 1)), SendResult::kTooBig);
+  EXPECT_EQ(s->send_to(IpAddr::v6(kAddr6B), 7, random_bytes(65528, 1)), SendResult::kTooBig);
   EXPECT_EQ(t.b.counter("udp.drop.bad_checksum"), 0u);
 }
 
