@@ -37,7 +37,8 @@ Icmpv6Layer::Icmpv6Layer(Stack& stack)
       drop_tentative_(stack.counters().get("icmpv6.drop.to_tentative")),
       drop_not_ours_(stack.counters().get("icmpv6.drop.error_not_ours")),
       drop_no_mbuf_(stack.counters().get("icmpv6.drop.no_mbuf")),
-      rate_limited_(stack.counters().get("icmpv6.rate_limited")) {}
+      rate_limited_(stack.counters().get("icmpv6.rate_limited")),
+      pmtu_updates_(stack.counters().get("ipv6.pmtu.lowered")) {}
 
 void Icmpv6Layer::ipv6_input(Mbuf* m, const Ipv6Meta& meta) {
   rx_.inc();
@@ -146,8 +147,13 @@ void Icmpv6Layer::error(Mbuf* m, const Ipv6Meta& meta) {
   IcmpError e =
       IcmpError::about(view.type(), view.code(), IpAddr::v6(meta.src), IpAddr::v6(quoted->src()),
                        IpAddr::v6(quoted->dst()), quoted->next_header(), quoted->payload());
-  if (e.type == wire::kIcmpv6PacketTooBig)
+  if (e.type == wire::kIcmpv6PacketTooBig) {
     e.next_hop_mtu = static_cast<std::uint16_t>(std::min<std::uint32_t>(view.word(), 0xffff));
+    // RFC 8201 §4: the path MTU toward the quoted destination drops to the
+    // reported MTU (not below 1280), for every packet sent there.
+    if (stack_.ipv6().path_mtu().update(quoted->dst(), view.word(), stack_.now()))
+      pmtu_updates_.inc();
+  }
   if (IcmpErrorSink* sink = sinks_[e.protocol]) sink->icmp_error(e);
 }
 

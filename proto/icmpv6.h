@@ -67,6 +67,7 @@ class Icmpv6Layer final : public Ipv6Protocol {
   Counter& drop_not_ours_;
   Counter& drop_no_mbuf_;
   Counter& rate_limited_;
+  Counter& pmtu_updates_;
 };
 
 }  // namespace ustack

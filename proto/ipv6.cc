@@ -306,7 +306,7 @@ SendResult Ipv6Layer::send(Mbuf* m, const Ipv6Addr& src, const Ipv6Addr& dst,
     drop(m, drop_too_big_);
     return SendResult::kTooBig;
   }
-  if (m->pkt_len + wire::Ipv6View::kHeaderLen > stack_.config().netif.mtu)
+  if (m->pkt_len + wire::Ipv6View::kHeaderLen > mtu_toward(dst))
     return fragment_out(m, src, dst, next_header, opts, mac, hop);
   Mbuf* p = add_header(m, src, dst, next_header, opts);
   if (p == nullptr) {
@@ -314,6 +314,10 @@ SendResult Ipv6Layer::send(Mbuf* m, const Ipv6Addr& src, const Ipv6Addr& dst,
     return SendResult::kNoBuffers;
   }
   return to_link(p, mac, hop);
+}
+
+std::uint32_t Ipv6Layer::mtu_toward(const Ipv6Addr& dst) const {
+  return pmtu_.mtu(dst, stack_.config().netif.mtu, stack_.now());
 }
 
 SendResult Ipv6Layer::to_link(Mbuf* packet, const MacAddr* mac, const Ipv6Addr& hop) {
@@ -340,7 +344,7 @@ SendResult Ipv6Layer::fragment_out(Mbuf* m, const Ipv6Addr& src, const Ipv6Addr&
   // reference the payload's bytes (zero copy). The identification is drawn
   // at random (RFC 7739 §5: not predictable from outside).
   constexpr std::uint32_t kFragHeader = 8;
-  const std::uint32_t mtu = stack_.config().netif.mtu;
+  const std::uint32_t mtu = mtu_toward(dst);
   if (mtu < wire::Ipv6View::kHeaderLen + kFragHeader + 8) {
     drop(m, drop_too_big_);
     return SendResult::kTooBig;

@@ -16,6 +16,7 @@
 #include "proto/ipv4.h"
 #include "proto/ipv4_reassembly.h"
 #include "proto/neighbor_cache.h"
+#include "proto/path_mtu.h"
 #include "proto/wire/ipv6_ext.h"
 
 namespace ustack {
@@ -117,6 +118,10 @@ class Ipv6Layer {
   bool accepts_group_mac(const MacAddr& mac) const;
   bool in_group(const Ipv6Addr& group) const;
   IpReassembler& reassembler() { return reasm_; }
+  // Path MTU (RFC 8201): Packet Too Big lowers it toward a destination;
+  // output fragments to it.
+  PathMtuCache& path_mtu() { return pmtu_; }
+  std::uint32_t mtu_toward(const Ipv6Addr& dst) const;
 
  private:
   bool next_hop(const Ipv6Addr& dst, Ipv6Addr* hop) const;
@@ -143,6 +148,7 @@ class Ipv6Layer {
   Stack& stack_;
   std::vector<Ipv6LocalAddr> addrs_;
   IpReassembler reasm_;
+  PathMtuCache pmtu_;
   Rng rng_;  // fragment identifications
   std::array<Ipv6Protocol*, 256> protocols_{};
 

@@ -222,5 +222,112 @@ TEST(UdpIpv6, ZeroChecksumIsRefused) {
   ASSERT_EQ(sink.got.size(), 1u);
 }
 
+// ---- Packet Too Big and the path MTU (RFC 8201).
+
+// A Packet Too Big from router fd00::99 to A about A's packet to B with
+// `protocol` and ports (sport, dport), sent into A from B's end.
+void packet_too_big(TwoStacks& t, std::uint32_t mtu, std::uint8_t protocol, std::uint16_t sport,
+                    std::uint16_t dport) {
+  const Ipv6Addr router = *Ipv6Addr::parse("fd00::99");
+  std::vector<std::byte> msg(8 + 40 + 8);
+  wire::Ipv6Repr q;
+  q.src = kAddr6A;
+  q.dst = kAddr6B;
+  q.next_header = protocol;
+  q.payload_len = 1400;
+  q.emit({msg.data() + 8, 40});
+  wire::store_be16(msg.data() + 48, sport);
+  wire::store_be16(msg.data() + 50, dport);
+  ASSERT_TRUE((wire::Icmpv6Repr{wire::kIcmpv6PacketTooBig, 0, mtu}.emit(msg, router, kAddr6A)));
+  Mbuf* m = t.b.pool->alloc();
+  ASSERT_NE(m, nullptr);
+  std::byte* p = m->append(static_cast<std::uint16_t>(14 + 40 + msg.size()));
+  wire::store_mac(p, t.link->a().mac());
+  wire::store_mac(p + 6, t.link->b().mac());
+  wire::store_be16(p + 12, wire::kEtherTypeIpv6);
+  wire::Ipv6Repr r;
+  r.src = router;
+  r.dst = kAddr6A;
+  r.next_header = wire::kIpProtoIcmpv6;
+  r.payload_len = static_cast<std::uint16_t>(msg.size());
+  r.emit({p + 14, 40});
+  std::memcpy(p + 54, msg.data(), msg.size());
+  ASSERT_EQ(t.link->b().tx_burst(0, &m, 1), 1u);
+  for (int i = 0; i < 4; ++i) t.step();
+}
+
+TEST(PathMtuIpv6, PacketTooBigMakesUdpFragmentUntilTheEstimateAges) {
+  TwoStacks t(v6());
+  UdpCollect sink, client;
+  std::string err;
+  ASSERT_NE(t.b.stack->udp().open(sink, 7, &err), nullptr) << err;
+  UdpSocket* s = t.a.stack->udp().open(client, 0, &err);
+  ASSERT_NE(s, nullptr) << err;
+  const auto data = random_bytes(1400, 3);
+  auto send = [&] {
+    sink.got.clear();
+    t.sync();
+    ASSERT_EQ(s->send_to(IpAddr::v6(kAddr6B), 7, data), SendResult::kOk);
+    ASSERT_TRUE(t.run_until([&] { return !sink.got.empty(); }));
+    EXPECT_EQ(sink.got[0], data);
+  };
+  send();
+  EXPECT_EQ(t.a.counter("ipv6.tx.fragments"), 0u) << "1448 bytes fit 1500";
+  // RFC 8201 §4: an MTU below 1280 is taken as 1280.
+  packet_too_big(t, 600, wire::kIpProtoUdp, s->local_port(), 7);
+  EXPECT_EQ(t.a.counter("ipv6.pmtu.lowered"), 1u);
+  EXPECT_EQ(t.a.stack->ipv6().mtu_toward(kAddr6B), 1280u);
+  send();
+  EXPECT_EQ(t.a.counter("ipv6.tx.fragments"), 2u) << "1448 bytes over a 1280 path: two fragments";
+  // A larger report does not raise the estimate; other destinations keep
+  // the link MTU.
+  packet_too_big(t, 1400, wire::kIpProtoUdp, s->local_port(), 7);
+  EXPECT_EQ(t.a.stack->ipv6().mtu_toward(kAddr6B), 1280u);
+  EXPECT_EQ(t.a.stack->ipv6().mtu_toward(*Ipv6Addr::parse("fd00::7")), 1500u);
+  // Ten minutes on, the estimate is gone and the link MTU is tried again.
+  t.run_for(std::chrono::minutes(10) + seconds(1), seconds(1));
+  t.sync();
+  EXPECT_EQ(t.a.stack->ipv6().mtu_toward(kAddr6B), 1500u);
+  const std::uint64_t before = t.a.counter("ipv6.tx.fragments");
+  send();
+  EXPECT_EQ(t.a.counter("ipv6.tx.fragments"), before);
+}
+
+TEST(PathMtuIpv6, PacketTooBigLowersTheTcpMss) {
+  Pair6 p;
+  EchoClient c(random_bytes(100, 1));
+  TcpConn* conn = p.connect(c);
+  ASSERT_TRUE(p.t.run_until([&] { return c.connected; }));
+  EXPECT_EQ(conn->mss(), 1500u - 40 - 20 - 12);
+  packet_too_big(p.t, 1280, wire::kIpProtoTcp, conn->key().local_port, 8888);
+  EXPECT_EQ(conn->mss(), 1280u - 40 - 20 - 12) << "RFC 8201 §5.2: the MSS follows the path MTU";
+  ASSERT_TRUE(p.t.run_until([&] { return c.closed; }, 200000));
+  EXPECT_EQ(c.got, c.data());
+}
+
+TEST(Icmpv6Errors, AreRateLimited) {
+  TwoStacks t(v6());
+  UdpCollect client;
+  std::string err;
+  UdpSocket* s = t.a.stack->udp().open(client, 0, &err);
+  ASSERT_NE(s, nullptr) << err;
+  // B resolved first (a queue of 128 waits for resolution).
+  t.sync();
+  ASSERT_EQ(s->send_to(IpAddr::v6(kAddr6B), 9999, random_bytes(8, 1)), SendResult::kOk);
+  t.run_for(milliseconds(5));
+  ASSERT_EQ(t.b.counter("icmpv6.tx.error"), 1u);
+  // RFC 4443 §2.4 (f): 199 more datagrams to a closed port at once; the
+  // burst (50) gets errors, the rest is counted as rate limited.
+  for (int i = 1; i < 200; ++i) {
+    t.sync();
+    ASSERT_EQ(s->send_to(IpAddr::v6(kAddr6B), 9999, random_bytes(8, 1)), SendResult::kOk);
+  }
+  t.run_for(milliseconds(20));
+  EXPECT_EQ(t.b.counter("udp.drop.no_socket"), 200u);
+  EXPECT_GT(t.b.counter("icmpv6.rate_limited"), 100u);
+  EXPECT_LT(t.b.counter("icmpv6.tx.error"), 100u);
+  EXPECT_EQ(t.b.counter("icmpv6.tx.error") + t.b.counter("icmpv6.rate_limited"), 200u);
+}
+
 }  // namespace
 }  // namespace ustack
