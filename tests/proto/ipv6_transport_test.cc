@@ -140,6 +140,23 @@ TEST(TcpIpv6, ConnectWithoutIpv6IsAnError) {
 using UdpCollect = testing::UdpCollector;
 using testing::UdpEcho;
 
+// Two IPv6 stacks and a UDP socket on A (ephemeral port) collecting what
+// comes back.
+struct UdpPair6 {
+  TwoStacks t{v6()};
+  UdpCollect client;
+  UdpSocket* s = nullptr;
+  UdpPair6() {
+    std::string err;
+    s = t.a.stack->udp().open(client, 0, &err);
+    EXPECT_NE(s, nullptr) << err;
+  }
+  SendResult send(std::uint16_t port, std::size_t n) {
+    t.sync();
+    return s->send_to(IpAddr::v6(kAddr6B), port, random_bytes(n, n));
+  }
+};
+
 TEST(UdpIpv6, EchoFromEmptyToTheLargestDatagram) {
   TwoStacks t(v6());
   UdpEcho echo;
@@ -169,22 +186,42 @@ TEST(UdpIpv6, EchoFromEmptyToTheLargestDatagram) {
 }
 
 TEST(UdpIpv6, ClosedPortGivesIcmpv6PortUnreachableToTheSocket) {
-  TwoStacks t(v6());
-  UdpCollect client;
-  std::string err;
-  UdpSocket* s = t.a.stack->udp().open(client, 0, &err);
-  ASSERT_NE(s, nullptr) << err;
-  t.sync();
-  ASSERT_EQ(s->send_to(IpAddr::v6(kAddr6B), 9999, random_bytes(10, 0)), SendResult::kOk);
-  ASSERT_TRUE(t.run_until([&] { return !client.errors.empty(); }));
-  const IcmpError& e = client.errors[0];
+  UdpPair6 u;
+  auto& t = u.t;
+  ASSERT_EQ(u.send(9999, 10), SendResult::kOk);
+  ASSERT_TRUE(t.run_until([&] { return !u.client.errors.empty(); }));
+  const IcmpError& e = u.client.errors[0];
   EXPECT_EQ(e.type, wire::kIcmpv6DestUnreachable);
   EXPECT_EQ(e.code, wire::kIcmpv6UnreachPort);
   EXPECT_EQ(e.dst, IpAddr::v6(kAddr6B));
   EXPECT_EQ(e.dst_port, 9999);
-  EXPECT_EQ(e.src_port, s->local_port());
+  EXPECT_EQ(e.src_port, u.s->local_port());
   EXPECT_EQ(t.b.counter("udp.drop.no_socket"), 1u);
   EXPECT_EQ(t.b.counter("icmpv6.tx.error"), 1u);
+}
+
+// Sends an IPv6 packet as a frame from one end of the link (A's when
+// `from_a`) to the other host, and lets both run a little.
+void send_packet(TwoStacks& t, bool from_a, const Ipv6Addr& src, const Ipv6Addr& dst,
+                 std::uint8_t next_header, std::span<const std::byte> payload) {
+  testing::Host& from = from_a ? t.a : t.b;
+  Port& out = from_a ? t.link->a() : t.link->b();
+  Port& in = from_a ? t.link->b() : t.link->a();
+  Mbuf* m = from.pool->alloc();
+  ASSERT_NE(m, nullptr);
+  std::byte* p = m->append(static_cast<std::uint16_t>(14 + 40 + payload.size()));
+  wire::store_mac(p, in.mac());
+  wire::store_mac(p + 6, out.mac());
+  wire::store_be16(p + 12, wire::kEtherTypeIpv6);
+  wire::Ipv6Repr r;
+  r.src = src;
+  r.dst = dst;
+  r.next_header = next_header;
+  r.payload_len = static_cast<std::uint16_t>(payload.size());
+  r.emit({p + 14, 40});
+  std::memcpy(p + 54, payload.data(), payload.size());
+  ASSERT_EQ(out.tx_burst(0, &m, 1), 1u);
+  for (int i = 0; i < 4; ++i) t.step();
 }
 
 TEST(UdpIpv6, ZeroChecksumIsRefused) {
@@ -195,28 +232,15 @@ TEST(UdpIpv6, ZeroChecksumIsRefused) {
   // A datagram from A with checksum 0 (legal over IPv4, not over IPv6),
   // then the same with its checksum, which arrives.
   for (bool with_checksum : {false, true}) {
-    Mbuf* m = t.a.pool->alloc();
-    ASSERT_NE(m, nullptr);
-    std::byte* p = m->append(14 + 40 + 8 + 4);
-    wire::store_mac(p, t.link->b().mac());
-    wire::store_mac(p + 6, t.link->a().mac());
-    wire::store_be16(p + 12, wire::kEtherTypeIpv6);
-    wire::Ipv6Repr r;
-    r.src = kAddr6A;
-    r.dst = kAddr6B;
-    r.next_header = wire::kIpProtoUdp;
-    r.payload_len = 12;
-    r.emit({p + 14, 40});
-    std::byte* u = p + 54;
-    wire::store_be16(u, 5000);
-    wire::store_be16(u + 2, 7);
-    wire::store_be16(u + 4, 12);
-    wire::store_be16(u + 6, 0);
-    std::memcpy(u + 8, "abcd", 4);
+    std::vector<std::byte> u(12);
+    wire::store_be16(u.data(), 5000);
+    wire::store_be16(u.data() + 2, 7);
+    wire::store_be16(u.data() + 4, 12);
+    std::memcpy(u.data() + 8, "abcd", 4);
     if (with_checksum)
-      wire::store_be16(u + 6, wire::ipv6_l4_checksum(kAddr6A, kAddr6B, wire::kIpProtoUdp, {u, 12}));
-    ASSERT_EQ(t.link->a().tx_burst(0, &m, 1), 1u);
-    for (int i = 0; i < 4; ++i) t.step();
+      wire::store_be16(u.data() + 6,
+                       wire::ipv6_l4_checksum(kAddr6A, kAddr6B, wire::kIpProtoUdp, u));
+    send_packet(t, /*from_a=*/true, kAddr6A, kAddr6B, wire::kIpProtoUdp, u);
   }
   EXPECT_EQ(t.b.counter("udp.drop.bad_checksum"), 1u);
   ASSERT_EQ(sink.got.size(), 1u);
@@ -239,21 +263,7 @@ void packet_too_big(TwoStacks& t, std::uint32_t mtu, std::uint8_t protocol, std:
   wire::store_be16(msg.data() + 48, sport);
   wire::store_be16(msg.data() + 50, dport);
   ASSERT_TRUE((wire::Icmpv6Repr{wire::kIcmpv6PacketTooBig, 0, mtu}.emit(msg, router, kAddr6A)));
-  Mbuf* m = t.b.pool->alloc();
-  ASSERT_NE(m, nullptr);
-  std::byte* p = m->append(static_cast<std::uint16_t>(14 + 40 + msg.size()));
-  wire::store_mac(p, t.link->a().mac());
-  wire::store_mac(p + 6, t.link->b().mac());
-  wire::store_be16(p + 12, wire::kEtherTypeIpv6);
-  wire::Ipv6Repr r;
-  r.src = router;
-  r.dst = kAddr6A;
-  r.next_header = wire::kIpProtoIcmpv6;
-  r.payload_len = static_cast<std::uint16_t>(msg.size());
-  r.emit({p + 14, 40});
-  std::memcpy(p + 54, msg.data(), msg.size());
-  ASSERT_EQ(t.link->b().tx_burst(0, &m, 1), 1u);
-  for (int i = 0; i < 4; ++i) t.step();
+  send_packet(t, /*from_a=*/false, router, kAddr6A, wire::kIpProtoIcmpv6, msg);
 }
 
 TEST(PathMtuIpv6, PacketTooBigMakesUdpFragmentUntilTheEstimateAges) {
@@ -306,22 +316,15 @@ TEST(PathMtuIpv6, PacketTooBigLowersTheTcpMss) {
 }
 
 TEST(Icmpv6Errors, AreRateLimited) {
-  TwoStacks t(v6());
-  UdpCollect client;
-  std::string err;
-  UdpSocket* s = t.a.stack->udp().open(client, 0, &err);
-  ASSERT_NE(s, nullptr) << err;
+  UdpPair6 u;
+  auto& t = u.t;
   // B resolved first (a queue of 128 waits for resolution).
-  t.sync();
-  ASSERT_EQ(s->send_to(IpAddr::v6(kAddr6B), 9999, random_bytes(8, 1)), SendResult::kOk);
+  ASSERT_EQ(u.send(9999, 8), SendResult::kOk);
   t.run_for(milliseconds(5));
   ASSERT_EQ(t.b.counter("icmpv6.tx.error"), 1u);
   // RFC 4443 §2.4 (f): 199 more datagrams to a closed port at once; the
   // burst (50) gets errors, the rest is counted as rate limited.
-  for (int i = 1; i < 200; ++i) {
-    t.sync();
-    ASSERT_EQ(s->send_to(IpAddr::v6(kAddr6B), 9999, random_bytes(8, 1)), SendResult::kOk);
-  }
+  for (int i = 1; i < 200; ++i) ASSERT_EQ(u.send(9999, 8), SendResult::kOk);
   t.run_for(milliseconds(20));
   EXPECT_EQ(t.b.counter("udp.drop.no_socket"), 200u);
   EXPECT_GT(t.b.counter("icmpv6.rate_limited"), 100u);
