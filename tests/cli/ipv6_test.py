@@ -5,11 +5,13 @@ in namespaces that are removed even on failure).
 usage: ipv6_test.py USTACK PEERS_DIR"""
 import os
 import subprocess
+import tempfile
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clitest import Netns, case, expect, finish, run, stop, usage_error  # noqa: E402
+from clitest import (Netns, case, echo_serve, expect, finish, run, stop,  # noqa: E402
+                     usage_error)
 
 USTACK = sys.argv[1]
 PEERS = sys.argv[2]
@@ -126,5 +128,21 @@ if os.geteuid() == 0:
                 expect("[fd00::2]:7007" in r.stdout + r.stderr, r.stdout + r.stderr)
             finally:
                 echo.wait(timeout=30)
+
+    @case("serve with ip6 in [interface]: a TCP echo over both families, ustack stats")
+    def _():
+        with Netns("6e", ipv6=True) as n, tempfile.TemporaryDirectory() as d:
+            name = f"v6test{os.getpid()}"
+            serve, _ = echo_serve(USTACK, n, d, name, 50, interface_extra='ip6 = "fd00::1/64"\n')
+            try:
+                time.sleep(1.5)  # DAD
+                for addr in ("fd00::1", "10.0.0.1"):
+                    r = run(n.B([PY, f"{PEERS}/tcp_client.py", addr, "7007", "echo", "20000"]))
+                    expect(r.returncode == 0, addr + ": " + r.stdout + r.stderr)
+                st = run([USTACK, "stats", "--name", name])
+                expect("ipv6.rx" in st.stdout and "nd.tx.advert" in st.stdout, st.stdout)
+            finally:
+                out, err = stop(serve)
+            expect(serve.returncode == 0, out + err)
 
 finish()
