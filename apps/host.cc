@@ -225,18 +225,21 @@ std::unique_ptr<AppHost> AppHost::open(const HostOptions& o, std::string* error)
                                       tx, h->clock_.now());
   h->worker_->set_handler(*h->stack_);
   h->stack_->start(h->clock_.now());
-  if (sc.netif.ipv6_enabled()) {
-    // The addresses are tentative until DAD is through (RFC 4862 §5.4):
-    // one solicitation each and RetransTimer (1 s) of silence.
-    const Duration dad = sc.ipv6.neighbors.retrans_timer * (sc.ipv6.dad_transmits + 1);
-    h->run_until([&] { return !h->stack_->nd().dad().running(); }, dad);
-    for (const Ipv6LocalAddr& a : h->stack_->ipv6().addrs()) {
-      if (a.state == Ipv6AddrState::kDuplicate)
-        log(LogLevel::kWarn, "%s is in use on the link (duplicate address detection): not used",
-            a.addr.to_string().c_str());
-    }
-  }
   return h;
+}
+
+void AppHost::wait_for_ipv6() {
+  if (!stack_->ipv6_enabled()) return;
+  // The addresses are tentative until DAD is through (RFC 4862 §5.4): one
+  // solicitation each and RetransTimer (1 s) of silence.
+  const StackConfig& sc = stack_->config();
+  const Duration dad = sc.ipv6.neighbors.retrans_timer * (sc.ipv6.dad_transmits + 1);
+  run_until([&] { return !stack_->nd().dad().running(); }, dad);
+  for (const Ipv6LocalAddr& a : stack_->ipv6().addrs()) {
+    if (a.state == Ipv6AddrState::kDuplicate)
+      log(LogLevel::kWarn, "%s is in use on the link (duplicate address detection): not used",
+          a.addr.to_string().c_str());
+  }
 }
 
 AppHost::~AppHost() {

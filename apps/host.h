@@ -86,6 +86,10 @@ class AppHost final : public ServerEnv {
 
   // Polls until done() (true), Ctrl-C or `timeout` (false).
   bool run_until(const std::function<bool()>& done, Duration timeout);
+  // Runs the stack until IPv6 duplicate address detection is through (about
+  // 1 s; nothing without IPv6), warning about an address found in use. For
+  // clients, which need a source address; servers answer IPv4 meanwhile.
+  void wait_for_ipv6();
   // Runs the loop for `d` even after Ctrl-C (to finish closing).
   void drain(Duration d);
   Stack& stack() override { return *stack_; }

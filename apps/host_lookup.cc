@@ -65,6 +65,7 @@ std::unique_ptr<AppHost> open_client_host(const char* cmd, const HostOptions& ho
   std::string err;
   install_signal_handlers();
   auto host = AppHost::open(ho, &err);
+  if (host) host->wait_for_ipv6();
   *status = kExitUsage;
   if (host && !lookup_host(*host, target, dns, addr, &err)) {
     host.reset();
