@@ -203,7 +203,7 @@ int cmd_http(const Argv& argv) {
                  first.host.c_str());
     return kExitUsage;
   }
-  Ipv4Addr server;
+  IpAddr server;
   int status = 0;
   auto host = open_client_host("http", ho, first.host, dns, &server, &status);
   if (!host) return status;
@@ -218,7 +218,7 @@ int cmd_http(const Argv& argv) {
     Conn& c = *conns.back();
     ++fetch.connections;
     host->sync();
-    if (host->stack().tcp().connect(IpAddr::v4(server), first.port, c, &err) == nullptr) {
+    if (host->stack().tcp().connect(server, first.port, c, &err) == nullptr) {
       fetch.error = err;
       break;
     }

@@ -186,7 +186,7 @@ Conn::Conn(Server& s, Role r, TcpConn& c, Instant now)
     : server(s),
       role(r),
       conn(&c),
-      peer(c.key().remote.to_string() + ":" + std::to_string(c.key().remote_port)),
+      peer(peer_string(c.key().remote, c.key().remote_port)),
       congestion(to_string(c.congestion_control())),
       since(now) {}
 

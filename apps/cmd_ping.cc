@@ -68,17 +68,23 @@ int cmd_ping(const Argv& argv) {
                  "ustack ping: give the address to ping with -dest ADDR (a name with --dns)\n");
     return kExitUsage;
   }
-  Ipv4Addr dest_addr;
+  IpAddr dest;
   int status = 0;
-  auto host = open_client_host("ping", ho, dest_arg, dns, &dest_addr, &status);
+  auto host = open_client_host("ping", ho, dest_arg, dns, &dest, &status);
   if (!host) return status;
-  const Ipv4Addr* dest = &dest_addr;
+  if (dest.is_v6() && !host->stack().ipv6_enabled()) {
+    std::fprintf(stderr, "ustack ping: %s is an IPv6 address: give ustack one with --ip6\n",
+                 dest_arg.c_str());
+    return kExitUsage;
+  }
   Pinger p;
   p.id = static_cast<std::uint16_t>(getpid());
   host->stack().icmp().set_echo_listener(&p);
-  const std::string d = dest->to_string();
+  host->stack().icmpv6().set_echo_listener(&p);
+  const std::string d = dest.to_string();
+  // The header sizes as iputils prints them: IPv4 20 + ICMP 8, IPv6 40 + 8.
   std::printf("PING %s (%s) %llu(%llu) bytes of data.\n", dest_arg.c_str(), d.c_str(), size,
-              size + 28);
+              size + (dest.is_v6() ? 48 : 28));
   std::fflush(stdout);
   const Instant start = host->now();
   const auto period = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(interval));
@@ -97,9 +103,14 @@ int cmd_ping(const Argv& argv) {
   // Requests go out every `interval`; a lost reply never stalls the next.
   while (!g_interrupted.load() && (count == 0 || sent < count)) {
     host->sync();
-    const SendResult res = host->stack().icmp().send_echo_request(
-        *dest, p.id, static_cast<std::uint16_t>(sent + 1), static_cast<std::uint32_t>(size),
-        static_cast<std::uint8_t>(ttl));
+    const auto seq = static_cast<std::uint16_t>(sent + 1);
+    const SendResult res =
+        dest.is_v6() ? host->stack().icmpv6().send_echo_request(dest.as_v6(), p.id, seq,
+                                                                static_cast<std::uint32_t>(size),
+                                                                static_cast<std::uint8_t>(ttl))
+                     : host->stack().icmp().send_echo_request(dest.as_v4(), p.id, seq,
+                                                              static_cast<std::uint32_t>(size),
+                                                              static_cast<std::uint8_t>(ttl));
     if (res != SendResult::kOk) {
       std::fprintf(stderr, "ustack ping: %s: %s\n", d.c_str(), to_string(res));
       return kExitFailure;

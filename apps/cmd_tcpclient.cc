@@ -152,17 +152,16 @@ int cmd_tcpclient(const Argv& argv) {
     for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) data.insert(data.end(), buf, buf + n);
     close(fd);
   }
-  Ipv4Addr server;
+  IpAddr server;
   int status = 0;
   auto host = open_client_host("tcpclient", ho, addr_arg, dns, &server, &status);
   if (!host) return status;
-  const Ipv4Addr* addr = &server;
+  const IpAddr* addr = &server;
   const std::size_t total = data.size();
   Client client(mode, std::move(data), ho.debug);
   host->sync();
   const Instant start = host->now();
-  TcpConn* c = host->stack().tcp().connect(IpAddr::v4(*addr), static_cast<std::uint16_t>(port),
-                                           client, &err);
+  TcpConn* c = host->stack().tcp().connect(*addr, static_cast<std::uint16_t>(port), client, &err);
   if (c == nullptr) {
     std::fprintf(stderr, "ustack tcpclient: %s\n", err.c_str());
     return kExitFailure;

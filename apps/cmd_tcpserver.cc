@@ -53,7 +53,7 @@ class Server : public ServerListener {
     reap_closed(sessions);
     sessions.push_back(std::make_unique<Session>(*this, host.now()));
     Session& s = *sessions.back();
-    s.peer = c.key().remote.to_string() + ":" + std::to_string(c.key().remote_port);
+    s.peer = peer_string(c.key().remote, c.key().remote_port);
     s.conn = &c;
     if (debug) std::printf("Server> Connection from %s\n", s.peer.c_str());
     return &s;

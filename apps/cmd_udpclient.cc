@@ -133,19 +133,19 @@ int cmd_udpclient(const Argv& argv) {
     return kExitUsage;
   }
   const bool no_replies = args.has("no_replies");
-  Ipv4Addr server;
+  IpAddr server;
   int status = 0;
   auto host = open_client_host("udpclient", ho, addr_arg, dns, &server, &status);
   if (!host) return status;
-  const Ipv4Addr* addr = &server;
+  const IpAddr* addr = &server;
   Client client(*host, size, count);
   UdpSocket* sock = host->stack().udp().open(client, 0, &err);
   if (sock == nullptr) {
     std::fprintf(stderr, "ustack udpclient: %s\n", err.c_str());
     return kExitFailure;
   }
-  sock->connect(IpAddr::v4(*addr), static_cast<std::uint16_t>(port));
-  const std::string peer = addr->to_string() + ":" + std::to_string(port);
+  sock->connect(*addr, static_cast<std::uint16_t>(port));
+  const std::string peer = peer_string(*addr, static_cast<std::uint16_t>(port));
   std::printf("UDP %s: %llu datagrams of %llu bytes at %g/s\n", peer.c_str(), count, size, rate);
   std::fflush(stdout);
   host->sync();

@@ -2,7 +2,8 @@
 // reports a rate every second) what any number of peers send; one line per
 // peer and the totals on Ctrl-C.
 #include <cstdio>
-#include <unordered_map>
+#include <map>
+#include <utility>
 
 #include "apps/commands.h"
 #include "apps/host.h"
@@ -30,7 +31,7 @@ class Server : public UdpHandler {
     const std::uint32_t len = d.payload->pkt_len;
     ++datagrams;
     bytes += len;
-    const std::uint64_t key = (std::uint64_t{d.src.as_v4().to_u32()} << 16) | d.src_port;
+    const std::pair<IpAddr, std::uint16_t> key{d.src, d.src_port};  // either family
     auto it = peers_.find(key);
     if (it == peers_.end() && peers_.size() < kMaxPeers)
       it = peers_.emplace(key, PeerTotals{d.src, d.src_port, 0, 0}).first;
@@ -50,14 +51,14 @@ class Server : public UdpHandler {
     }
   }
 
-  const std::unordered_map<std::uint64_t, PeerTotals>& peers() const { return peers_; }
+  const std::map<std::pair<IpAddr, std::uint16_t>, PeerTotals>& peers() const { return peers_; }
 
   std::uint64_t datagrams = 0, bytes = 0, echoed = 0, echoed_bytes = 0, send_failures = 0,
                 unlisted = 0;
 
  private:
   Mode mode_;
-  std::unordered_map<std::uint64_t, PeerTotals> peers_;
+  std::map<std::pair<IpAddr, std::uint16_t>, PeerTotals> peers_;
 };
 
 }  // namespace
@@ -130,7 +131,7 @@ int cmd_udpserver(const Argv& argv) {
   host->drain(std::chrono::milliseconds(20));
   const double secs = std::chrono::duration<double>(host->now() - start).count();
   for (const auto& [key, p] : server.peers())
-    std::printf("%s:%u: %llu datagrams, %llu bytes\n", p.addr.to_string().c_str(), p.port,
+    std::printf("%s: %llu datagrams, %llu bytes\n", peer_string(p.addr, p.port).c_str(),
                 static_cast<unsigned long long>(p.datagrams),
                 static_cast<unsigned long long>(p.bytes));
   std::printf(

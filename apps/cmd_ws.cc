@@ -269,14 +269,14 @@ int cmd_ws(const Argv& argv) {
       return kExitUsage;
     }
   }
-  Ipv4Addr server;
+  IpAddr server;
   int status = 0;
   auto host = open_client_host("ws", ho, url.host, dns, &server, &status);
   if (!host) return status;
   WsClient client(plan, ws_client_request(url));
   host->sync();
   const Instant start = host->now();
-  if (host->stack().tcp().connect(IpAddr::v4(server), url.port, client, &err) == nullptr) {
+  if (host->stack().tcp().connect(server, url.port, client, &err) == nullptr) {
     std::fprintf(stderr, "ustack ws: %s\n", err.c_str());
     return kExitFailure;
   }

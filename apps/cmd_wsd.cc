@@ -85,7 +85,7 @@ class Server : public ServerListener {
     reap_closed(sessions);
     sessions.push_back(std::make_unique<Session>(*this, host.now(), limits));
     Session& s = *sessions.back();
-    s.peer = c.key().remote.to_string() + ":" + std::to_string(c.key().remote_port);
+    s.peer = peer_string(c.key().remote, c.key().remote_port);
     s.conn = &c;
     c.set_nodelay(true);
     if (debug) std::printf("wsd> connection from %s\n", s.peer.c_str());

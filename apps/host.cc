@@ -74,6 +74,13 @@ std::vector<cli::OptionSpec> host_options() {
        "ADDR/PREFIX",
        "ustack's own address (default: borrow the interface's, with a warning)"},
       {"gw", {"--gw"}, true, "ADDR", "default gateway"},
+      {"ip6",
+       {"--ip6"},
+       true,
+       "ADDR/PREFIX",
+       "an IPv6 address (e.g. fd00::1/64): IPv6 runs beside IPv4, with the link-local address "
+       "from the MAC; both are checked by DAD first (about 1 s)"},
+      {"gw6", {"--gw6"}, true, "ADDR", "default IPv6 router"},
       {"mac", {"--mac"}, true, "MAC", "ustack's own MAC (default: the interface's)"},
       {"cores",
        {"--cores"},
@@ -114,6 +121,23 @@ bool read_host_options(const cli::Args& args, HostOptions* o, std::string* error
       return false;
     }
     o->gateway = *gw;
+  }
+  if (args.has("ip6")) {
+    o->ip6 = Ipv6Cidr::parse(args.get("ip6"));
+    if (!o->ip6 || o->ip6->addr.is_multicast() || o->ip6->addr.is_unspecified() ||
+        o->ip6->addr.is_v4_mapped()) {
+      *error =
+          "bad address '" + args.get("ip6") + "' for " + flag + "ip6 (expected e.g. fd00::1/64)";
+      return false;
+    }
+  }
+  if (args.has("gw6")) {
+    auto gw = Ipv6Addr::parse(args.get("gw6"));
+    if (!gw || gw->is_multicast() || gw->is_unspecified()) {
+      *error = "bad address '" + args.get("gw6") + "' for " + flag + "gw6";
+      return false;
+    }
+    o->gateway6 = *gw;
   }
   if (args.has("mac")) {
     o->mac = MacAddr::parse(args.get("mac"));
@@ -195,11 +219,27 @@ std::unique_ptr<AppHost> AppHost::open(const HostOptions& o, std::string* error)
   sc.netif.addrs = {h->address_};
   sc.netif.gateway = o.gateway;
   sc.netif.mtu = h->port_->mtu();
+  if (o.ip6) sc.netif.addrs6 = {*o.ip6};
+  sc.netif.gateway6 = o.gateway6;
   h->stack_ = std::make_unique<Stack>(sc, *h->pool_, h->worker_->timers(), h->worker_->counters(),
                                       tx, h->clock_.now());
   h->worker_->set_handler(*h->stack_);
   h->stack_->start(h->clock_.now());
   return h;
+}
+
+void AppHost::wait_for_ipv6() {
+  if (!stack_->ipv6_enabled()) return;
+  // The addresses are tentative until DAD is through (RFC 4862 §5.4): one
+  // solicitation each and RetransTimer (1 s) of silence.
+  const StackConfig& sc = stack_->config();
+  const Duration dad = sc.ipv6.neighbors.retrans_timer * (sc.ipv6.dad_transmits + 1);
+  run_until([&] { return !stack_->nd().dad().running(); }, dad);
+  for (const Ipv6LocalAddr& a : stack_->ipv6().addrs()) {
+    if (a.state == Ipv6AddrState::kDuplicate)
+      log(LogLevel::kWarn, "%s is in use on the link (duplicate address detection): not used",
+          a.addr.to_string().c_str());
+  }
 }
 
 AppHost::~AppHost() {

@@ -32,6 +32,8 @@ struct HostOptions {
   std::string iface;
   std::optional<Ipv4Cidr> ip;  // unset: borrow the interface's address
   Ipv4Addr gateway;
+  std::optional<Ipv6Cidr> ip6;  // set: IPv6 runs, with this address and the link-local one
+  Ipv6Addr gateway6;            // the default router for IPv6; :: none
   std::optional<MacAddr> mac;
   int core = -1;           // the first of `cores`
   std::vector<int> cores;  // --cores: several only for the servers (apps/multi_serve.h)
@@ -47,6 +49,13 @@ bool read_host_options(const cli::Args& args, HostOptions* out, std::string* err
 // The stack's address: --ip, else the interface's own (with a warning that
 // the kernel answers on it too). false and *error when there is none.
 bool host_address(const HostOptions& o, Ipv4Cidr* out, std::string* error);
+
+// "10.0.0.2:7" or "[fd00::2]:7" (RFC 5952 §6: brackets around an IPv6
+// address with a port).
+inline std::string peer_string(const IpAddr& a, std::uint16_t port) {
+  const std::string p = std::to_string(port);
+  return a.is_v6() ? "[" + a.to_string() + "]:" + p : a.to_string() + ":" + p;
+}
 
 // The line a server prints for each finished connection:
 // "PEER: [WHAT]received N bytes, sent N bytes in T ms (REASON)".
@@ -77,6 +86,10 @@ class AppHost final : public ServerEnv {
 
   // Polls until done() (true), Ctrl-C or `timeout` (false).
   bool run_until(const std::function<bool()>& done, Duration timeout);
+  // Runs the stack until IPv6 duplicate address detection is through (about
+  // 1 s; nothing without IPv6), warning about an address found in use. For
+  // clients, which need a source address; servers answer IPv4 meanwhile.
+  void wait_for_ipv6();
   // Runs the loop for `d` even after Ctrl-C (to finish closing).
   void drain(Duration d);
   Stack& stack() override { return *stack_; }

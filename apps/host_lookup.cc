@@ -22,14 +22,13 @@ bool read_dns_option(const cli::Args& args, std::optional<Ipv4Addr>* out, std::s
 }
 
 bool lookup_host(AppHost& app, const std::string& host, const std::optional<Ipv4Addr>& dns,
-                 Ipv4Addr* out, std::string* error) {
-  if (auto a = Ipv4Addr::parse(host)) {
+                 IpAddr* out, std::string* error) {
+  if (auto a = IpAddr::parse(host)) {
     *out = *a;
     return true;
   }
   if (!dns) {
-    *error =
-        "'" + host + "' is not an IPv4 address; give a DNS server with --dns ADDR to look it up";
+    *error = "'" + host + "' is not an IP address; give a DNS server with --dns ADDR to look it up";
     return false;
   }
   DnsResolverOptions o;
@@ -51,21 +50,22 @@ bool lookup_host(AppHost& app, const std::string& host, const std::optional<Ipv4
     *error = r.error();
     return false;
   }
-  *out = r.addresses().front();
+  *out = IpAddr::v4(r.addresses().front());
   return true;
 }
 
 bool host_arg_usable(const std::string& host, const std::optional<Ipv4Addr>& dns) {
-  return Ipv4Addr::parse(host).has_value() || (dns.has_value() && !host.empty());
+  return IpAddr::parse(host).has_value() || (dns.has_value() && !host.empty());
 }
 
 std::unique_ptr<AppHost> open_client_host(const char* cmd, const HostOptions& ho,
                                           const std::string& target,
-                                          const std::optional<Ipv4Addr>& dns, Ipv4Addr* addr,
+                                          const std::optional<Ipv4Addr>& dns, IpAddr* addr,
                                           int* status) {
   std::string err;
   install_signal_handlers();
   auto host = AppHost::open(ho, &err);
+  if (host) host->wait_for_ipv6();
   *status = kExitUsage;
   if (host && !lookup_host(*host, target, dns, addr, &err)) {
     host.reset();

@@ -17,13 +17,13 @@ cli::OptionSpec dns_option_spec();
 // Reads --dns (unset: no server). false and *error on a bad address.
 bool read_dns_option(const cli::Args& args, std::optional<Ipv4Addr>* out, std::string* error);
 
-// `host` as an address: an IPv4 literal as it is, else the first A record
+// `host` as an address: an IPv4 or IPv6 literal as it is, else the first A record
 // the --dns server gives (bounded: 3 queries, 1 s each; Ctrl-C stops it).
 // false and one sentence in *error otherwise.
 bool lookup_host(AppHost& app, const std::string& host, const std::optional<Ipv4Addr>& dns,
-                 Ipv4Addr* out, std::string* error);
+                 IpAddr* out, std::string* error);
 
-// True when `host` can name a peer: an IPv4 address, or anything when a
+// True when `host` can name a peer: an IP address, or anything when a
 // --dns server is given (the lookup then says what is wrong with it).
 bool host_arg_usable(const std::string& host, const std::optional<Ipv4Addr>& dns);
 
@@ -32,7 +32,7 @@ bool host_arg_usable(const std::string& host, const std::optional<Ipv4Addr>& dns
 // exit status in *status (2: the host cannot open, 1: the lookup failed).
 std::unique_ptr<AppHost> open_client_host(const char* cmd, const HostOptions& ho,
                                           const std::string& target,
-                                          const std::optional<Ipv4Addr>& dns, Ipv4Addr* addr,
+                                          const std::optional<Ipv4Addr>& dns, IpAddr* addr,
                                           int* status);
 
 }  // namespace ustack::app

@@ -40,6 +40,11 @@ std::unique_ptr<MultiHost> MultiHost::open(const HostOptions& o, const std::vect
   sc.netif.addrs = {h->address_};
   sc.netif.gateway = o.gateway;
   sc.netif.mtu = h->port_->mtu();
+  // IPv6 runs on every core's stack; its frames all reach core 0 (like
+  // every frame that is not IPv4, proto/flow_steer.h), which owns every
+  // IPv6 connection. The addresses become usable once DAD is through.
+  if (o.ip6) sc.netif.addrs6 = {*o.ip6};
+  sc.netif.gateway6 = o.gateway6;
   if (o.mac) sc.netif.mac = *o.mac;  // else the port's
   h->group_.build(*h->port_, h->clock_, sc, cpus);
   for (GroupCore& c : h->group_.cores) {

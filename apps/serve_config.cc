@@ -112,7 +112,7 @@ class Checker {
 // [interface]: the values go through the commands' own option checks, one
 // key at a time so that a mistake is reported where it is written.
 bool read_interface(Checker& c, const TomlValue& t, HostOptions* host) {
-  if (!c.only_keys(t, {"driver", "iface", "ip", "gw", "mac", "ring", "dpdk", "debug"},
+  if (!c.only_keys(t, {"driver", "iface", "ip", "gw", "ip6", "gw6", "mac", "ring", "dpdk", "debug"},
                    "in [interface]"))
     return false;
   cli::Args all;

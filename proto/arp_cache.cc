@@ -2,6 +2,7 @@
 
 #include <bit>
 
+#include "proto/pending_frames.h"
 #include "proto/wire/ethernet.h"
 
 namespace ustack {
@@ -11,28 +12,17 @@ struct ArpCache::Entry {
   MacAddr mac;
   State state = State::kFree;
   std::uint8_t tries = 0;
-  std::uint32_t npending = 0;
-  std::uint32_t pending_bytes = 0;
   Instant confirmed{};
-  Mbuf* pending_head = nullptr;  // linked through udata64
-  Mbuf* pending_tail = nullptr;
+  PendingFrames pending;
   Timer timer;
   ArpCache* cache = nullptr;
 };
-
-namespace {
-
-Mbuf* next_pending(Mbuf* m) {
-  return reinterpret_cast<Mbuf*>(m->udata64);
-}
-
-}  // namespace
 
 ArpCache::ArpCache(const ArpConfig& cfg, TimerWheel& timers, CounterSet& counters, ArpIo& io)
     : cfg_(cfg),
       timers_(timers),
       io_(io),
-      entries_(std::make_unique<Entry[]>(cfg.max_entries)),
+      slab_(cfg.max_entries),
       c_learned_(counters.get("arp.learned")),
       c_updated_(counters.get("arp.updated")),
       c_unsolicited_(counters.get("arp.drop.unsolicited_reply")),
@@ -46,12 +36,10 @@ ArpCache::ArpCache(const ArpConfig& cfg, TimerWheel& timers, CounterSet& counter
   const std::size_t slots = std::bit_ceil(std::size_t{cfg.max_entries} * 2);
   index_.assign(slots, -1);
   index_mask_ = slots - 1;
-  free_.reserve(cfg.max_entries);
-  for (std::uint32_t i = cfg.max_entries; i > 0; --i)
-    free_.push_back(static_cast<std::int32_t>(i - 1));
   for (std::uint32_t i = 0; i < cfg.max_entries; ++i) {
-    entries_[i].cache = this;
-    entries_[i].timer.set_callback(&ArpCache::on_timer, &entries_[i]);
+    Entry& e = slab_[static_cast<std::int32_t>(i)];
+    e.cache = this;
+    e.timer.set_callback(&ArpCache::on_timer, &e);
   }
 }
 
@@ -69,59 +57,53 @@ ArpCache::Entry* ArpCache::find(Ipv4Addr ip) const {
   for (std::size_t s = slot_of(ip);; s = (s + 1) & index_mask_) {
     const std::int32_t i = index_[s];
     if (i < 0) return nullptr;
-    if (entries_[i].ip == ip) return &entries_[i];
+    if (slab_[i].ip == ip) return &slab_[i];
   }
 }
 
 ArpCache::Entry* ArpCache::insert(Ipv4Addr ip, Instant now) {
-  if (free_.empty() && evict_one() == nullptr) {
+  if (slab_.full() && evict_one() == nullptr) {
     c_table_full_.inc();
     return nullptr;
   }
-  const std::int32_t i = free_.back();
-  free_.pop_back();
-  Entry& e = entries_[i];
+  const std::int32_t i = slab_.take();
+  Entry& e = slab_[i];
   e.ip = ip;
   e.mac = MacAddr{};
   e.state = State::kIncomplete;
   e.tries = 0;
-  e.npending = 0;
-  e.pending_bytes = 0;
   e.confirmed = now;
-  e.pending_head = e.pending_tail = nullptr;
+  e.pending = PendingFrames{};
   std::size_t s = slot_of(ip);
   while (index_[s] >= 0) s = (s + 1) & index_mask_;
   index_[s] = i;
-  ++used_;
   return &e;
 }
 
 // Frees the first entry the clock hand finds that is not resolving (those
 // hold packets and a request in flight) and not static.
 ArpCache::Entry* ArpCache::evict_one() {
-  for (std::uint32_t n = 0; n < cfg_.max_entries; ++n) {
-    Entry& e = entries_[hand_];
-    hand_ = (hand_ + 1) % cfg_.max_entries;
-    if (e.state == State::kReachable || e.state == State::kStale || e.state == State::kProbe) {
-      remove(e);
-      c_evicted_.inc();
-      return &e;
-    }
+  Entry* e = slab_.next_victim([](const Entry& x) {
+    return x.state == State::kReachable || x.state == State::kStale || x.state == State::kProbe;
+  });
+  if (e != nullptr) {
+    remove(*e);
+    c_evicted_.inc();
   }
-  return nullptr;
+  return e;
 }
 
 void ArpCache::remove(Entry& e) {
   drop_pending(e);
   timers_.cancel(e.timer);
   // Backward-shift deletion keeps every probe sequence unbroken.
-  const auto idx = static_cast<std::int32_t>(&e - entries_.get());
+  const auto idx = slab_.index_of(e);
   std::size_t s = slot_of(e.ip);
   while (index_[s] != idx) s = (s + 1) & index_mask_;
   for (std::size_t next = (s + 1) & index_mask_;; next = (next + 1) & index_mask_) {
     const std::int32_t j = index_[next];
     if (j < 0) break;
-    const std::size_t home = slot_of(entries_[j].ip);
+    const std::size_t home = slot_of(slab_[j].ip);
     // Move j back into the hole when its home is not in (s, next].
     const bool in_between = s <= next ? (home > s && home <= next) : (home > s || home <= next);
     if (!in_between) {
@@ -131,8 +113,7 @@ void ArpCache::remove(Entry& e) {
   }
   index_[s] = -1;
   e.state = State::kFree;
-  free_.push_back(idx);
-  --used_;
+  slab_.give_back(e);
 }
 
 void ArpCache::send_request(Entry& e, Instant now) {
@@ -153,33 +134,14 @@ void ArpCache::confirm(Entry& e, const MacAddr& mac, Instant now) {
 }
 
 void ArpCache::flush_pending(Entry& e) {
-  Mbuf* m = e.pending_head;
-  e.pending_head = e.pending_tail = nullptr;
-  pending_total_ -= e.npending;
-  e.npending = 0;
-  e.pending_bytes = 0;
-  while (m != nullptr) {
-    Mbuf* next = next_pending(m);
-    m->udata64 = 0;
-    wire::store_mac(m->data(), e.mac);
-    io_.arp_transmit(m);
-    m = next;
-  }
+  pending_total_ -= e.pending.count;
+  e.pending.send_all(e.mac, [this](Mbuf* m) { io_.arp_transmit(m); });
 }
 
 void ArpCache::drop_pending(Entry& e) {
-  Mbuf* m = e.pending_head;
-  if (e.npending > 0) c_failed_pkts_.inc(e.npending);
-  pending_total_ -= e.npending;
-  e.pending_head = e.pending_tail = nullptr;
-  e.npending = 0;
-  e.pending_bytes = 0;
-  while (m != nullptr) {
-    Mbuf* next = next_pending(m);
-    m->udata64 = 0;
-    mbuf_free(m);
-    m = next;
-  }
+  if (e.pending.count > 0) c_failed_pkts_.inc(e.pending.count);
+  pending_total_ -= e.pending.count;
+  e.pending.free_all();
 }
 
 void ArpCache::on_timer(Timer&, void* arg) {
@@ -218,21 +180,11 @@ ArpCache::Resolve ArpCache::resolve(Ipv4Addr next_hop, Mbuf* frame, Instant now)
     }
     send_request(*e, now);
   }
-  if (e->npending >= cfg_.max_pending ||
-      e->pending_bytes + frame->pkt_len > cfg_.max_pending_bytes) {
+  if (!e->pending.push(frame, cfg_.max_pending, cfg_.max_pending_bytes)) {
     c_queue_full_.inc();
     mbuf_free(frame);
     return Resolve::kDropped;
   }
-  frame->udata64 = 0;
-  if (e->pending_tail != nullptr) {
-    e->pending_tail->udata64 = reinterpret_cast<std::uint64_t>(frame);
-  } else {
-    e->pending_head = frame;
-  }
-  e->pending_tail = frame;
-  ++e->npending;
-  e->pending_bytes += frame->pkt_len;
   ++pending_total_;
   c_queued_.inc();
   return Resolve::kQueued;
@@ -280,8 +232,10 @@ bool ArpCache::add_static(Ipv4Addr ip, const MacAddr& mac) {
 }
 
 void ArpCache::clear() {
-  for (std::uint32_t i = 0; i < cfg_.max_entries; ++i)
-    if (entries_[i].state != State::kFree) remove(entries_[i]);
+  for (std::uint32_t i = 0; i < cfg_.max_entries; ++i) {
+    Entry& e = slab_[static_cast<std::int32_t>(i)];
+    if (e.state != State::kFree) remove(e);
+  }
 }
 
 }  // namespace ustack

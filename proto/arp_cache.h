@@ -23,6 +23,7 @@
 #include "core/mac_addr.h"
 #include "core/mbuf.h"
 #include "core/timer_wheel.h"
+#include "proto/entry_slab.h"
 #include "proto/ip_addr.h"
 
 namespace ustack {
@@ -80,7 +81,7 @@ class ArpCache {
   // Forgets everything, freeing waiting packets.
   void clear();
 
-  std::size_t size() const { return used_; }
+  std::size_t size() const { return slab_.used(); }
   std::size_t pending_packets() const { return pending_total_; }
 
  private:
@@ -101,12 +102,9 @@ class ArpCache {
   ArpConfig cfg_;
   TimerWheel& timers_;
   ArpIo& io_;
-  std::unique_ptr<Entry[]> entries_;
+  EntrySlab<Entry> slab_;
   std::vector<std::int32_t> index_;  // open addressing, -1 empty
   std::size_t index_mask_ = 0;
-  std::vector<std::int32_t> free_;  // free entry numbers
-  std::size_t used_ = 0;
-  std::size_t hand_ = 0;  // eviction clock hand
   std::size_t pending_total_ = 0;
 
   Counter& c_learned_;

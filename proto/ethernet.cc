@@ -32,7 +32,11 @@ void EthernetLayer::input(Mbuf* m) {
   const NetifConfig& nif = stack_.config().netif;
   const MacAddr dst = eth->dst();
   const bool broadcast = dst.is_broadcast();
-  if (!broadcast && dst != nif.mac) {
+  // IPv6 multicast (RFC 2464 §7: 33:33 and the group's low 32 bits) of the
+  // groups the IPv6 layer is in: all-nodes and solicited-node.
+  const bool ipv6_group = !broadcast && dst.is_multicast() && stack_.ipv6_enabled() &&
+                          stack_.ipv6().accepts_group_mac(dst);
+  if (!broadcast && !ipv6_group && dst != nif.mac) {
     (dst.is_multicast() ? drop_multicast_ : drop_not_for_us_).inc();
     mbuf_free(m);
     return;
@@ -67,11 +71,14 @@ void EthernetLayer::input(Mbuf* m) {
     case wire::kEtherTypeArp:
       stack_.arp().input(m);
       return;
+    case wire::kEtherTypeIpv6:
+      if (stack_.ipv6_enabled()) return stack_.ipv6().input(m, ipv6_group);
+      break;
     default:
-      drop_ethertype_.inc();
-      mbuf_free(m);
-      return;
+      break;
   }
+  drop_ethertype_.inc();
+  mbuf_free(m);
 }
 
 Mbuf* EthernetLayer::frame(Mbuf* m, const MacAddr& dst, std::uint16_t ethertype) {

@@ -5,11 +5,6 @@
 namespace ustack {
 
 std::uint16_t FlowSteer::owner_of_frame(const Mbuf& m) const {
-  if ((m.ol_flags & ol::kRxRssHash) != 0) return reta_.queue_of(m.rss_hash);
-  // What a NIC hashes (Microsoft RSS: TCP/UDP over IPv4 with the ports,
-  // other IPv4 and fragments with the addresses only). Only the first
-  // segment is read; a frame too short for the fields goes to core 0,
-  // whose stack counts it as malformed.
   const std::byte* p = m.data();
   std::size_t len = m.data_len;
   if (len < 14) return 0;
@@ -20,6 +15,13 @@ std::uint16_t FlowSteer::owner_of_frame(const Mbuf& m) const {
     type = wire::load_be16(p + off);
   }
   off += 2;
+  // IPv6 belongs to core 0 even when the NIC hashed it (a NIC hashes IPv6
+  // TCP and UDP too): its neighbor cache, DAD and connections live there.
+  if ((m.ol_flags & ol::kRxRssHash) != 0 && type != 0x86dd) return reta_.queue_of(m.rss_hash);
+  // What a NIC hashes (Microsoft RSS: TCP/UDP over IPv4 with the ports,
+  // other IPv4 and fragments with the addresses only). Only the first
+  // segment is read; a frame too short for the fields goes to core 0,
+  // whose stack counts it as malformed.
   if (type != 0x0800 || len < off + 20) return 0;
   const std::byte* ip = p + off;
   const std::size_t ihl = std::size_t{wire::load_u8(ip) & 0x0fu} * 4;

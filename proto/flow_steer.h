@@ -27,7 +27,8 @@ class FlowSteer {
 
   // The owner of a received frame: the driver's hash when it gave one
   // (ol::kRxRssHash), else the frame's own. Frames that are not IPv4 (ARP)
-  // belong to core 0, as a NIC puts them on queue 0.
+  // belong to core 0, as a NIC puts them on queue 0; so does IPv6, whatever
+  // the NIC hashed.
   std::uint16_t owner_of_frame(const Mbuf& m) const;
   // The owner of a flow as received: `src` is the peer.
   std::uint16_t owner_v4(Ipv4Addr src, Ipv4Addr dst, std::uint16_t sport,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "proto/echo_data.h"
 #include "proto/stack.h"
 #include "proto/wire/bytes.h"
 #include "proto/wire/checksum.h"
@@ -15,7 +16,6 @@ namespace {
 // RFC 1812 §4.3.2.3: an error quotes as much of the datagram as fits in 576
 // bytes (Linux does the same); RFC 792 asks for at least 8 bytes of data.
 constexpr std::uint32_t kMaxErrorDatagram = 576;
-constexpr std::uint32_t kStampLen = 8;
 
 bool icmp_checksum_ok(const Mbuf* m) {
   return wire::checksum_finish(wire::checksum_mbuf(m, 0, m->pkt_len)) == 0;
@@ -77,15 +77,10 @@ void IcmpLayer::echo_request(Mbuf* m, const Ipv4Meta& meta) {
     drop_broadcast_echo_.inc();
     return mbuf_free(m);
   }
-  if (!m->is_writable()) {
-    // The bytes are shared (a clone somewhere): answer from a copy.
-    Mbuf* copy = mbuf_copy(m, stack_.pool());
-    mbuf_free(m);
-    if (copy == nullptr) {
-      drop_no_mbuf_.inc();
-      return;
-    }
-    m = copy;
+  m = writable_request(m, stack_.pool());
+  if (m == nullptr) {
+    drop_no_mbuf_.inc();
+    return;
   }
   // RFC 792: "the type code changed to 0 and the checksum recomputed"; the
   // change is one 16-bit word, so RFC 1624's incremental update suffices.
@@ -105,25 +100,8 @@ void IcmpLayer::echo_request(Mbuf* m, const Ipv4Meta& meta) {
 void IcmpLayer::echo_reply(Mbuf* m, const Ipv4Meta& meta) {
   rx_echo_reply_.inc();
   MbufPtr hold(m);
-  if (echo_listener_ == nullptr) return;
-  const auto view = *wire::IcmpView::parse(std::as_const(*m).span());
-  EchoReply r;
-  r.from = meta.src;
-  r.id = view.echo_id();
-  r.seq = view.echo_seq();
-  r.ttl = meta.ttl;
-  r.bytes = m->pkt_len;
-  std::byte stamp[kStampLen];
-  if (mbuf_read(m, wire::IcmpView::kHeaderLen, stamp) == kStampLen) {
-    std::int64_t sent_ns = 0;
-    std::memcpy(&sent_ns, stamp, kStampLen);
-    const std::int64_t now_ns = ns_of(stack_.now());
-    if (sent_ns > 0 && sent_ns <= now_ns) {
-      r.rtt = Duration(now_ns - sent_ns);
-      r.rtt_valid = true;
-    }
-  }
-  echo_listener_->on_echo_reply(r);
+  if (echo_listener_ != nullptr)
+    echo_listener_->on_echo_reply(echo_reply_of(m, IpAddr::v4(meta.src), meta.ttl, stack_.now()));
 }
 
 void IcmpLayer::error(Mbuf* m, const Ipv4Meta& meta) {
@@ -146,15 +124,9 @@ void IcmpLayer::error(Mbuf* m, const Ipv4Meta& meta) {
     drop_not_ours_.inc();
     return;
   }
-  IcmpError e;
-  e.type = view.type();
-  e.code = view.code();
-  e.reporter = meta.src;
-  e.src = quoted->src();
-  e.dst = quoted->dst();
-  e.protocol = quoted->protocol();
-  e.src_port = wire::load_be16(quoted->payload().data());
-  e.dst_port = wire::load_be16(quoted->payload().data() + 2);
+  IcmpError e =
+      IcmpError::about(view.type(), view.code(), IpAddr::v4(meta.src), IpAddr::v4(quoted->src()),
+                       IpAddr::v4(quoted->dst()), quoted->protocol(), quoted->payload());
   if (e.type == wire::kIcmpDestUnreachable && e.code == wire::kIcmpUnreachFragNeeded)
     e.next_hop_mtu = view.next_hop_mtu();
   if (IcmpErrorSink* sink = sinks_[e.protocol]) sink->icmp_error(e);
@@ -164,25 +136,10 @@ SendResult IcmpLayer::send_echo_request(Ipv4Addr dst, std::uint16_t id, std::uin
                                         std::uint32_t data_len, std::uint8_t ttl) {
   const std::uint32_t len = wire::IcmpView::kHeaderLen + data_len;
   if (len > Ipv4Reassembler::kMaxPayload) return SendResult::kTooBig;
-  Mbuf* m = mbuf_alloc_chain(stack_.pool(), len);
+  Mbuf* m = make_echo_message(stack_.pool(), data_len, stack_.now());
   if (m == nullptr) {
     drop_no_mbuf_.inc();
     return SendResult::kNoBuffers;
-  }
-  // Data: the send time (8 bytes, host order: only we read it back), then
-  // ping's pattern of incrementing bytes.
-  std::uint32_t pos = 0;
-  const std::int64_t now_ns = ns_of(stack_.now());
-  for (Mbuf* s = m; s != nullptr; s = s->next) {
-    for (std::uint16_t i = 0; i < s->data_len; ++i, ++pos) {
-      std::byte b{0};
-      if (pos >= wire::IcmpView::kHeaderLen) {
-        const std::uint32_t d = pos - wire::IcmpView::kHeaderLen;
-        b = d < kStampLen ? std::byte(static_cast<std::uint8_t>(now_ns >> (8 * d)))
-                          : std::byte(static_cast<std::uint8_t>(d));
-      }
-      s->data()[i] = b;
-    }
   }
   const auto hdr = *wire::IcmpMutView::parse(m->span());
   hdr.set_type(wire::kIcmpEchoRequest);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "core/counters.h"
 #include "core/mbuf.h"
@@ -25,7 +26,7 @@ struct IcmpConfig {
 };
 
 struct EchoReply {
-  Ipv4Addr from;
+  IpAddr from;  // either family: ICMP and ICMPv6 report to the same listener
   std::uint16_t id = 0;
   std::uint16_t seq = 0;
   std::uint8_t ttl = 0;
@@ -44,13 +45,35 @@ class EchoListener {
 struct IcmpError {
   std::uint8_t type = 0;
   std::uint8_t code = 0;
-  Ipv4Addr reporter;  // who sent the error
-  Ipv4Addr src;       // the quoted datagram's addresses and protocol
-  Ipv4Addr dst;
+  // Either family: ICMP (IPv4) and ICMPv6 errors both reach the transports
+  // here; `type` and `code` are of the family's own ICMP.
+  IpAddr reporter;  // who sent the error
+  IpAddr src;       // the quoted datagram's addresses and protocol
+  IpAddr dst;
   std::uint8_t protocol = 0;
   std::uint16_t src_port = 0;  // first 4 bytes of the quoted transport header
   std::uint16_t dst_port = 0;
-  std::uint16_t next_hop_mtu = 0;  // fragmentation needed (RFC 1191)
+  std::uint16_t next_hop_mtu = 0;  // fragmentation needed (RFC 1191), Packet Too Big (RFC 8201)
+
+  // An error of `type` and `code` from `reporter` about the datagram
+  // (src, dst, protocol) whose transport header starts `quoted` (at least
+  // the 4 bytes of the ports).
+  static IcmpError about(std::uint8_t type, std::uint8_t code, const IpAddr& reporter,
+                         const IpAddr& src, const IpAddr& dst, std::uint8_t protocol,
+                         std::span<const std::byte> quoted) {
+    IcmpError e;
+    e.type = type;
+    e.code = code;
+    e.reporter = reporter;
+    e.src = src;
+    e.dst = dst;
+    e.protocol = protocol;
+    e.src_port = static_cast<std::uint16_t>((std::to_integer<unsigned>(quoted[0]) << 8) |
+                                            std::to_integer<unsigned>(quoted[1]));
+    e.dst_port = static_cast<std::uint16_t>((std::to_integer<unsigned>(quoted[2]) << 8) |
+                                            std::to_integer<unsigned>(quoted[3]));
+    return e;
+  }
 };
 
 // A transport that wants to hear about errors concerning its datagrams.

@@ -20,6 +20,21 @@ std::optional<std::uint8_t> parse_octet(std::string_view& s) {
   return static_cast<std::uint8_t>(v);
 }
 
+// "ADDR/LEN": LEN decimal without a leading zero, at most `max_len`.
+template <typename Cidr, typename Addr>
+std::optional<Cidr> parse_cidr(std::string_view s, unsigned max_len) {
+  const std::size_t slash = s.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const auto addr = Addr::parse(s.substr(0, slash));
+  if (!addr) return std::nullopt;
+  const std::string_view len = s.substr(slash + 1);
+  if (len.empty() || len.size() > 3 || (len.size() > 1 && len[0] == '0')) return std::nullopt;
+  unsigned v = 0;
+  const auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), v);
+  if (ec != std::errc() || end != len.data() + len.size() || v > max_len) return std::nullopt;
+  return Cidr{*addr, static_cast<std::uint8_t>(v)};
+}
+
 }  // namespace
 
 std::optional<Ipv4Addr> Ipv4Addr::parse(std::string_view s) {
@@ -52,46 +67,53 @@ std::string Ipv4Addr::to_string() const {
 }
 
 std::optional<Ipv4Cidr> Ipv4Cidr::parse(std::string_view s) {
-  const std::size_t slash = s.find('/');
-  if (slash == std::string_view::npos) return std::nullopt;
-  const auto addr = Ipv4Addr::parse(s.substr(0, slash));
-  if (!addr) return std::nullopt;
-  const std::string_view len = s.substr(slash + 1);
-  if (len.empty() || len.size() > 2 || (len.size() > 1 && len[0] == '0')) return std::nullopt;
-  unsigned v = 0;
-  const auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), v);
-  if (ec != std::errc() || end != len.data() + len.size() || v > 32) return std::nullopt;
-  return Ipv4Cidr{*addr, static_cast<std::uint8_t>(v)};
+  return parse_cidr<Ipv4Cidr, Ipv4Addr>(s, 32);
 }
 
 std::string Ipv4Cidr::to_string() const {
   return addr.to_string() + "/" + std::to_string(prefix_len);
 }
 
-std::optional<IpAddr> IpAddr::parse(std::string_view s) {
-  if (auto v4addr = Ipv4Addr::parse(s)) return IpAddr::v4(*v4addr);
+std::optional<Ipv6Addr> Ipv6Addr::parse(std::string_view s) {
   // inet_pton wants a terminated string; the longest IPv6 text is 45 chars
   // (INET6_ADDRSTRLEN includes the terminator).
   char buf[INET6_ADDRSTRLEN];
   if (s.size() >= sizeof buf) return std::nullopt;
   std::memcpy(buf, s.data(), s.size());
   buf[s.size()] = '\0';
-  std::array<std::uint8_t, 16> bytes{};
-  if (inet_pton(AF_INET6, buf, bytes.data()) != 1) return std::nullopt;
-  return IpAddr::v6(bytes);
+  Ipv6Addr a;
+  if (inet_pton(AF_INET6, buf, a.b.data()) != 1) return std::nullopt;
+  return a;
+}
+
+std::string Ipv6Addr::to_string() const {
+  // glibc's inet_ntop follows RFC 5952 (lower case, longest zero run
+  // compressed, a lone zero group not compressed).
+  char buf[INET6_ADDRSTRLEN];
+  if (inet_ntop(AF_INET6, b.data(), buf, sizeof buf) == nullptr) return "invalid";
+  return buf;
+}
+
+std::optional<Ipv6Cidr> Ipv6Cidr::parse(std::string_view s) {
+  return parse_cidr<Ipv6Cidr, Ipv6Addr>(s, 128);
+}
+
+std::string Ipv6Cidr::to_string() const {
+  return addr.to_string() + "/" + std::to_string(prefix_len);
+}
+
+std::optional<IpAddr> IpAddr::parse(std::string_view s) {
+  if (auto v4addr = Ipv4Addr::parse(s)) return IpAddr::v4(*v4addr);
+  if (auto v6addr = Ipv6Addr::parse(s)) return IpAddr::v6(*v6addr);
+  return std::nullopt;
 }
 
 std::string IpAddr::to_string() const {
   switch (family) {
     case IpFamily::kV4:
       return as_v4().to_string();
-    case IpFamily::kV6: {
-      // glibc's inet_ntop follows RFC 5952 (lower case, longest zero run
-      // compressed, a lone zero group not compressed).
-      char buf[INET6_ADDRSTRLEN];
-      if (inet_ntop(AF_INET6, b.data(), buf, sizeof buf) == nullptr) return "invalid";
-      return buf;
-    }
+    case IpFamily::kV6:
+      return as_v6().to_string();
     case IpFamily::kUnspec:
       break;
   }

@@ -115,6 +115,90 @@ struct Ipv4Cidr {
   friend constexpr bool operator==(const Ipv4Cidr&, const Ipv4Cidr&) = default;
 };
 
+// An IPv6 address (RFC 4291), sixteen bytes in network order.
+struct Ipv6Addr {
+  std::array<std::uint8_t, 16> b{};
+
+  static Ipv6Addr from_bytes(const std::byte* p) {
+    Ipv6Addr a;
+    std::memcpy(a.b.data(), p, 16);
+    return a;
+  }
+  void to_bytes(std::byte* p) const { std::memcpy(p, b.data(), 16); }
+
+  // ::, the unspecified address (RFC 4291 §2.5.2).
+  static constexpr Ipv6Addr any() { return {}; }
+  // ff02::1, all nodes on the link (RFC 4291 §2.7.1).
+  static constexpr Ipv6Addr all_nodes() {
+    return {{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
+  }
+  // ff02::2, all routers on the link.
+  static constexpr Ipv6Addr all_routers() {
+    return {{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}};
+  }
+
+  constexpr bool is_unspecified() const { return *this == Ipv6Addr{}; }
+  // ::1 (RFC 4291 §2.5.3).
+  constexpr bool is_loopback() const {
+    return *this == Ipv6Addr{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
+  }
+  // ff00::/8 (RFC 4291 §2.7).
+  constexpr bool is_multicast() const { return b[0] == 0xff; }
+  // fe80::/10 (RFC 4291 §2.5.6).
+  constexpr bool is_link_local() const { return b[0] == 0xfe && (b[1] & 0xc0) == 0x80; }
+  // ::ffff:0:0/96, an IPv4 address in IPv6 clothes (RFC 4291 §2.5.5.2);
+  // never a source or destination on an IPv6 wire (RFC 4038 §4.2).
+  constexpr bool is_v4_mapped() const {
+    for (int i = 0; i < 10; ++i)
+      if (b[i] != 0) return false;
+    return b[10] == 0xff && b[11] == 0xff;
+  }
+  // The multicast scope (RFC 4291 §2.7): 1 interface, 2 link, 5 site, 14 global.
+  constexpr std::uint8_t multicast_scope() const { return b[1] & 0x0f; }
+
+  // ff02::1:ffXX:XXXX, the solicited-node group of this address: the low 24
+  // bits appended to ff02:0:0:0:0:1:ff00::/104 (RFC 4291 §2.7.1).
+  constexpr Ipv6Addr solicited_node() const {
+    return {{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, b[13], b[14], b[15]}};
+  }
+  constexpr bool in_prefix(const Ipv6Addr& net, unsigned prefix_len) const {
+    for (unsigned i = 0; i < 16 && prefix_len > 0; ++i) {
+      const unsigned bits = prefix_len >= 8 ? 8 : prefix_len;
+      const auto mask = static_cast<std::uint8_t>(0xff00u >> bits);
+      if ((b[i] & mask) != (net.b[i] & mask)) return false;
+      prefix_len -= bits;
+    }
+    return true;
+  }
+
+  // RFC 4291 §2.2 text (inet_pton); nullopt for anything else.
+  static std::optional<Ipv6Addr> parse(std::string_view s);
+  // RFC 5952 text.
+  std::string to_string() const;
+
+  // Two 64-bit words, not a memcmp call (compared per packet).
+  friend constexpr bool operator==(const Ipv6Addr& x, const Ipv6Addr& y) {
+    if (std::is_constant_evaluated()) return x.b == y.b;
+    std::uint64_t a[2], c[2];
+    std::memcpy(a, x.b.data(), 16);
+    std::memcpy(c, y.b.data(), 16);
+    return ((a[0] ^ c[0]) | (a[1] ^ c[1])) == 0;
+  }
+  friend constexpr auto operator<=>(const Ipv6Addr&, const Ipv6Addr&) = default;
+};
+
+// An IPv6 address with a prefix length: "fd00::1/64".
+struct Ipv6Cidr {
+  Ipv6Addr addr;
+  std::uint8_t prefix_len = 128;
+
+  static std::optional<Ipv6Cidr> parse(std::string_view s);
+  std::string to_string() const;
+  constexpr bool contains(const Ipv6Addr& a) const { return a.in_prefix(addr, prefix_len); }
+
+  friend constexpr bool operator==(const Ipv6Cidr&, const Ipv6Cidr&) = default;
+};
+
 enum class IpFamily : std::uint8_t { kUnspec = 0, kV4 = 4, kV6 = 6 };
 
 struct IpAddr {
@@ -135,11 +219,14 @@ struct IpAddr {
     r.b = bytes;
     return r;
   }
+  static constexpr IpAddr v6(const Ipv6Addr& a) { return v6(a.b); }
 
   constexpr bool is_v4() const { return family == IpFamily::kV4; }
   constexpr bool is_v6() const { return family == IpFamily::kV6; }
   // Precondition: is_v4().
   constexpr Ipv4Addr as_v4() const { return {{b[12], b[13], b[14], b[15]}}; }
+  // Precondition: is_v6().
+  constexpr Ipv6Addr as_v6() const { return {b}; }
 
   // A dotted quad gives an IPv4 address, anything else is tried as IPv6
   // text (RFC 4291 §2.2).

@@ -156,7 +156,7 @@ void Ipv4Layer::input(Mbuf* m, bool l2_broadcast) {
   m->trim(m->pkt_len - total);  // link padding
   m->adj(hlen);
   if (more || offset != 0) {
-    const FragmentKey key{meta.src, meta.dst, ip->ident(), meta.protocol};
+    const FragmentKey key{IpAddr::v4(meta.src), IpAddr::v4(meta.dst), ip->ident(), meta.protocol};
     // A fragment waits for the rest (up to the reassembly timeout): out of
     // the driver's ring with it, or a fragment flood stops the ring.
     if (!mbuf_unpin(&m, stack_.pool())) return drop(m, drop_no_mbuf_);

@@ -1,5 +1,8 @@
 #include "proto/ipv4_reassembly.h"
 
+#include <cstring>
+#include <string>
+
 #include <sys/random.h>
 
 #include <algorithm>
@@ -35,6 +38,10 @@ inline std::size_t buffer_bytes(const Mbuf* m) {
   return n;
 }
 
+Counter& counter(CounterSet& counters, const char* prefix, const char* name) {
+  return counters.get(std::string(prefix) + name);
+}
+
 }  // namespace
 
 Ipv4Reassembler::Ipv4Reassembler(const ReassemblyConfig& cfg, TimerWheel& wheel,
@@ -43,16 +50,17 @@ Ipv4Reassembler::Ipv4Reassembler(const ReassemblyConfig& cfg, TimerWheel& wheel,
       wheel_(wheel),
       max_frags_(std::clamp<std::uint32_t>(cfg.max_fragments_per_datagram, 1, 8192)),
       seed_(cfg.hash_seed != 0 ? cfg.hash_seed : draw_seed()),
-      ok_(counters.get(kCounterOk)),
-      timeout_(counters.get(kCounterTimeout)),
-      overlap_(counters.get(kCounterOverlap)),
-      too_big_(counters.get(kCounterTooBig)),
-      bad_end_(counters.get(kCounterBadEnd)),
-      too_many_frags_(counters.get(kCounterTooManyFrags)),
-      mem_cap_(counters.get(kCounterMemCap)),
-      table_full_(counters.get(kCounterTableFull)),
-      duplicate_(counters.get(kCounterDuplicate)),
-      bad_length_(counters.get(kCounterBadLength)) {
+      ok_(counter(counters, cfg.counter_prefix, ".ok")),
+      timeout_(counter(counters, cfg.counter_prefix, ".timeout")),
+      overlap_(counter(counters, cfg.counter_prefix, ".overlap")),
+      too_big_(counter(counters, cfg.counter_prefix, ".too_big")),
+      bad_end_(counter(counters, cfg.counter_prefix, ".bad_end")),
+      too_many_frags_(counter(counters, cfg.counter_prefix, ".too_many_frags")),
+      mem_cap_(counter(counters, cfg.counter_prefix, ".mem_cap")),
+      table_full_(counter(counters, cfg.counter_prefix, ".table_full")),
+      duplicate_(counter(counters, cfg.counter_prefix, ".duplicate")),
+      bad_length_(counter(counters, cfg.counter_prefix, ".bad_length")) {
+  cfg_.max_payload = std::min<std::uint32_t>(cfg_.max_payload, 0xffff);
   cfg_.max_datagrams = std::clamp<std::uint32_t>(cfg_.max_datagrams, 1, 1u << 24);
   const std::uint32_t n = cfg_.max_datagrams;
   records_ = std::make_unique<Datagram[]>(n);
@@ -85,9 +93,18 @@ void Ipv4Reassembler::clear() {
 }
 
 std::uint32_t Ipv4Reassembler::hash_of(const FragmentKey& key) const {
-  const std::uint64_t addrs = (std::uint64_t{key.src.to_u32()} << 32) | key.dst.to_u32();
-  const std::uint64_t rest = (std::uint64_t{key.id} << 8) | key.protocol;
-  return static_cast<std::uint32_t>(fmix64(fmix64(addrs ^ seed_) ^ rest));
+  // Both addresses whole (an IPv4 one sits in the low bytes of its mapped
+  // form), then identification, protocol and family.
+  std::uint64_t w[4];
+  std::memcpy(&w[0], key.src.b.data(), 16);
+  std::memcpy(&w[2], key.dst.b.data(), 16);
+  const std::uint64_t rest = (std::uint64_t{key.id} << 16) | (std::uint64_t{key.protocol} << 8) |
+                             static_cast<std::uint8_t>(key.src.family);
+  std::uint64_t h = fmix64(w[0] ^ seed_);
+  h = fmix64(h ^ w[1]);
+  h = fmix64(h ^ w[2]);
+  h = fmix64(h ^ w[3]);
+  return static_cast<std::uint32_t>(fmix64(h ^ rest));
 }
 
 Ipv4Reassembler::Datagram* Ipv4Reassembler::find(const FragmentKey& key, std::uint32_t hash) const {
@@ -225,7 +242,7 @@ Mbuf* Ipv4Reassembler::add(const FragmentKey& key, std::uint32_t offset, bool mo
 
   // Past the largest payload any datagram can carry: the datagram is bogus.
   const std::uint64_t end64 = std::uint64_t{offset} + len;
-  if (end64 > kMaxPayload) return refuse(d, payload, too_big_);
+  if (end64 > cfg_.max_payload) return refuse(d, payload, too_big_);
   const auto begin = static_cast<std::uint16_t>(offset);
   const auto end = static_cast<std::uint16_t>(end64);
 

@@ -75,6 +75,11 @@
 // reassembler has no transmit path, and the header it would quote was
 // stripped before add().
 //
+// IPv6 (RFC 8200 §4.5) uses the same machinery, as IpReassembler with its
+// own ReassemblyConfig: keys of IPv6 addresses and a 32-bit identification,
+// counters "ipv6.reasm.*", a 60 s timeout and a 65535-byte bound. The
+// overlap rule above is RFC 5722's, written for IPv6.
+//
 // One instance per core; no method is thread safe. The TimerWheel and the
 // CounterSet must outlive the reassembler.
 #pragma once
@@ -105,13 +110,19 @@ struct ReassemblyConfig {
   std::uint32_t max_datagrams = 1024;
   // Key of the lookup hash; 0 draws one at construction (getrandom).
   std::uint64_t hash_seed = 0;
+  // The largest reassembled payload (IPv4: 65535 - the 20-byte header), and
+  // the first part of every counter's name.
+  std::uint32_t max_payload = 65535 - 20;
+  const char* counter_prefix = "ipv4.reasm";
 };
 
-// The reassembly key (RFC 791 §3.2).
+// The reassembly key: IPv4's (RFC 791 §3.2) with a 16-bit identification,
+// or IPv6's (RFC 8200 §4.5) with a 32-bit one; the protocol is the IPv4
+// protocol or the Fragment header's Next Header.
 struct FragmentKey {
-  Ipv4Addr src;
-  Ipv4Addr dst;
-  std::uint16_t id = 0;
+  IpAddr src;
+  IpAddr dst;
+  std::uint32_t id = 0;
   std::uint8_t protocol = 0;
 
   friend bool operator==(const FragmentKey&, const FragmentKey&) = default;
@@ -122,7 +133,7 @@ class Ipv4Reassembler {
   // Largest payload of any IPv4 datagram: 65535 - a 20-byte header.
   static constexpr std::uint32_t kMaxPayload = 65535 - 20;
 
-  // Counter names, registered at construction.
+  // Counter names (of IPv4's prefix), registered at construction.
   static constexpr const char* kCounterOk = "ipv4.reasm.ok";  // datagrams returned
   // Datagrams discarded:
   static constexpr const char* kCounterTimeout = "ipv4.reasm.timeout";
@@ -168,7 +179,7 @@ class Ipv4Reassembler {
 
  private:
   // A fragment's place in its datagram, [begin, end). Both fit in 16 bits
-  // since end <= kMaxPayload.
+  // since end <= max_payload <= 65535.
   struct Span {
     std::uint16_t begin;
     std::uint16_t end;
@@ -247,5 +258,8 @@ class Ipv4Reassembler {
   Counter& duplicate_;
   Counter& bad_length_;
 };
+
+// The reassembler serves both families (see above).
+using IpReassembler = Ipv4Reassembler;
 
 }  // namespace ustack

@@ -16,6 +16,13 @@ struct NetifConfig {
   std::uint32_t mtu = 1500;     // IP MTU (Ethernet payload)
   std::uint16_t vlan_id = 0;    // 802.1Q VLAN of the interface; 0: untagged
   bool gratuitous_arp = true;   // announce the addresses when the stack starts
+  // IPv6 (proto/ipv6.h) runs when `ipv6` is set or an IPv6 address is
+  // given: the link-local address from the MAC (RFC 4862 §5.3) comes first,
+  // then `addrs6`, each checked by duplicate address detection.
+  bool ipv6 = false;
+  std::vector<Ipv6Cidr> addrs6;
+  Ipv6Addr gateway6;  // ::: no default route
+  bool ipv6_enabled() const { return ipv6 || !addrs6.empty(); }
 };
 
 }  // namespace ustack

@@ -5,6 +5,7 @@
 #include "proto/wire/bytes.h"
 #include "proto/wire/ethernet.h"
 #include "proto/wire/ipv4.h"
+#include "proto/wire/ipv6.h"
 
 namespace ustack {
 namespace {
@@ -42,6 +43,14 @@ Stack::Stack(const StackConfig& cfg, MbufPool& pool, TimerWheel& timers, Counter
   ipv4_->register_protocol(wire::kIpProtoTcp, tcp_.get());
   icmp_->set_error_sink(wire::kIpProtoUdp, udp_.get());
   icmp_->set_error_sink(wire::kIpProtoTcp, tcp_.get());
+  ipv6_ = std::make_unique<Ipv6Layer>(*this);
+  icmpv6_ = std::make_unique<Icmpv6Layer>(*this);
+  nd_ = std::make_unique<NdLayer>(*this);
+  ipv6_->register_protocol(wire::kIpProtoIcmpv6, icmpv6_.get());
+  ipv6_->register_protocol(wire::kIpProtoUdp, udp_.get());
+  ipv6_->register_protocol(wire::kIpProtoTcp, tcp_.get());
+  icmpv6_->set_error_sink(wire::kIpProtoUdp, udp_.get());
+  icmpv6_->set_error_sink(wire::kIpProtoTcp, tcp_.get());
 }
 
 Stack::~Stack() {
@@ -52,12 +61,15 @@ Stack::~Stack() {
   for (SpscRing<Mbuf*>* r : links_.from)
     while (r->dequeue(m)) mbuf_free(m);
   arp_->cache().clear();
+  nd_->neighbors().clear();
+  ipv6_->reassembler().clear();
   ipv4_->reassembler().clear();
 }
 
 void Stack::start(Instant now) {
   now_ = now;
   if (cfg_.netif.gratuitous_arp) arp_->announce();
+  if (ipv6_enabled()) nd_->start(now);
 }
 
 void Stack::on_rx(Worker&, std::size_t, Mbuf** pkts, std::uint16_t n, Instant now) {
@@ -128,6 +140,23 @@ void Stack::poll_inbound() {
       ethernet_->input(m);
     }
   }
+}
+
+SendResult Stack::ip_output(Mbuf* m, const IpAddr& src, const IpAddr& dst, std::uint8_t protocol) {
+  if (dst.is_v6()) {
+    if (!ipv6_enabled()) {
+      mbuf_free(m);
+      return SendResult::kNoRoute;
+    }
+    return ipv6_->output(m, src.as_v6(), dst.as_v6(), protocol);
+  }
+  return ipv4_->output(m, src.as_v4(), dst.as_v4(), protocol);
+}
+
+IpAddr Stack::source_for(const IpAddr& dst) const {
+  if (dst.is_v6())
+    return IpAddr::v6(ipv6_enabled() ? ipv6_->source_for(dst.as_v6()) : Ipv6Addr::any());
+  return IpAddr::v4(ipv4_->source_for(dst.as_v4()));
 }
 
 void Stack::input(Mbuf* frame, Instant now) {

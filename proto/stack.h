@@ -24,8 +24,11 @@
 #include "proto/ethernet.h"
 #include "proto/flow_steer.h"
 #include "proto/icmp.h"
+#include "proto/icmpv6.h"
 #include "proto/ipv4.h"
 #include "proto/ipv4_reassembly.h"
+#include "proto/ipv6.h"
+#include "proto/nd.h"
 #include "proto/netif.h"
 #include "proto/tcp/tcp.h"
 #include "proto/udp.h"
@@ -39,7 +42,8 @@ struct StackConfig {
   IcmpConfig icmp;
   UdpConfig udp;
   TcpConfig tcp;
-  std::uint8_t default_ttl = 64;
+  Ipv6Config ipv6;                // used when netif.ipv6_enabled()
+  std::uint8_t default_ttl = 64;  // also the IPv6 hop limit
   // Seeds the IP ID start, ephemeral port choice and rate-limit jitter.
   // 0 draws one from the system at construction.
   std::uint64_t seed = 0;
@@ -62,7 +66,8 @@ class Stack final : public PacketHandler {
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
 
-  // Announces the interface's addresses (gratuitous ARP) when configured to.
+  // Announces the interface's addresses (gratuitous ARP) when configured
+  // to, and starts IPv6 duplicate address detection.
   void start(Instant now);
 
   // PacketHandler
@@ -104,6 +109,21 @@ class Stack final : public PacketHandler {
   IcmpLayer& icmp() { return *icmp_; }
   UdpLayer& udp() { return *udp_; }
   TcpLayer& tcp() { return *tcp_; }
+  Ipv6Layer& ipv6() { return *ipv6_; }
+  Icmpv6Layer& icmpv6() { return *icmpv6_; }
+  NdLayer& nd() { return *nd_; }
+  bool ipv6_enabled() const { return cfg_.netif.ipv6_enabled(); }
+
+  // For the transports, which keep one code path for both families: sends
+  // `m` (transport header and data) from `src` to `dst` by the family of
+  // the addresses (takes ownership), and the source address for `dst`
+  // (unspecified when there is none: no IPv6, or DAD still running).
+  SendResult ip_output(Mbuf* m, const IpAddr& src, const IpAddr& dst, std::uint8_t protocol);
+  IpAddr source_for(const IpAddr& dst) const;
+  // The IP header a segment of `a`'s family carries (no options or
+  // extension headers): what the MSS leaves out of the MTU (RFC 9293
+  // §3.7.1; RFC 8200 §8.3).
+  static constexpr std::uint32_t ip_header_len(const IpAddr& a) { return a.is_v6() ? 40 : 20; }
 
  private:
   StackConfig cfg_;
@@ -128,6 +148,9 @@ class Stack final : public PacketHandler {
   std::unique_ptr<IcmpLayer> icmp_;
   std::unique_ptr<UdpLayer> udp_;
   std::unique_ptr<TcpLayer> tcp_;
+  std::unique_ptr<Ipv6Layer> ipv6_;
+  std::unique_ptr<Icmpv6Layer> icmpv6_;
+  std::unique_ptr<NdLayer> nd_;
 };
 
 }  // namespace ustack

@@ -6,6 +6,7 @@
 #include "proto/wire/bytes.h"
 #include "proto/wire/checksum.h"
 #include "proto/wire/icmp.h"
+#include "proto/wire/icmpv6.h"
 #include "proto/wire/udp.h"
 
 namespace ustack {
@@ -82,18 +83,23 @@ void UdpLayer::close(UdpSocket& s) {
 }
 
 SendResult UdpLayer::send(UdpSocket& s, IpAddr dst, std::uint16_t port, Mbuf* payload) {
-  if (!dst.is_v4()) {
+  const IpAddr src = stack_.source_for(dst);
+  if (dst.is_v6() && src.as_v6().is_unspecified()) {
+    // No IPv6 on this interface, or no address of it usable yet (DAD).
     drop_unsupported_family_.inc();
     mbuf_free(payload);
     return SendResult::kNoRoute;
   }
   const std::uint32_t len = payload->pkt_len + 8;
-  if (len > Ipv4Reassembler::kMaxPayload) {
+  // RFC 768's length is 16 bits; IPv4 also bounds the datagram by its own
+  // total length, IPv6 by the payload length (no jumbograms, RFC 2675).
+  const std::uint32_t max = dst.is_v6() ? 0xffff : Ipv4Reassembler::kMaxPayload;
+  if (len > max) {
     mbuf_free(payload);
     return SendResult::kTooBig;
   }
   Mbuf* m = payload;
-  if (m->headroom() < 8 + 20 + 18 || !m->is_writable()) {
+  if (m->headroom() < 8 + 40 + 18 || !m->is_writable()) {
     m = stack_.pool().alloc();
     if (m == nullptr) {
       mbuf_free(payload);
@@ -101,8 +107,6 @@ SendResult UdpLayer::send(UdpSocket& s, IpAddr dst, std::uint16_t port, Mbuf* pa
     }
     m->chain(payload);
   }
-  const Ipv4Addr d = dst.as_v4();
-  const Ipv4Addr src = stack_.ipv4().source_for(d);
   std::byte* h = m->prepend(8);
   if (h == nullptr) {  // cannot happen: the room was checked above
     mbuf_free(m);
@@ -113,29 +117,30 @@ SendResult UdpLayer::send(UdpSocket& s, IpAddr dst, std::uint16_t port, Mbuf* pa
   wire::store_be16(h + 4, static_cast<std::uint16_t>(len));
   wire::store_be16(h + 6, 0);
   m->l4_len = 8;
-  const bool fits = len + 20 <= stack_.config().netif.mtu;
-  if (stack_.caps().tx_l4_cksum && fits) {
+  const bool fits = len + Stack::ip_header_len(dst) <= stack_.config().netif.mtu;
+  if (stack_.caps().tx_l4_cksum && fits && dst.is_v4()) {
     // The driver completes the sum over the datagram.
-    wire::store_be16(h + 6, wire::ipv4_pseudo_header_for_offload(
-                                src, d, wire::kIpProtoUdp, static_cast<std::uint16_t>(len), false));
+    wire::store_be16(
+        h + 6, wire::ipv4_pseudo_header_for_offload(src.as_v4(), dst.as_v4(), wire::kIpProtoUdp,
+                                                    static_cast<std::uint16_t>(len), false));
     m->ol_flags |= ol::kTxUdpCksum | ol::kTxIpv4;
   } else {
     const std::uint32_t sum = wire::checksum_mbuf(
-        m, 0, len,
-        wire::ipv4_pseudo_header_sum(src, d, wire::kIpProtoUdp, static_cast<std::uint16_t>(len)));
-    // RFC 768: a computed zero is sent as all ones (zero means "none").
+        m, 0, len, wire::ip_pseudo_header_sum(src, dst, wire::kIpProtoUdp, len));
+    // RFC 768 (and RFC 8200 §8.1 for IPv6): a computed zero is sent as
+    // all ones (zero means "none").
     const std::uint16_t c = wire::checksum_finish(sum);
     wire::store_be16(h + 6, c == 0 ? 0xffff : c);
   }
   tx_.inc();
-  return stack_.ipv4().output(m, src, d, wire::kIpProtoUdp);
+  return stack_.ip_output(m, src, dst, wire::kIpProtoUdp);
 }
 
-void UdpLayer::ipv4_input(Mbuf* m, const Ipv4Meta& meta) {
+UdpLayer::Check UdpLayer::check(Mbuf* m, const IpAddr& src, const IpAddr& dst, UdpSocket** socket) {
   rx_.inc();
   if (m->data_len < 8) {
     drop_malformed_.inc();
-    return mbuf_free(m);
+    return Check::kDrop;
   }
   const std::byte* h = m->data();
   const std::uint16_t src_port = wire::load_be16(h);
@@ -146,40 +151,81 @@ void UdpLayer::ipv4_input(Mbuf* m, const Ipv4Meta& meta) {
   // padding (trimmed), fewer is a truncated datagram.
   if (len < 8 || len > m->pkt_len) {
     drop_malformed_.inc();
-    return mbuf_free(m);
+    return Check::kDrop;
   }
   m->trim(m->pkt_len - len);
-  // A zero checksum means the sender computed none (RFC 768; IPv4 only).
+  // A zero checksum means the sender computed none (RFC 768): allowed over
+  // IPv4 only; RFC 8200 §8.1: "IPv6 receivers must discard UDP packets
+  // containing a zero checksum".
+  if (csum == 0 && src.is_v6()) {
+    drop_checksum_.inc();
+    return Check::kDrop;
+  }
   if (wire::l4_checksum_known_bad(*m) ||
       (csum != 0 && wire::l4_checksum_needs_verify(*m) &&
        wire::checksum_finish(wire::checksum_mbuf(
-           m, 0, len, wire::ipv4_pseudo_header_sum(meta.src, meta.dst, wire::kIpProtoUdp, len))) !=
-           0)) {
+           m, 0, len, wire::ip_pseudo_header_sum(src, dst, wire::kIpProtoUdp, len))) != 0)) {
     drop_checksum_.inc();
-    return mbuf_free(m);
+    return Check::kDrop;
   }
   UdpSocket* s = by_port_[dst_port].get();
   if (s == nullptr) {
     drop_no_socket_.inc();
-    // RFC 1122 §4.1.3.1: port unreachable when no one listens.
-    stack_.icmp().send_dest_unreachable(wire::kIcmpUnreachPort, meta, m);
-    return mbuf_free(m);
+    return Check::kNoSocket;
   }
-  if (s->connected() && (s->peer_ != IpAddr::v4(meta.src) || s->peer_port_ != src_port)) {
+  if (s->connected() && (s->peer_ != src || s->peer_port_ != src_port)) {
     drop_not_peer_.inc();
-    return mbuf_free(m);
+    return Check::kDrop;
   }
+  *socket = s;
+  return Check::kDeliver;
+}
+
+void UdpLayer::deliver(UdpSocket& s, Mbuf* m, const IpAddr& src, const IpAddr& dst,
+                       std::uint8_t ttl, bool broadcast) {
+  UdpDatagram d;
+  d.src = src;
+  d.src_port = wire::load_be16(m->data());
+  d.dst = dst;
+  d.dst_port = wire::load_be16(m->data() + 2);
   m->l4_len = 8;
   m->adj(8);
-  UdpDatagram d;
-  d.src = IpAddr::v4(meta.src);
-  d.src_port = src_port;
-  d.dst = IpAddr::v4(meta.dst);
-  d.dst_port = dst_port;
   d.payload = m;
-  d.ttl = meta.ttl;
-  d.broadcast = meta.ip_broadcast;
-  s->handler_->on_datagram(*s, d);
+  d.ttl = ttl;
+  d.broadcast = broadcast;
+  s.handler_->on_datagram(s, d);
+}
+
+void UdpLayer::ipv4_input(Mbuf* m, const Ipv4Meta& meta) {
+  const IpAddr src = IpAddr::v4(meta.src), dst = IpAddr::v4(meta.dst);
+  UdpSocket* s = nullptr;
+  switch (check(m, src, dst, &s)) {
+    case Check::kDeliver:
+      return deliver(*s, m, src, dst, meta.ttl, meta.ip_broadcast);
+    case Check::kNoSocket:
+      // RFC 1122 §4.1.3.1: port unreachable when no one listens.
+      stack_.icmp().send_dest_unreachable(wire::kIcmpUnreachPort, meta, m);
+      break;
+    case Check::kDrop:
+      break;
+  }
+  mbuf_free(m);
+}
+
+void UdpLayer::ipv6_input(Mbuf* m, const Ipv6Meta& meta) {
+  const IpAddr src = IpAddr::v6(meta.src), dst = IpAddr::v6(meta.dst);
+  UdpSocket* s = nullptr;
+  switch (check(m, src, dst, &s)) {
+    case Check::kDeliver:
+      return deliver(*s, m, src, dst, meta.hop_limit, meta.dst_multicast);
+    case Check::kNoSocket:
+      // RFC 4443 §3.1: code 4, port unreachable.
+      stack_.icmpv6().send_dest_unreachable(wire::kIcmpv6UnreachPort, meta, m);
+      break;
+    case Check::kDrop:
+      break;
+  }
+  mbuf_free(m);
 }
 
 void UdpLayer::icmp_error(const IcmpError& e) {

@@ -14,6 +14,7 @@
 #include "core/random.h"
 #include "proto/icmp.h"
 #include "proto/ipv4.h"
+#include "proto/ipv6.h"
 
 namespace ustack {
 
@@ -76,7 +77,7 @@ class UdpSocket {
   std::uint16_t peer_port_ = 0;
 };
 
-class UdpLayer final : public Ipv4Protocol, public IcmpErrorSink {
+class UdpLayer final : public Ipv4Protocol, public Ipv6Protocol, public IcmpErrorSink {
  public:
   explicit UdpLayer(Stack& stack);
   ~UdpLayer() override;
@@ -88,11 +89,18 @@ class UdpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   std::size_t sockets() const { return count_; }
 
   void ipv4_input(Mbuf* m, const Ipv4Meta& meta) override;
+  void ipv6_input(Mbuf* m, const Ipv6Meta& meta) override;
   void icmp_error(const IcmpError& error) override;
 
  private:
   friend class UdpSocket;
   SendResult send(UdpSocket& s, IpAddr dst, std::uint16_t port, Mbuf* payload);
+  // Either family's input: the checks of RFC 768 (and RFC 8200 §8.1), then
+  // the socket. kDrop and kNoSocket are counted; the caller frees.
+  enum class Check { kDeliver, kDrop, kNoSocket };
+  Check check(Mbuf* m, const IpAddr& src, const IpAddr& dst, UdpSocket** socket);
+  void deliver(UdpSocket& s, Mbuf* m, const IpAddr& src, const IpAddr& dst, std::uint8_t ttl,
+               bool broadcast);
   void close(UdpSocket& s);
 
   Stack& stack_;

@@ -30,6 +30,7 @@
 #include "proto/icmp.h"
 #include "proto/ip_addr.h"
 #include "proto/ipv4.h"
+#include "proto/ipv6.h"
 #include "proto/tcp/congestion.h"
 #include "proto/tcp/conn_key.h"
 #include "proto/tcp/conn_table.h"
@@ -286,7 +287,7 @@ class TcpListener {
   CcAlgorithm cc_ = CcAlgorithm::kCubic;
 };
 
-class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
+class TcpLayer final : public Ipv4Protocol, public Ipv6Protocol, public IcmpErrorSink {
  public:
   TcpLayer(Stack& stack, const TcpConfig& cfg);
   ~TcpLayer() override;
@@ -302,6 +303,7 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
                    std::uint16_t local_port = 0);
 
   void ipv4_input(Mbuf* m, const Ipv4Meta& meta) override;
+  void ipv6_input(Mbuf* m, const Ipv6Meta& meta) override;
   void icmp_error(const IcmpError& error) override;
 
   const TcpConfig& config() const { return cfg_; }
@@ -320,6 +322,13 @@ class TcpLayer final : public Ipv4Protocol, public IcmpErrorSink {
   TcpConn* alloc_conn();
   void release(TcpConn& c);
   void init_conn(TcpConn& c, const ConnKey& key, TcpHandler* h);
+
+  // A segment of either family (data at the TCP header) from `src` to
+  // `dst`; `to_group`: sent to a broadcast or multicast address.
+  void input(Mbuf* m, const IpAddr& src, const IpAddr& dst, bool to_group);
+  // Checksum (partial sum of the pseudo-header, then the segment) and
+  // transmit of a built segment `m` whose header starts at `h`.
+  void finish_and_send(Mbuf* m, std::byte* h, const ConnKey& key, bool offload);
 
   // Input (tcp_input.cc), RFC 9293 §3.10.7.
   void input_closed(const Segment& seg);

@@ -8,6 +8,8 @@
 #include "proto/tcp/tcp.h"
 #include "proto/tcp/tcp_segment.h"
 #include "proto/wire/checksum.h"
+#include "proto/wire/icmp.h"
+#include "proto/wire/icmpv6.h"
 #include "proto/wire/tcp.h"
 
 namespace ustack {
@@ -288,20 +290,23 @@ void TcpListener::close() {
 
 bool TcpLayer::owns(const ConnKey& k) const {
   const FlowSteer* s = stack_.steer();
-  return s == nullptr ||
-         s->owner_v4(k.remote.as_v4(), k.local.as_v4(), k.remote_port, k.local_port) == s->self();
+  if (s == nullptr) return true;
+  // IPv6 frames, like every frame that is not IPv4, belong to core 0
+  // (proto/flow_steer.h): the NIC's hash here covers IPv4 only.
+  if (k.remote.is_v6()) return s->self() == 0;
+  return s->owner_v4(k.remote.as_v4(), k.local.as_v4(), k.remote_port, k.local_port) == s->self();
 }
 
 TcpConn* TcpLayer::connect(IpAddr addr, std::uint16_t port, TcpHandler& handler, std::string* error,
                            std::uint16_t local_port) {
-  if (!addr.is_v4()) {
-    if (error) *error = "TCP over IPv6 is not supported yet";
-    return nullptr;
-  }
   ConnKey key;
   key.remote = addr;
   key.remote_port = port;
-  key.local = IpAddr::v4(stack_.ipv4().source_for(addr.as_v4()));
+  key.local = stack_.source_for(addr);
+  if (addr.is_v6() && key.local.as_v6().is_unspecified()) {
+    if (error) *error = "no usable IPv6 address to connect to " + addr.to_string() + " from";
+    return nullptr;
+  }
   if (local_port != 0) {
     key.local_port = local_port;
     if (table_.find(key) != nullptr) {
@@ -368,6 +373,15 @@ std::uint32_t TcpLayer::count_in_state(TcpState s) const {
 }
 
 void TcpLayer::ipv4_input(Mbuf* m, const Ipv4Meta& meta) {
+  input(m, IpAddr::v4(meta.src), IpAddr::v4(meta.dst),
+        meta.ip_broadcast || meta.dst.is_multicast());
+}
+
+void TcpLayer::ipv6_input(Mbuf* m, const Ipv6Meta& meta) {
+  input(m, IpAddr::v6(meta.src), IpAddr::v6(meta.dst), meta.dst_multicast);
+}
+
+void TcpLayer::input(Mbuf* m, const IpAddr& src, const IpAddr& dst, bool to_group) {
   c_rx_.inc();
   // The header must be contiguous in the first segment: its fixed part,
   // then as much as the data offset says.
@@ -383,21 +397,21 @@ void TcpLayer::ipv4_input(Mbuf* m, const Ipv4Meta& meta) {
   Segment seg;
   seg.m = m;
   const auto tcp = wire::TcpView::parse(std::as_const(*m).span());
-  if (!tcp || meta.ip_broadcast || meta.dst.is_multicast()) {
+  if (!tcp || to_group) {
     // RFC 9293 §3.9.2.4 (RFC 1122 §4.2.3.10): no TCP to broadcast/multicast.
     c_drop_malformed_.inc();
     return mbuf_free(m);
   }
-  const auto len = static_cast<std::uint16_t>(std::min<std::uint32_t>(m->pkt_len, 0xffff));
+  // RFC 9293 §3.1 and RFC 8200 §8.1: the checksum covers the pseudo-header
+  // of the segment's family (the IPv6 one with a 32-bit length).
   if (wire::l4_checksum_known_bad(*m) ||
       (wire::l4_checksum_needs_verify(*m) &&
        wire::checksum_finish(wire::checksum_mbuf(
            m, 0, m->pkt_len,
-           wire::ipv4_pseudo_header_sum(meta.src, meta.dst, wire::kIpProtoTcp, len))) != 0)) {
+           wire::ip_pseudo_header_sum(src, dst, wire::kIpProtoTcp, m->pkt_len))) != 0)) {
     c_drop_checksum_.inc();
     return mbuf_free(m);
   }
-  seg.meta = meta;
   seg.seq = SeqNum(tcp->seq_number());
   seg.ack = SeqNum(tcp->ack_number());
   seg.flags = tcp->flags();
@@ -408,8 +422,8 @@ void TcpLayer::ipv4_input(Mbuf* m, const Ipv4Meta& meta) {
     seg.opts = tcp->options();
     seg.has_ts = seg.opts.timestamps.has_value();
   }
-  seg.key.local = IpAddr::v4(meta.dst);
-  seg.key.remote = IpAddr::v4(meta.src);
+  seg.key.local = dst;
+  seg.key.remote = src;
   seg.key.local_port = tcp->dst_port();
   seg.key.remote_port = tcp->src_port();
   m->l4_len = seg.hlen;
@@ -448,26 +462,38 @@ void TcpLayer::ipv4_input(Mbuf* m, const Ipv4Meta& meta) {
 
 void TcpLayer::icmp_error(const IcmpError& e) {
   ConnKey k;
-  k.local = IpAddr::v4(e.src);
-  k.remote = IpAddr::v4(e.dst);
+  k.local = e.src;
+  k.remote = e.dst;
   k.local_port = e.src_port;
   k.remote_port = e.dst_port;
   TcpConn* c = table_.find(k);
   if (c == nullptr) return;
   // RFC 1122 §4.2.3.9: port and protocol unreachable are hard errors for a
   // connection still opening; other unreachables are soft. Fragmentation
-  // needed lowers the MSS (RFC 1191 path MTU discovery).
-  if (e.type == 3 && e.code == 4 && e.next_hop_mtu >= 68) {
-    const std::uint32_t mss = e.next_hop_mtu - 40u - (c->ts_ok_ ? 12u : 0u);
+  // needed (RFC 1191) and Packet Too Big (RFC 8201 §4) lower the MSS to
+  // what the reported MTU leaves.
+  const bool v6 = e.src.is_v6();
+  const bool too_big =
+      v6 ? e.type == wire::kIcmpv6PacketTooBig
+         : e.type == wire::kIcmpDestUnreachable && e.code == wire::kIcmpUnreachFragNeeded;
+  const std::uint32_t min_mtu = v6 ? wire::kIpv6MinMtu : 68;
+  if (too_big) {
+    if (e.next_hop_mtu < min_mtu) return;  // RFC 8201 §4: below the minimum, ignored
+    const std::uint32_t mss =
+        e.next_hop_mtu - Stack::ip_header_len(e.src) - 20u - (c->ts_ok_ ? 12u : 0u);
     if (mss < c->mss_) {
       c->mss_ = std::max<std::uint32_t>(mss, 64);
       cc_set_mss(c->cc_, c->mss_);
     }
     return;
   }
-  if (c->state_ == TcpState::kSynSent && e.type == 3 && (e.code == 2 || e.code == 3)) {
-    teardown(*c, TcpCloseReason::kRefused);
-  }
+  // ICMPv6 port unreachable (RFC 4443 §3.1 code 4) is the hard error of
+  // IPv6 (RFC 5461 §4.1 treats it as ICMP's port unreachable).
+  const bool hard =
+      v6 ? e.type == wire::kIcmpv6DestUnreachable && e.code == wire::kIcmpv6UnreachPort
+         : e.type == wire::kIcmpDestUnreachable &&
+               (e.code == wire::kIcmpUnreachProtocol || e.code == wire::kIcmpUnreachPort);
+  if (c->state_ == TcpState::kSynSent && hard) teardown(*c, TcpCloseReason::kRefused);
 }
 
 }  // namespace ustack

@@ -120,7 +120,8 @@ bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint
   const bool syn = (flags & wire::kTcpSyn) != 0;
   wire::TcpOptions o;
   if (syn) {
-    c.adv_mss_ = static_cast<std::uint16_t>(stack_.config().netif.mtu - 40);
+    c.adv_mss_ = static_cast<std::uint16_t>(stack_.config().netif.mtu - 20 -
+                                            Stack::ip_header_len(c.key_.local));
     o.mss = c.adv_mss_;
     // In a SYN,ACK only what the peer offered (RFC 7323 §2.2, §3.2; RFC 2018).
     const bool reply = (flags & wire::kTcpAck) != 0;
@@ -131,14 +132,16 @@ bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint
   } else {
     if (c.ts_ok_) o.timestamps = wire::TcpTimestamps{ts_now(c), c.ts_recent_};
     if (c.sack_ok_ && (flags & wire::kTcpAck) != 0 && (c.dsack_.len() > 0 || !c.ooo_.empty())) {
-      // RFC 9293 §3.7.1: header and data within the MTU. Callers size data
-      // by seg_mss(), so this trims blocks only for a segment sized before
+      // RFC 9293 §3.7.1 (and RFC 6691): data and options within the MSS
+      // (mss_ already leaves out the timestamps; it follows the peer's MSS,
+      // our MTU and the path MTU, whichever family). Callers size data by
+      // seg_mss(), so this trims blocks only for a segment sized before
       // out-of-order data arrived; SACK information is advisory (RFC 2018
       // §3 lets the option carry fewer blocks than the receiver holds).
-      const std::uint32_t used = 40 + len + (o.timestamps ? kTimestampsOptionLen : 0);
-      const std::uint32_t mtu = stack_.config().netif.mtu;
-      const std::uint32_t room = mtu > used ? mtu - used : 0;
-      const std::size_t fit = room >= sack_option_len(1) ? (std::min(room, 40u) - 4) / 8 : 0;
+      const std::uint32_t room = c.mss_ > len ? c.mss_ - len : 0;
+      const std::uint32_t options_left = 40 - (o.timestamps ? kTimestampsOptionLen : 0);
+      const std::size_t fit =
+          room >= sack_option_len(1) ? (std::min(room, options_left) - 4) / 8 : 0;
       add_sack_blocks(c, o, fit);
     }
   }
@@ -166,19 +169,6 @@ bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint
   o.emit({h + 20, olen});
   m->l4_len = hlen;
   if (data != nullptr) m->chain(data);
-  // Checksum: the driver's when it offers one, else ours over the chain.
-  const Ipv4Addr src = c.key_.local.as_v4();
-  const Ipv4Addr dst = c.key_.remote.as_v4();
-  const auto total = static_cast<std::uint16_t>(m->pkt_len);
-  if (stack_.caps().tx_l4_cksum) {
-    wire::store_be16(
-        h + 16, wire::ipv4_pseudo_header_for_offload(src, dst, wire::kIpProtoTcp, total, false));
-    m->ol_flags |= ol::kTxTcpCksum | ol::kTxIpv4;
-  } else {
-    const std::uint32_t sum = wire::checksum_mbuf(
-        m, 0, total, wire::ipv4_pseudo_header_sum(src, dst, wire::kIpProtoTcp, total));
-    wire::store_be16(h + 16, wire::checksum_finish(sum));
-  }
   if (ack) {
     c.last_ack_sent_ = c.rcv_nxt_;
     c.ack_now_ = false;
@@ -204,7 +194,7 @@ bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint
     c.rtt_start_ = now();
   }
   c_tx_.inc();
-  stack_.ipv4().output(m, src, dst, wire::kIpProtoTcp);
+  finish_and_send(m, h, c.key_, stack_.caps().tx_l4_cksum);
   // The RTO runs while anything is outstanding. The probe timeout takes its
   // place while a probe is allowed, restarted by every new segment (RFC
   // 8985 §7.2: "after transmitting new data"); only the deadline moves.
@@ -213,6 +203,26 @@ bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint
       (!c.rto_timer_.armed() || (new_data && tlp_allowed(c))))
     arm_rto(c, new_data ? static_cast<std::uint32_t>(seq + len - c.snd_max_) : 0);
   return true;
+}
+
+void TcpLayer::finish_and_send(Mbuf* m, std::byte* h, const ConnKey& key, bool offload) {
+  // The checksum field (h + 16) is 0. The driver's checksum when it offers
+  // one (IPv4 here), else ours over the chain with the pseudo-header of the
+  // family (RFC 9293 §3.1; RFC 8200 §8.1).
+  const IpAddr& src = key.local;
+  const IpAddr& dst = key.remote;
+  const std::uint32_t total = m->pkt_len;
+  if (offload && src.is_v4()) {
+    wire::store_be16(
+        h + 16, wire::ipv4_pseudo_header_for_offload(src.as_v4(), dst.as_v4(), wire::kIpProtoTcp,
+                                                     static_cast<std::uint16_t>(total), false));
+    m->ol_flags |= ol::kTxTcpCksum | ol::kTxIpv4;
+  } else {
+    wire::store_be16(
+        h + 16, wire::checksum_finish(wire::checksum_mbuf(
+                    m, 0, total, wire::ip_pseudo_header_sum(src, dst, wire::kIpProtoTcp, total))));
+  }
+  stack_.ip_output(m, src, dst, wire::kIpProtoTcp);
 }
 
 void TcpLayer::send_ack(TcpConn& c) {
@@ -233,7 +243,6 @@ void TcpLayer::send_syn(TcpConn& c, bool with_ack) {
 }
 
 void TcpLayer::send_reset(const ConnKey& key, SeqNum seq, SeqNum ack, bool with_ack) {
-  if (!key.local.is_v4()) return;
   Mbuf* m = stack_.pool().alloc();
   if (m == nullptr) return;
   std::byte* h = m->append(20);
@@ -245,13 +254,8 @@ void TcpLayer::send_reset(const ConnKey& key, SeqNum seq, SeqNum ack, bool with_
   h[13] = std::byte(wire::kTcpRst | (with_ack ? wire::kTcpAck : 0));
   wire::store_be32(h + 14, 0);  // window and checksum
   wire::store_be16(h + 18, 0);
-  const Ipv4Addr src = key.local.as_v4();
-  const Ipv4Addr dst = key.remote.as_v4();
-  wire::store_be16(h + 16,
-                   wire::checksum_finish(wire::checksum_partial(
-                       {h, 20}, wire::ipv4_pseudo_header_sum(src, dst, wire::kIpProtoTcp, 20))));
   c_tx_rst_.inc();
-  stack_.ipv4().output(m, src, dst, wire::kIpProtoTcp);
+  finish_and_send(m, h, key, false);
 }
 
 void TcpLayer::send_probe(TcpConn& c) {

@@ -12,8 +12,7 @@ namespace ustack {
 
 struct TcpLayer::Segment {
   Mbuf* m = nullptr;  // data at the TCP header; set to nullptr when taken
-  Ipv4Meta meta;
-  ConnKey key;  // local = destination, remote = source
+  ConnKey key;        // local = destination, remote = source
   SeqNum seq;
   SeqNum ack;
   std::uint8_t flags = 0;

@@ -19,14 +19,14 @@ std::uint64_t TcpLayer::cookie_clock() const {
 }
 
 void TcpLayer::send_cookie_synack(TcpListener& l, const Segment& syn) {
-  if (!syn.key.local.is_v4()) return;
   Mbuf* m = stack_.pool().alloc();
   if (m == nullptr) return;
   const std::uint16_t peer_mss = syn.opts.mss ? *syn.opts.mss : 0;
   const std::uint32_t iss =
       syn_cookie_make(cookie_key_, syn.key, syn.seq.raw(), peer_mss, cookie_clock());
   wire::TcpOptions o;
-  o.mss = static_cast<std::uint16_t>(stack_.config().netif.mtu - 40);
+  o.mss = static_cast<std::uint16_t>(stack_.config().netif.mtu - 20 -
+                                     Stack::ip_header_len(syn.key.local));
   // Window scale and SACK-permitted survive only in our timestamp: without
   // timestamps the SYN,ACK offers neither (the connection goes without).
   const bool ts = cfg_.timestamps && syn.has_ts;
@@ -56,15 +56,10 @@ void TcpLayer::send_cookie_synack(TcpListener& l, const Segment& syn) {
                    static_cast<std::uint16_t>(std::min<std::uint32_t>(cfg_.recv_buffer, 0xffff)));
   wire::store_be32(h + 16, 0);  // checksum, urgent pointer
   o.emit({h + 20, olen});
-  const Ipv4Addr src = syn.key.local.as_v4();
-  const Ipv4Addr dst = syn.key.remote.as_v4();
-  wire::store_be16(
-      h + 16, wire::checksum_finish(wire::checksum_partial(
-                  {h, hlen}, wire::ipv4_pseudo_header_sum(src, dst, wire::kIpProtoTcp, hlen))));
   l.last_cookie_ = now();
   c_cookies_sent_.inc();
   c_tx_.inc();
-  stack_.ipv4().output(m, src, dst, wire::kIpProtoTcp);
+  finish_and_send(m, h, syn.key, false);
 }
 
 bool TcpLayer::accept_cookie(TcpListener& l, Segment& seg) {

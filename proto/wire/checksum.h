@@ -94,6 +94,39 @@ inline std::uint16_t ipv4_l4_checksum(Ipv4Addr src, Ipv4Addr dst, std::uint8_t p
       ipv4_pseudo_header_sum(src, dst, protocol, static_cast<std::uint16_t>(segment.size()))));
 }
 
+// Partial sum of the IPv6 pseudo-header (RFC 8200 §8.1) that TCP, UDP and
+// ICMPv6 (RFC 4443 §2.3) sum in front of their message: source,
+// destination, the 32-bit upper-layer length, three zero bytes and the
+// next header value.
+inline std::uint32_t ipv6_pseudo_header_sum(const Ipv6Addr& src, const Ipv6Addr& dst,
+                                            std::uint8_t next_header, std::uint32_t l4_len) {
+  std::uint64_t sum = std::uint64_t{l4_len >> 16} + (l4_len & 0xffff) + next_header;
+  for (int i = 0; i < 16; i += 2) {
+    sum += (std::uint32_t{src.b[i]} << 8) | src.b[i + 1];
+    sum += (std::uint32_t{dst.b[i]} << 8) | dst.b[i + 1];
+  }
+  return checksum_fold(sum);
+}
+
+// The pseudo-header of either family: the transports keep one code path for
+// both (addresses as IpAddr; an IPv4 length never passes 16 bits).
+inline std::uint32_t ip_pseudo_header_sum(const IpAddr& src, const IpAddr& dst,
+                                          std::uint8_t protocol, std::uint32_t l4_len) {
+  if (src.is_v6()) return ipv6_pseudo_header_sum(src.as_v6(), dst.as_v6(), protocol, l4_len);
+  return ipv4_pseudo_header_sum(src.as_v4(), dst.as_v4(), protocol,
+                                static_cast<std::uint16_t>(l4_len));
+}
+
+// The ICMPv6 / TCP / UDP checksum of a contiguous IPv6 upper-layer message
+// (checksum field as it is): 0 when verifying a correct one.
+inline std::uint16_t ipv6_l4_checksum(const Ipv6Addr& src, const Ipv6Addr& dst,
+                                      std::uint8_t next_header,
+                                      std::span<const std::byte> message) {
+  return checksum_finish(checksum_partial(
+      message,
+      ipv6_pseudo_header_sum(src, dst, next_header, static_cast<std::uint32_t>(message.size()))));
+}
+
 // What goes in the TCP/UDP checksum field when the driver computes the
 // checksum (ol::kTxTcpCksum / kTxUdpCksum): the pseudo-header partial sum,
 // not complemented, which the hardware continues over the segment (the

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "unit/test_pool.h"
+#include "unit/link_cache_fixture.h"
 
 namespace ustack {
 namespace {
@@ -27,36 +27,9 @@ class RecordingIo : public ArpIo {
   std::vector<Mbuf*> sent;
 };
 
-struct Fixture {
-  VirtualClock clock;
-  TimerWheel wheel{clock.now()};
-  CounterSet counters;
-  RecordingIo io;
-  std::unique_ptr<MbufPool> pool = testing::make_pool(256);
-  ArpConfig cfg;
-  std::unique_ptr<ArpCache> arp;
-
-  explicit Fixture(ArpConfig c = ArpConfig{}) : cfg(c) {
-    arp = std::make_unique<ArpCache>(cfg, wheel, counters, io);
-  }
-  ~Fixture() {
-    arp.reset();
-    for (Mbuf* m : io.sent) mbuf_free(m);
-    EXPECT_EQ(pool->in_use(), 0u) << "no mbuf leaked";
-  }
-  Mbuf* frame(std::uint8_t tag) {
-    Mbuf* m = testing::make_frame(*pool, 60, tag);
-    return m;
-  }
-  void advance(Duration d) {
-    clock.advance(d);
-    wheel.advance(clock.now());
-  }
-  MacAddr dst_of(std::size_t i) const {
-    MacAddr m;
-    std::memcpy(m.b.data(), io.sent[i]->data(), 6);
-    return m;
-  }
+struct Fixture : testing::LinkCacheFixture<ArpCache, ArpConfig, RecordingIo> {
+  explicit Fixture(ArpConfig c = ArpConfig{}) : LinkCacheFixture(c) {}
+  std::unique_ptr<ArpCache>& arp = cache;
 };
 
 TEST(ArpCache, QueuesWhileResolvingThenSendsInOrder) {

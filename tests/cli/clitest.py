@@ -71,26 +71,32 @@ def finish():
 class Netns:
     """Namespaces A (ustack, no kernel address) and B (Linux, 10.0.0.2),
     named uniquely ("ustk<pid><tag>", which ci/test sweeps) and removed on
-    exit, even after a failure."""
+    exit, even after a failure. With ipv6=True, B also runs IPv6 with
+    fd00::2/64 (no DAD: usable at once); A's kernel never does."""
 
-    def __init__(self, tag="c"):
+    def __init__(self, tag="c", ipv6=False):
         self.tag = tag
+        self.ipv6 = ipv6
 
     def __enter__(self):
         tag = f"{os.getpid() % 100000}{self.tag}"
         self.a, self.b = f"ustk{tag}a", f"ustk{tag}b"
         self.ifa, self.ifb = f"uk{tag}a", f"uk{tag}b"
+        steps = [
+            f"ip netns add {self.a}", f"ip netns add {self.b}",
+            f"ip link add {self.ifa} netns {self.a} type veth peer name {self.ifb} netns {self.b}",
+            f"ip netns exec {self.a} sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+            f"ip netns exec {self.b} sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+            f"ip netns exec {self.a} ethtool -K {self.ifa} tso off gso off gro off",
+            f"ip netns exec {self.b} ethtool -K {self.ifb} tso off gso off gro off tx off",
+            f"ip -n {self.b} addr add 10.0.0.2/24 dev {self.ifb}",
+            f"ip -n {self.a} link set {self.ifa} up", f"ip -n {self.b} link set {self.ifb} up",
+        ]
+        if self.ipv6:
+            steps.remove(f"ip netns exec {self.b} sysctl -qw net.ipv6.conf.all.disable_ipv6=1")
+            steps.append(f"ip -n {self.b} -6 addr add fd00::2/64 dev {self.ifb} nodad")
         try:
-            for cmd in (
-                f"ip netns add {self.a}", f"ip netns add {self.b}",
-                f"ip link add {self.ifa} netns {self.a} type veth peer name {self.ifb} netns {self.b}",
-                f"ip netns exec {self.a} sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-                f"ip netns exec {self.b} sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-                f"ip netns exec {self.a} ethtool -K {self.ifa} tso off gso off gro off",
-                f"ip netns exec {self.b} ethtool -K {self.ifb} tso off gso off gro off tx off",
-                f"ip -n {self.b} addr add 10.0.0.2/24 dev {self.ifb}",
-                f"ip -n {self.a} link set {self.ifa} up", f"ip -n {self.b} link set {self.ifb} up",
-            ):
+            for cmd in steps:
                 subprocess.run(cmd, shell=True, check=True, capture_output=True)
         except BaseException:
             self.__exit__()

@@ -17,6 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clitest  # noqa: E402
 from clitest import stop  # noqa: E402
 
 USTACK = os.path.abspath(sys.argv[1])
@@ -58,39 +59,11 @@ def _():
     expect(r.returncode == 0 and "--one-off" in r.stdout and "--port" in r.stdout, r.stdout)
 
 
-class Netns:
+class Netns(clitest.Netns):
     """A: ustack on a veth end without a kernel address; B: Linux, 10.0.0.2."""
 
-    def __enter__(self):
-        tag = f"{os.getpid() % 100000}i"
-        self.a, self.b = f"ustk{tag}a", f"ustk{tag}b"
-        self.ifa, self.ifb = f"uk{tag}a", f"uk{tag}b"
-        try:
-            for cmd in (
-                f"ip netns add {self.a}", f"ip netns add {self.b}",
-                f"ip link add {self.ifa} netns {self.a} type veth peer name {self.ifb} netns {self.b}",
-                f"ip netns exec {self.a} sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-                f"ip netns exec {self.b} sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-                f"ip netns exec {self.a} ethtool -K {self.ifa} tso off gso off gro off",
-                f"ip netns exec {self.b} ethtool -K {self.ifb} tso off gso off gro off tx off",
-                f"ip -n {self.b} addr add 10.0.0.2/24 dev {self.ifb}",
-                f"ip -n {self.a} link set {self.ifa} up", f"ip -n {self.b} link set {self.ifb} up",
-            ):
-                subprocess.run(cmd, shell=True, check=True, capture_output=True)
-        except Exception:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        subprocess.run(f"ip netns del {self.a}; ip netns del {self.b}", shell=True,
-                       capture_output=True)
-
-    def A(self, args):
-        return ["ip", "netns", "exec", self.a] + args
-
-    def B(self, args):
-        return ["ip", "netns", "exec", self.b] + args
+    def __init__(self):
+        super().__init__("i")
 
 
 class Server:

@@ -12,7 +12,10 @@ import struct
 import sys
 
 from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, Raw, fragment,
-                       raw)
+                       raw, IPv6, ICMPv6EchoRequest, ICMPv6ND_NS, ICMPv6ND_NA,
+                       ICMPv6NDOptSrcLLAddr, ICMPv6NDOptDstLLAddr, IPv6ExtHdrHopByHop,
+                       IPv6ExtHdrDestOpt, IPv6ExtHdrRouting, IPv6ExtHdrFragment, HBHOptUnknown,
+                       PadN, fragment6)
 
 out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
 A_MAC, B_MAC = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
@@ -69,6 +72,34 @@ teardrop = [eth(IP(src=A_IP, dst=B_IP, id=99, flags="MF", frag=0, proto=17) / Ra
 over_64k = [eth(IP(src=A_IP, dst=B_IP, id=77, frag=8189, proto=17) / Raw(b"O" * 64))]
 
 
+# IPv6 (B is fd00::2 with IPv6 on, no DAD, in the stack_frames harness).
+A6, B6 = "fd00::1", "fd00::2"
+ip6 = IPv6(src=A6, dst=B6)
+frames6 = {
+    "v6_echo": eth(ip6 / ICMPv6EchoRequest(id=7, seq=1, data=b"ping" * 8)),
+    "v6_udp_echo": eth(ip6 / UDP(sport=5000, dport=7) / Raw(b"hello")),
+    "v6_tcp_syn": eth(ip6 / TCP(sport=40000, dport=7, flags="S", seq=1000, options=tcp_opts)),
+    "v6_ns": eth(IPv6(src=A6, dst="ff02::1:ff00:2", hlim=255) / ICMPv6ND_NS(tgt=B6) /
+                 ICMPv6NDOptSrcLLAddr(lladdr=A_MAC), dst="33:33:ff:00:00:02"),
+    "v6_dad_ns": eth(IPv6(src="::", dst="ff02::1:ff00:2", hlim=255) / ICMPv6ND_NS(tgt=B6),
+                     dst="33:33:ff:00:00:02"),
+    "v6_na": eth(IPv6(src=A6, dst=B6, hlim=255) / ICMPv6ND_NA(tgt=A6, S=1, O=1) /
+                 ICMPv6NDOptDstLLAddr(lladdr=A_MAC)),
+    "v6_ext_chain": eth(ip6 / IPv6ExtHdrHopByHop(options=[PadN(optdata=b"\0" * 4)]) /
+                        IPv6ExtHdrDestOpt() / IPv6ExtHdrRouting(segleft=0) /
+                        UDP(sport=5000, dport=7) / Raw(b"x")),
+    "v6_bad_option": eth(ip6 / IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x9e, optdata=b"")]) /
+                         UDP(sport=5000, dport=7)),
+    "v6_routing0": eth(ip6 / IPv6ExtHdrRouting(type=0, addresses=["fd00::3"], segleft=1) /
+                       UDP(sport=5000, dport=7)),
+    "v6_atomic": eth(ip6 / IPv6ExtHdrFragment(offset=0, m=0, id=5) / UDP(sport=5000, dport=7)),
+}
+frags6 = [eth(f) for f in fragment6(ip6 / IPv6ExtHdrFragment(id=0x1234) /
+                                     UDP(sport=5000, dport=7) / Raw(b"0123456789" * 300), 1280)]
+overlap6 = [eth(ip6 / IPv6ExtHdrFragment(offset=0, m=1, id=7, nh=17) / Raw(b"a" * 16)),
+            eth(ip6 / IPv6ExtHdrFragment(offset=1, m=0, id=7, nh=17) / Raw(b"b" * 16))]
+
+
 def records(pkts, ctl=0x40):
     """stack_frames input: [control][length][frame] per frame."""
     b = b""
@@ -103,6 +134,15 @@ write("stack_frames", "raw_checksummed",
       records([frames["tcp_syn"], frames["icmp_echo"]], ctl=0x00))
 for i, f in enumerate(frags):
     write("wire_ipv4", f"fragment_{i}", raw(f[IP]))
+for name, f in frames6.items():
+    write("wire_ethernet", name, raw(f))
+    write("wire_ipv6", name, raw(f[IPv6]))
+    write("stack_frames", name, records([f, f]))
+write("stack_frames", "v6_udp_fragments", records(frags6))
+write("stack_frames", "v6_udp_fragments_reversed", records(list(reversed(frags6))))
+write("stack_frames", "v6_overlap", records(overlap6))
+for i, f in enumerate(frags6):
+    write("wire_ipv6", f"fragment_{i}", raw(f[IPv6]))
 
 # tcp_conn: SYN options byte, then 9-byte operations (see tcp_conn_fuzz.cc).
 def op(kind, flags=0x10, dseq=0, dack=0, win=0xff, len8=0, sel=0):

@@ -1,11 +1,10 @@
-// Whole frames into a running stack: host B of a TwoStacks (10.0.0.2 at
-// 02:00:00:00:00:0b, a TCP echo listener on port 7 and a UDP echo socket on
-// port 7) receives the frames the input holds, with virtual time moving
-// between them; host A, a real stack on the other end of the memlink,
-// answers whatever B sends it. Each frame may come marked as checksum-
-// verified by the driver, so mutated frames get past the checksums into the
-// protocols. Afterwards both stacks are torn down and every mbuf must be
-// back in its pool (TwoStacks checks that; a failed check aborts).
+// Whole frames into a running stack: host B of a TwoStacks (10.0.0.2 and
+// fd00::2 at 02:00:00:00:00:0b, IPv6 without DAD, a TCP echo listener on
+// port 7 and a UDP echo socket on port 7) receives the frames the input holds, with virtual time
+// moving between them; host A, a real stack on the other end of the memlink, answers whatever B
+// sends it. Each frame may come marked as checksum- verified by the driver, so mutated frames get
+// past the checksums into the protocols. Afterwards both stacks are torn down and every mbuf must
+// be back in its pool (TwoStacks checks that; a failed check aborts).
 //
 // Input: records of [control byte][length, 2 bytes][frame bytes]. Control:
 // bits 0-5 the milliseconds to run before the frame, bit 6 "checksums
@@ -46,6 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FuzzInput in(data, size);
   ustack::testing::LinkOptions o;
   o.pool_size = 512;
+  o.ipv6 = true;
+  o.dad_transmits = 0;
   ustack::testing::TwoStacks t(o);
   ustack::testing::EchoServer tcp_echo;
   UdpEcho udp_echo;

@@ -61,8 +61,8 @@ std::vector<Frag> split(std::uint32_t total, std::uint32_t size) {
 }
 
 FragmentKey key_of(std::uint32_t n) {
-  return {Ipv4Addr::from_u32(0x0a000000u + (n >> 16)), Ipv4Addr::from_u32(0x0a010002u),
-          static_cast<std::uint16_t>(n), 17};
+  return {IpAddr::v4(Ipv4Addr::from_u32(0x0a000000u + (n >> 16))),
+          IpAddr::v4(Ipv4Addr::from_u32(0x0a010002u)), static_cast<std::uint16_t>(n), 17};
 }
 
 class ReassemblyTest : public ::testing::Test {

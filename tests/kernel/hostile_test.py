@@ -22,8 +22,8 @@ if os.geteuid() != 0:
     print("hostile_test: needs root (namespaces, raw sockets); skipped")
     sys.exit(77)
 
-with Netns("h") as n, tempfile.TemporaryDirectory() as tmp:
-    serve, mac = echo_serve(USTACK, n, tmp, INSTANCE, 20)
+with Netns("h", ipv6=True) as n, tempfile.TemporaryDirectory() as tmp:
+    serve, mac = echo_serve(USTACK, n, tmp, INSTANCE, 20, interface_extra='ip6 = "fd00::1/64"\n')
     try:
         peer = run(n.B([PY, PEER, USTACK, INSTANCE, n.ifb, mac, CLITEST]), timeout=400)
         print(peer.stdout, end="")

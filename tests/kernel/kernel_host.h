@@ -54,9 +54,10 @@ class KernelHost {
   // "uring_tap" instead creates the TAP if_b() inside namespace B with the
   // kernel side at 10.0.0.2/24 ("uring_tap_vnet": with virtio-net headers).
   // With `impair`, the port loses frames both ways (ImpairPort).
+  // With `ip6`, IPv6 runs too, with that address (and the link-local one).
   static std::unique_ptr<KernelHost> open(const NetnsPair& pair, const std::string& driver,
-                                          std::string* error,
-                                          const ImpairConfig* impair = nullptr) {
+                                          std::string* error, const ImpairConfig* impair = nullptr,
+                                          const Ipv6Cidr* ip6 = nullptr) {
     std::unique_ptr<KernelHost> h(new KernelHost());
     h->pool_ = make_pool(16384, 2048, "kernel-host");
     PortSpec spec;
@@ -108,6 +109,7 @@ class KernelHost {
     sc.netif.mac = h->port_->mac();
     sc.netif.addrs = {Ipv4Cidr{kUstackAddr, 24}};
     sc.netif.mtu = h->port_->mtu();
+    if (ip6 != nullptr) sc.netif.addrs6 = {*ip6};
     h->stack_ = std::make_unique<Stack>(sc, *h->pool_, h->worker_->timers(), h->worker_->counters(),
                                         tx, h->clock_.now());
     h->worker_->set_handler(*h->stack_);
@@ -153,6 +155,7 @@ class KernelHost {
   ImpairPort* impair() { return impair_; }
   std::uint64_t counter(const char* name) { return worker_->counters().value(name); }
   void sync() { stack_->set_now(clock_.now()); }
+  Instant now() const { return clock_.now(); }
 
  private:
   KernelHost() = default;
@@ -163,6 +166,24 @@ class KernelHost {
   std::unique_ptr<Worker> worker_;
   std::unique_ptr<Stack> stack_;
 };
+
+// Connects `client` to (to, port) on a server that may still be starting:
+// a refusal is retried with a fresh client from `make()`, at most 50 times
+// 100 ms apart. True when connected; *error says why not.
+template <typename Client, typename Make>
+bool connect_when_listening(KernelHost& h, const IpAddr& to, std::uint16_t port, Client& client,
+                            Make&& make, std::string* error) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    client = make();
+    h.sync();
+    if (h.stack().tcp().connect(to, port, client, error) == nullptr) return false;
+    h.poll_until([&] { return client.connected || client.closed; }, std::chrono::seconds(5));
+    if (client.connected) return true;
+    h.poll_until([] { return false; }, std::chrono::milliseconds(100));
+  }
+  *error = "never accepted";
+  return false;
+}
 
 // A NetnsPair and a KernelHost on the driver named by the test parameter,
 // made before each test and removed after it.

@@ -65,6 +65,12 @@ std::unique_ptr<NetnsPair> NetnsPair::create(const Options& o, std::string* erro
       "ip" + b + " link set " + p->if_b_ + " up",
       "ip" + b + " link set lo up",
   };
+  if (!o.peer_cidr6.empty()) {
+    std::erase_if(steps, [&](const std::string& s) {
+      return s == "ip netns exec " + p->ns_b_ + " sysctl -qw net.ipv6.conf.all.disable_ipv6=1";
+    });
+    steps.push_back("ip" + b + " -6 addr add " + o.peer_cidr6 + " dev " + p->if_b_ + " nodad");
+  }
   if (!o.offloads_off) {
     std::erase_if(steps, [](const std::string& s) { return s.find("ethtool -K") != s.npos; });
   }

@@ -35,6 +35,9 @@ class NetnsPair {
     // checksums): frames up to 64 KB cross it (bench/compare's second
     // Linux row).
     bool offloads_off = true;
+    // Not empty: IPv6 runs in namespace B with this address (added without
+    // DAD, so it is usable at once); otherwise IPv6 is off in both.
+    std::string peer_cidr6;
   };
   static std::unique_ptr<NetnsPair> create(const Options& o, std::string* error);
   ~NetnsPair();

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "kernel/kernel_echo.h"
 #include "kernel/kernel_host.h"
+#include "proto/udp_apps.h"
 
 namespace ustack {
 namespace {
@@ -56,7 +58,7 @@ TEST_P(StackKernel, UstackPingsKernel) {
     ASSERT_TRUE(host_->poll_until([&] { return r.got.size() == seq; }, seconds(5)))
         << "no reply to seq " << seq;
   }
-  EXPECT_EQ(r.got.back().from, kKernelAddr);
+  EXPECT_EQ(r.got.back().from, IpAddr::v4(kKernelAddr));
   EXPECT_EQ(r.got.back().ttl, 64);
   EXPECT_TRUE(r.got.back().rtt_valid);
   EXPECT_EQ(host_->counter("arp.tx.request"), 1u) << "we resolved the kernel once";
@@ -68,55 +70,14 @@ TEST_P(StackKernel, UstackPingsKernel) {
   EXPECT_EQ(r.got.back().bytes, 20008u);
 }
 
-struct UdpCollector : UdpHandler {
-  void on_datagram(UdpSocket&, UdpDatagram& d) override {
-    std::vector<std::byte> bytes(d.payload->pkt_len);
-    mbuf_read(d.payload, 0, bytes);
-    mbuf_free(d.payload);
-    got.push_back(std::move(bytes));
-  }
-  void on_error(UdpSocket&, const IcmpError&) override { ++errors; }
-  std::vector<std::vector<std::byte>> got;
-  int errors = 0;
-};
+using testing::UdpCollector;
 
 TEST_P(StackKernel, UdpEchoAgainstKernelServer) {
-  const std::vector<std::size_t> sizes = {0, 1, 100, 1472, 1473, 4000, 9000, 30000, 65507};
-  std::atomic<int> server_rc{-2};
-  std::string server_out;
-  std::thread server([&] {
-    server_rc = testing::sh(pair_->in_b(kPython + kPeers + "udp_echo_server.py 10.0.0.2 7007 " +
-                                        std::to_string(sizes.size()) + " 20"),
-                            &server_out);
-  });
-  UdpCollector c;
-  std::string err;
-  UdpSocket* s = host_->stack().udp().open(c, 0, &err);
-  ASSERT_NE(s, nullptr) << err;
-  for (std::size_t n : sizes) {
-    std::vector<std::byte> data(n);
-    for (std::size_t i = 0; i < n; ++i) data[i] = std::byte(static_cast<std::uint8_t>(i * 13 + n));
-    bool ok = false;
-    // The server may still be starting (port unreachable): retry.
-    for (int attempt = 0; attempt < 20 && !ok; ++attempt) {
-      c.got.clear();
-      host_->sync();
-      ASSERT_EQ(s->send_to(IpAddr::v4(kKernelAddr), 7007, data), SendResult::kOk);
-      ok = host_->poll_until([&] { return !c.got.empty(); }, std::chrono::milliseconds(500));
-    }
-    ASSERT_TRUE(ok) << "no echo of " << n << " bytes";
-    EXPECT_EQ(c.got[0], data) << "echo of " << n << " bytes differs";
-  }
-  server.join();
-  EXPECT_EQ(server_rc.load(), 0) << server_out;
+  testing::udp_echo_against_kernel(*host_, *pair_, IpAddr::v4(kKernelAddr),
+                                   {0, 1, 100, 1472, 1473, 4000, 9000, 30000, 65507});
 }
 
-// Echoes every datagram back, zero copy.
-struct UdpEcho : UdpHandler {
-  void on_datagram(UdpSocket& s, UdpDatagram& d) override {
-    s.send_to(d.src, d.src_port, d.payload);
-  }
-};
+using testing::UdpEcho;
 
 TEST_P(StackKernel, UdpEchoServerForKernelClient) {
   UdpEcho echo;

@@ -3,6 +3,7 @@
 // echo server), and bulk transfers both ways checked with SHA-256.
 #include <gtest/gtest.h>
 
+#include "kernel/kernel_echo.h"
 #include "kernel/kernel_host.h"
 #include "proto/tcp_apps.h"
 
@@ -22,39 +23,14 @@ const std::string kPython = "/usr/bin/python3 ";
 using TcpKernel = testing::KernelPeerTest;
 
 TEST_P(TcpKernel, UstackClientTwentyKilobyteEcho) {
-  std::atomic<int> rc{-2};
-  std::string out;
-  std::thread server([&] {
-    rc = testing::sh(pair_->in_b(kPython + kPeers + "tcp_echo_server.py 10.0.0.2 8888 1 20"), &out);
-  });
-  EchoClient client(testing::random_bytes(20000, 42));
-  std::string err;
-  // The server may still be starting: a refusal is retried.
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    client = EchoClient(testing::random_bytes(20000, 42));
-    host_->sync();
-    ASSERT_NE(host_->stack().tcp().connect(IpAddr::v4(kKernelAddr), 8888, client, &err), nullptr)
-        << err;
-    host_->poll_until([&] { return client.connected || client.closed; }, seconds(5));
-    if (client.connected) break;
-    host_->poll_until([] { return false; }, std::chrono::milliseconds(100));
-  }
-  ASSERT_TRUE(client.connected);
-  EXPECT_TRUE(host_->poll_until([&] { return client.closed; }, seconds(20)));
-  server.join();
-  EXPECT_EQ(rc.load(), 0) << out;
-  EXPECT_EQ(client.got, client.data());
-  EXPECT_EQ(client.reason, TcpCloseReason::kNormal);
+  testing::ustack_client_echo_20k(*host_, *pair_, IpAddr::v4(kKernelAddr));
 }
 
 TEST_P(TcpKernel, KernelClientTwentyKilobyteEcho) {
   EchoServer server;
   std::string err;
   ASSERT_NE(host_->stack().tcp().listen(8888, server, &err), nullptr) << err;
-  std::string out;
-  const int rc = host_->run_while_polling(
-      pair_->in_b(kPython + kPeers + "tcp_client.py 10.0.0.1 8888 echo 20000"), seconds(30), &out);
-  EXPECT_EQ(rc, 0) << out;
+  testing::kernel_client_echo_20k(*host_, *pair_, "10.0.0.1", 8888);
   EXPECT_EQ(server.echoed, 20000u);
   EXPECT_TRUE(host_->poll_until([&] { return server.closed == 1; }, seconds(5)));
 }

@@ -27,7 +27,7 @@ TEST(Icmp, PingBothWaysResolvesArpAndMeasuresRoundTrip) {
   t.sync();
   ASSERT_EQ(t.a.stack->icmp().send_echo_request(kAddrB, 0x1234, 1), SendResult::kOk);
   ASSERT_TRUE(t.run_until([&] { return !ra.got.empty(); }));
-  EXPECT_EQ(ra.got[0].from, kAddrB);
+  EXPECT_EQ(ra.got[0].from, IpAddr::v4(kAddrB));
   EXPECT_EQ(ra.got[0].id, 0x1234);
   EXPECT_EQ(ra.got[0].seq, 1);
   EXPECT_EQ(ra.got[0].ttl, 64);

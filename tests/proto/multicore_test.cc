@@ -11,11 +11,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <thread>
 #include <vector>
 
 #include "proto/multi_stacks.h"
 #include "proto/multicore_apps.h"
+#include "proto/wire/bytes.h"
+#include "unit/test_pool.h"
 
 namespace ustack::testing {
 namespace {
@@ -192,4 +195,23 @@ TEST(MultiCore, ThreadsPerCore) {
 }
 
 }  // namespace
+// IPv6 belongs to core 0 whatever hash the driver gave (its neighbor
+// cache, DAD and connections live there); IPv4 follows the driver's hash.
+TEST(FlowSteer, Ipv6GoesToCoreZeroEvenWithADriverHash) {
+  const Toeplitz hash(kRssKeyMicrosoft);
+  const FlowSteer steer(hash, 4, 1);
+  auto pool = testing::make_pool(8);
+  for (const std::uint16_t type : {std::uint16_t{0x0800}, std::uint16_t{0x86dd}}) {
+    Mbuf* m = pool->alloc();
+    ASSERT_NE(m, nullptr);
+    std::byte* p = m->append(60);
+    std::memset(p, 0, 60);
+    wire::store_be16(p + 12, type);
+    m->ol_flags |= ol::kRxRssHash;
+    m->rss_hash = 3;  // the redirection table's queue 3
+    EXPECT_EQ(steer.owner_of_frame(*m), type == 0x86dd ? 0 : 3) << std::hex << type;
+    mbuf_free(m);
+  }
+}
+
 }  // namespace ustack::testing

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/worker.h"
@@ -19,6 +20,8 @@ namespace ustack::testing {
 
 inline const Ipv4Addr kAddrA = Ipv4Addr::from_u32(0x0a000001);  // 10.0.0.1
 inline const Ipv4Addr kAddrB = Ipv4Addr::from_u32(0x0a000002);  // 10.0.0.2
+inline const Ipv6Addr kAddr6A = *Ipv6Addr::parse("fd00::1");
+inline const Ipv6Addr kAddr6B = *Ipv6Addr::parse("fd00::2");
 
 struct Host {
   std::unique_ptr<MbufPool> pool;
@@ -37,6 +40,11 @@ struct LinkOptions {
   Ipv4Addr a_gateway;         // host A's default route; 0.0.0.0: none (B never has one)
   std::uint16_t vlan_id = 0;  // 802.1Q VLAN of both interfaces; 0: untagged
   TcpConfig tcp;              // both hosts
+  // IPv6 on both hosts: A fd00::1/64, B fd00::2/64 unless given here, plus
+  // their link-local addresses; DAD with `dad_transmits` (0: none).
+  bool ipv6 = false;
+  std::vector<Ipv6Cidr> a_addrs6, b_addrs6;
+  std::uint32_t dad_transmits = 1;
 };
 
 class TwoStacks {
@@ -49,8 +57,10 @@ class TwoStacks {
     std::string err;
     link = Memlink::create(lc, clock, &err);
     EXPECT_NE(link, nullptr) << err;
-    make_host(a, "a", link->a(), kAddrA, o.a_gateway, o);
-    make_host(b, "b", link->b(), kAddrB, Ipv4Addr{}, o);
+    make_host(a, "a", link->a(), kAddrA, o.a_gateway, o,
+              o.a_addrs6.empty() ? std::vector{Ipv6Cidr{kAddr6A, 64}} : o.a_addrs6);
+    make_host(b, "b", link->b(), kAddrB, Ipv4Addr{}, o,
+              o.b_addrs6.empty() ? std::vector{Ipv6Cidr{kAddr6B, 64}} : o.b_addrs6);
     link->set_rx_pool(0, a.pool.get());
     link->set_rx_pool(1, b.pool.get());
   }
@@ -98,7 +108,7 @@ class TwoStacks {
 
  private:
   void make_host(Host& h, const char* name, Port& port, Ipv4Addr addr, Ipv4Addr gateway,
-                 const LinkOptions& o) {
+                 const LinkOptions& o, const std::vector<Ipv6Cidr>& addrs6) {
     h.pool = make_pool(o.pool_size, 2048, name);
     WorkerConfig wc;
     wc.name = name;
@@ -113,9 +123,14 @@ class TwoStacks {
     sc.netif.vlan_id = o.vlan_id;
     sc.seed = addr.to_u32();
     sc.tcp = o.tcp;
+    if (o.ipv6) {
+      sc.netif.addrs6 = addrs6;
+      sc.ipv6.dad_transmits = o.dad_transmits;
+    }
     h.stack = std::make_unique<Stack>(sc, *h.pool, h.worker->timers(), h.worker->counters(), tx,
                                       clock.now());
     h.worker->set_handler(*h.stack);
+    if (o.ipv6) h.stack->start(clock.now());
   }
 };
 

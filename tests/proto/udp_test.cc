@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "proto/two_stacks.h"
+#include "proto/udp_apps.h"
 
 namespace ustack {
 namespace {
@@ -26,18 +27,7 @@ struct EchoServer : UdpHandler {
   int echoed = 0;
 };
 
-// Collects payloads by content checks.
-struct Client : UdpHandler {
-  void on_datagram(UdpSocket&, UdpDatagram& d) override {
-    std::vector<std::byte> bytes(d.payload->pkt_len);
-    mbuf_read(d.payload, 0, bytes);
-    mbuf_free(d.payload);
-    got.push_back(std::move(bytes));
-  }
-  void on_error(UdpSocket&, const IcmpError& e) override { errors.push_back(e); }
-  std::vector<std::vector<std::byte>> got;
-  std::vector<IcmpError> errors;
-};
+using Client = testing::UdpCollector;
 
 std::vector<std::byte> pattern(std::size_t n, std::uint32_t salt) {
   std::vector<std::byte> v(n);
@@ -120,7 +110,7 @@ TEST(Udp, PortUnreachableReachesTheSendingSocket) {
   const IcmpError& e = p.client.errors[0];
   EXPECT_EQ(e.type, 3);
   EXPECT_EQ(e.code, 3);
-  EXPECT_EQ(e.dst, kAddrB);
+  EXPECT_EQ(e.dst, IpAddr::v4(kAddrB));
   EXPECT_EQ(e.dst_port, 9999);
   EXPECT_EQ(e.src_port, p.cli->local_port());
   EXPECT_EQ(p.t.b.counter("udp.drop.no_socket"), 1u);

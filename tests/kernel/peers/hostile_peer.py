@@ -6,7 +6,9 @@ and checksums, bad TCP offsets and options, MSS 0 and 1, urgent pointers
 past the data, overlapping, tiny, teardrop and oversized fragments, LAND,
 martian sources, ARP replies claiming ustack's address, unhandled ICMP
 types, RFC 5961 blind RST/SYN/data injection, SACK blocks outside the
-window) sent to a running `ustack serve` (10.0.0.1, TCP echo on 7007).
+window; over IPv6: extension header chains, routing type 0, unknown
+options, overlapping fragments, bogus neighbor discovery) sent to a running
+`ustack serve` (10.0.0.1 and fd00::1, TCP echo on 7007).
 
 For each case: the drop is counted under its reason (read live with
 `ustack stats --json`), and a normal kernel TCP connection to the echo
@@ -32,7 +34,10 @@ from clitest import case, expect, finish, run  # noqa: E402
 from scapy_conn import ECHO_PORT, FAKE_IP, K_IP, U_IP, ScapyConn, introduce  # noqa: E402
 
 from scapy.all import (ARP, ICMP, IP, TCP, UDP, AsyncSniffer, Dot1Q, Ether,  # noqa: E402
-                       Raw, conf, fragment, get_if_hwaddr, raw, sendp, srp1)
+                       Raw, conf, fragment, get_if_hwaddr, raw, sendp, srp1, IPv6,
+                       IPv6ExtHdrHopByHop, IPv6ExtHdrDestOpt, IPv6ExtHdrRouting,
+                       IPv6ExtHdrFragment, HBHOptUnknown, ICMPv6ND_NA, ICMPv6ND_NS,
+                       ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr)
 
 conf.verb = 0
 MY_MAC = get_if_hwaddr(IFACE)
@@ -67,10 +72,11 @@ def wait_counters(before, want, timeout=3.0):
         time.sleep(0.05)
 
 
-def kernel_echo_works():
-    """A normal connection from the kernel right after: 20,000 bytes echoed."""
+def kernel_echo_works(addr=U_IP):
+    """A normal connection from the kernel right after: 20,000 bytes echoed
+    (to `addr`: IPv4 or IPv6)."""
     data = os.urandom(20000)
-    with socket.create_connection((U_IP, ECHO_PORT), timeout=5) as s:
+    with socket.create_connection((addr, ECHO_PORT), timeout=5) as s:
         s.sendall(data)
         s.shutdown(socket.SHUT_WR)
         got = b""
@@ -79,7 +85,8 @@ def kernel_echo_works():
             if not b:
                 break
             got += b
-    expect(got == data, f"echo after the attack: {len(got)} of {len(data)} bytes came back")
+    expect(got == data,
+           f"echo to {addr} after the attack: {len(got)} of {len(data)} bytes came back")
 
 
 def attack(frames, want):
@@ -246,6 +253,61 @@ def _():
 def _():
     attack([E / ip() / ICMP(type=42), E / ip() / ICMP(type=13)],
            {"icmp.drop.unhandled_type": 2})
+
+
+U6, K6 = "fd00::1", "fd00::2"
+E6 = Ether(src=MY_MAC, dst=U_MAC, type=0x86dd)
+ALL_NODES = Ether(src=MY_MAC, dst="33:33:00:00:00:01", type=0x86dd)
+
+
+def attack6(frames, want):
+    before = counters()
+    send(*frames)
+    wait_counters(before, want)
+    kernel_echo_works(U6)
+    kernel_echo_works()
+
+
+@case("IPv6: a kernel connection over IPv6 is echoed")
+def _():
+    kernel_echo_works(U6)
+
+
+@case("IPv6: extension header chains: late hop-by-hop, routing type 0, unknown options, 9 headers")
+def _():
+    u = UDP(sport=5000, dport=ECHO_PORT) / Raw(b"x")
+    ip6 = IPv6(src=K6, dst=U6)
+    nine = ip6 / IPv6ExtHdrHopByHop()
+    for _ in range(8):
+        nine = nine / IPv6ExtHdrDestOpt()
+    attack6([E6 / ip6 / IPv6ExtHdrDestOpt() / IPv6ExtHdrHopByHop() / u,
+             E6 / ip6 / IPv6ExtHdrRouting(type=0, addresses=["fd00::3"], segleft=1) / u,
+             E6 / ip6 / IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x5e, optdata=b"ab")]) / u,
+             E6 / ip6 / IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x9e, optdata=b"")]) / u,
+             E6 / nine / u],
+            {"ipv6.drop.hop_by_hop_not_first": 1, "ipv6.drop.routing_header": 1,
+             "ipv6.drop.bad_option": 2, "ipv6.drop.header_chain": 1})
+
+
+@case("IPv6: overlapping fragments discard the datagram (RFC 5722); a too-long one is refused")
+def _():
+    ip6 = IPv6(src=K6, dst=U6)
+    attack6([E6 / ip6 / IPv6ExtHdrFragment(offset=0, m=1, id=77, nh=17) / Raw(b"a" * 16),
+             E6 / ip6 / IPv6ExtHdrFragment(offset=1, m=0, id=77, nh=17) / Raw(b"b" * 16),
+             E6 / ip6 / IPv6ExtHdrFragment(offset=8189, m=0, id=78, nh=17) / Raw(b"c" * 32)],
+            {"ipv6.reasm.overlap": 1, "ipv6.drop.fragment_too_big": 1})
+
+
+@case("IPv6: bogus neighbor discovery: a claim on ustack's address, unasked adverts, hop limit 64")
+def _():
+    attack6([ALL_NODES / IPv6(src=K6, dst="ff02::1", hlim=255) /
+             ICMPv6ND_NA(tgt=U6, R=0, S=0, O=1) / ICMPv6NDOptDstLLAddr(lladdr=MY_MAC)] +
+            [ALL_NODES / IPv6(src=f"fd00::{i:x}", dst="ff02::1", hlim=255) /
+             ICMPv6ND_NA(tgt=f"fd00::{i:x}", R=0, S=0, O=1) /
+             ICMPv6NDOptDstLLAddr(lladdr=MY_MAC) for i in range(0x100, 0x140)] +
+            [E6 / IPv6(src=K6, dst=U6, hlim=64) / ICMPv6ND_NS(tgt=U6) /
+             ICMPv6NDOptSrcLLAddr(lladdr=MY_MAC)],
+            {"nd.conflict": 1, "nd.drop.advert_no_entry": 64, "nd.drop.hop_limit": 1})
 
 
 @case("after the attack: ustack holds no more mbufs than before")
