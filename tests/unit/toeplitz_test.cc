@@ -8,16 +8,9 @@
 #include <random>
 
 #if USTACK_HAVE_DPDK
-// DPDK's headers are not written for these warnings (drivers/meson.build
-// turns them off for drivers/dpdk/ the same way).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wvolatile"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#pragma GCC diagnostic ignored "-Wcast-align"
-#pragma GCC diagnostic ignored "-Wnull-dereference"
+// DPDK's headers come in as system headers (meson.build), so their warnings
+// stay theirs.
 #include <rte_thash.h>
-#pragma GCC diagnostic pop
 #endif
 
 namespace ustack {
