@@ -67,7 +67,11 @@ void install_signal_handlers() {
 std::vector<cli::OptionSpec> host_options() {
   return {
       {"iface", {"-i", "--iface"}, true, "IFACE", "network interface to run on"},
-      {"driver", {"--driver"}, true, "NAME", "af_packet (default), memlink"},
+      {"driver",
+       {"--driver"},
+       true,
+       "NAME",
+       "af_packet (default), uring_tap, dpdk (--dpdk), memlink"},
       {"ip",
        {"--ip"},
        true,
@@ -93,6 +97,13 @@ std::vector<cli::OptionSpec> host_options() {
        "V",
        "af_packet ring: 2 (TPACKET_V2, low latency; default) or 3 (V3, throughput)"},
       {"dpdk", {"--dpdk"}, true, "'EAL ARGS'", "EAL arguments for --driver dpdk"},
+      {"idle",
+       {"--idle"},
+       true,
+       "POLICY",
+       "spin (default: poll mode, the core stays busy) or sleep (after 256 empty loops the "
+       "core sleeps in the driver until a frame comes or the next 1 ms timer tick; "
+       "af_packet and uring_tap, one core)"},
       {"debug", {"-debug", "--debug"}, false, "", "trace states and drops"},
   };
 }
@@ -155,6 +166,15 @@ bool read_host_options(const cli::Args& args, HostOptions* o, std::string* error
     o->ring = r == "3" ? 3 : 2;
   }
   o->dpdk_args = args.get("dpdk");
+  if (args.has("idle")) {
+    const std::string v = args.get("idle");
+    if (v != "spin" && v != "sleep") {
+      *error = flag + "idle is spin or sleep, not '" + v + "'";
+      return false;
+    }
+    // One timer tick (WorkerConfig::timer_tick): timers stay on time.
+    o->idle_sleep = v == "sleep" ? Duration(std::chrono::milliseconds(1)) : Duration::zero();
+  }
   if (args.has("cores")) {
     std::vector<int> cores;
     if (!parse_core_list(args.get("cores"), &cores, error)) return false;
@@ -211,6 +231,7 @@ std::unique_ptr<AppHost> AppHost::open(const HostOptions& o, std::string* error)
   }
   WorkerConfig wc;
   wc.name = "worker";
+  wc.idle_sleep = o.idle_sleep;
   h->worker_ = std::make_unique<Worker>(wc, h->clock_);
   TxBatch& tx = h->worker_->add_queue(*h->port_, 0);
   h->worker_->add_pool(*h->pool_);
@@ -252,14 +273,14 @@ bool AppHost::run_until(const std::function<bool()>& done, Duration timeout) {
   const Instant end = clock_.now() + timeout;
   while (!done()) {
     if (g_interrupted.load(std::memory_order_relaxed) || clock_.now() > end) return false;
-    worker_->run_once(clock_.now());
+    worker_->step();
   }
   return true;
 }
 
 void AppHost::drain(Duration d) {
   const Instant end = clock_.now() + d;
-  while (clock_.now() < end) worker_->run_once(clock_.now());
+  while (clock_.now() < end) worker_->step();
 }
 
 std::string AppHost::drop_report() {

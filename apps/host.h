@@ -38,8 +38,9 @@ struct HostOptions {
   int core = -1;           // the first of `cores`
   std::vector<int> cores;  // --cores: several only for the servers (apps/multi_serve.h)
   bool debug = false;
-  int ring = 2;           // af_packet ring: V2 by default (latency); 3 for throughput
-  std::string dpdk_args;  // EAL arguments for the dpdk driver
+  int ring = 2;            // af_packet ring: V2 by default (latency); 3 for throughput
+  std::string dpdk_args;   // EAL arguments for the dpdk driver
+  Duration idle_sleep{0};  // --idle sleep: WorkerConfig::idle_sleep; zero spins
 };
 // Reads the shared options; false and *error on a bad value. Messages name
 // an option as `flag` + its name ("--ip"; serve's config file: "ip").

@@ -46,6 +46,7 @@ std::unique_ptr<MultiHost> MultiHost::open(const HostOptions& o, const std::vect
   if (o.ip6) sc.netif.addrs6 = {*o.ip6};
   sc.netif.gateway6 = o.gateway6;
   if (o.mac) sc.netif.mac = *o.mac;  // else the port's
+  h->group_.idle_sleep = o.idle_sleep;
   h->group_.build(*h->port_, h->clock_, sc, cpus);
   for (GroupCore& c : h->group_.cores) {
     c.stack->start(h->clock_.now());

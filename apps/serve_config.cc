@@ -112,8 +112,9 @@ class Checker {
 // [interface]: the values go through the commands' own option checks, one
 // key at a time so that a mistake is reported where it is written.
 bool read_interface(Checker& c, const TomlValue& t, HostOptions* host) {
-  if (!c.only_keys(t, {"driver", "iface", "ip", "gw", "ip6", "gw6", "mac", "ring", "dpdk", "debug"},
-                   "in [interface]"))
+  if (!c.only_keys(
+          t, {"driver", "iface", "ip", "gw", "ip6", "gw6", "mac", "ring", "dpdk", "idle", "debug"},
+          "in [interface]"))
     return false;
   cli::Args all;
   for (const TomlValue& v : t.members) {

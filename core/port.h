@@ -37,6 +37,7 @@ struct PortCapabilities {
   bool tso = false;            // honours ol::kTxTcpSeg
   bool zero_copy_rx = false;   // received frames are referenced in place
   bool zero_copy_tx = false;   // transmitted mbufs are not copied
+  bool rx_wait = false;        // wait_rx sleeps until a frame comes (else returns at once)
   std::uint16_t max_queues = 1;
   RssKind rss = RssKind::kNone;
   std::array<std::uint8_t, 40> rss_key{};

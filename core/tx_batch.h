@@ -20,6 +20,7 @@ class TxBatch {
 
   // Takes ownership of m.
   void push(Mbuf* m) {
+    ++pushed_;
     pkts_[n_++] = m;
     if (n_ == kBurst) flush();
   }
@@ -31,6 +32,8 @@ class TxBatch {
     return port_->tx_burst(queue_, pkts_, n);
   }
   std::uint16_t pending() const { return n_; }
+  // Frames pushed since construction (the worker's idle test).
+  std::uint64_t pushed() const { return pushed_; }
   Port& port() const { return *port_; }
   std::uint16_t queue() const { return queue_; }
 
@@ -38,6 +41,7 @@ class TxBatch {
   Port* port_;
   std::uint16_t queue_;
   std::uint16_t n_ = 0;
+  std::uint64_t pushed_ = 0;
   Mbuf* pkts_[kBurst];
 };
 

@@ -14,6 +14,7 @@ Worker::Worker(WorkerConfig cfg, const Clock& clock)
       clock_(clock),
       timers_(clock.now(), cfg_.timer_tick),
       counters_(cfg_.name),
+      idle_sleeps_(&counters_.get("worker.idle_sleeps")),
       burst_(cfg_.burst == 0 ? 32 : cfg_.burst) {}
 
 Worker::~Worker() {
@@ -47,8 +48,25 @@ std::size_t Worker::run_once(Instant now) {
   return received;
 }
 
+std::size_t Worker::step() {
+  const std::size_t got = run_once(clock_.now());
+  if (cfg_.idle_sleep <= Duration::zero() || queues_.size() != 1) return got;
+  const std::uint64_t pushed = queues_[0].tx->pushed();
+  const bool idle = got == 0 && pushed == pushed_;
+  pushed_ = pushed;
+  if (!idle) {
+    idle_run_ = 0;
+    return got;
+  }
+  if (++idle_run_ < cfg_.idle_spins) return got;
+  idle_sleeps_->inc();
+  queues_[0].port->wait_rx(queues_[0].queue,
+                           std::chrono::duration_cast<std::chrono::microseconds>(cfg_.idle_sleep));
+  return got;
+}
+
 void Worker::run() {
-  while (!stop_.load(std::memory_order_acquire)) run_once(clock_.now());
+  while (!stop_.load(std::memory_order_acquire)) step();
 }
 
 bool Worker::start(const Topology* topology, std::string* error) {

@@ -43,6 +43,14 @@ struct WorkerConfig {
   int core = -1;  // logical CPU to pin to; -1 leaves the thread unpinned
   std::uint16_t burst = 32;
   Duration timer_tick = std::chrono::milliseconds(1);
+  // What step() does when there is nothing to do. Zero (the default): spin,
+  // poll mode. Otherwise, once `idle_spins` iterations in a row have
+  // neither received nor sent a frame, it sleeps in the port's wait_rx (a
+  // frame wakes it) for at most idle_sleep, which should not pass the timer
+  // tick. Only a worker with one queue sleeps (wait_rx watches one); a
+  // driver that cannot wait returns at once, so its worker still spins.
+  Duration idle_sleep{0};
+  std::uint32_t idle_spins = 256;
 };
 
 class Worker {
@@ -66,6 +74,10 @@ class Worker {
   // One loop iteration at `now`; returns the number of frames received.
   std::size_t run_once(Instant now);
   std::size_t run_once() { return run_once(clock_.now()); }
+  // One iteration at the clock's time, then the idle policy (idle_sleep).
+  // The loops of run() and of the commands go through here; run_once stays
+  // for tests that drive a virtual clock.
+  std::size_t step();
 
   // Runs the loop on a new thread pinned to cfg.core (when >= 0). Returns
   // false and sets *error when pinning fails; the thread is not left running.
@@ -101,6 +113,9 @@ class Worker {
   CounterSet counters_;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> iterations_{0};
+  std::uint32_t idle_run_ = 0;  // iterations in a row without a frame in or out
+  std::uint64_t pushed_ = 0;    // frames pushed on every queue, at the last step
+  Counter* idle_sleeps_;
   std::thread thread_;
   std::vector<Mbuf*> burst_;
 };

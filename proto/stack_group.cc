@@ -31,6 +31,7 @@ void StackGroup::build(Port& port, const Clock& clock, const StackConfig& base,
     WorkerConfig wc;
     wc.name = port.name() + "/" + std::to_string(k);
     wc.core = k < cpus.size() ? cpus[k] : -1;
+    if (n == 1) wc.idle_sleep = idle_sleep;
     c.worker = std::make_unique<Worker>(wc, clock);
     TxBatch& tx = c.worker->add_queue(port, k);
     c.worker->add_pool(*c.pool);

@@ -67,6 +67,10 @@ class StackGroup {
   const Toeplitz& hash() const { return hash_; }
 
   std::vector<GroupCore> cores;
+  // Set before build(): a lone core's worker sleeps when idle
+  // (WorkerConfig::idle_sleep). With several cores each spins, since the
+  // cores hand each other frames through rings that wait_rx does not watch.
+  Duration idle_sleep{0};
 
  private:
   Toeplitz hash_;

@@ -61,7 +61,15 @@ struct Queue {
   std::atomic<std::uint32_t> held{0};  // blocks (frames) still referenced by mbufs
   std::uint64_t wrapped_held = 0;      // polls that found the next unit still held
   MbufPool* pool = nullptr;
+  std::unique_ptr<std::byte[]> whole;  // V2: a frame longer than a slot, read whole
 };
+
+// The longest frame read whole (AfPacketPort::read_whole): an IP packet of
+// 64 KiB (a GSO/GRO super-frame) behind an Ethernet header, and room in
+// front to put back a VLAN tag.
+constexpr std::size_t kVlanRoom = 4;
+constexpr std::size_t kWholeFrameMax = 65536 + 14;
+constexpr int kWholeRcvBuf = 32 << 20;
 
 void return_frame(void*, void* opaque) {
   auto* b = static_cast<Block*>(opaque);
@@ -100,6 +108,7 @@ class AfPacketPort final : public Port {
 
   std::uint16_t rx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_t n) override;
   std::uint16_t tx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_t n) override;
+  void wait_rx(std::uint16_t qi, std::chrono::microseconds timeout) override;
 
  private:
   bool open_queue(Queue& q, int ifindex, std::string* error);
@@ -111,6 +120,7 @@ class AfPacketPort final : public Port {
     std::uint16_t mac, vlan_tci, vlan_tpid;
   };
   Mbuf* take_frame(Queue& q, const FrameInfo& f, Block& blk, std::uint16_t qi);
+  std::byte* read_whole(Queue& q, const FrameInfo& f, std::uint16_t qi);
   std::uint16_t rx_burst_v2(Queue& q, std::uint16_t qi, Mbuf** pkts, std::uint16_t n);
 
   AfPacketConfig cfg_;
@@ -174,6 +184,7 @@ bool AfPacketPort::open(std::string* error) {
   caps_.max_mtu = mtu_;
   caps_.rss = queues_ > 1 ? RssKind::kKernel : RssKind::kNone;
   caps_.zero_copy_rx = true;
+  caps_.rx_wait = true;
   caps_.zero_copy_tx = false;
   tx_frame_count_ = cfg_.tx_frames;
   for (std::uint16_t i = 0; i < queues_; ++i) {
@@ -260,6 +271,18 @@ bool AfPacketPort::open_queue(Queue& q, int ifindex, std::string* error) {
       b.info.opaque = &b;
     }
   }
+  if (v2) {
+    // A frame longer than a V2 slot (a GSO/GRO super-frame) is also queued
+    // whole on the socket, for read_whole. V3 blocks hold such frames.
+    set_int(q.fd, SOL_PACKET, PACKET_COPY_THRESH, 1);
+    // The kernel queues one only while the socket's receive buffer has
+    // room (the default, about 200 KiB, is three such frames): room for a
+    // burst of them (charged only while they wait; SO_RCVBUFFORCE as root
+    // passes net.core.rmem_max).
+    if (!set_int(q.fd, SOL_SOCKET, SO_RCVBUFFORCE, kWholeRcvBuf))
+      set_int(q.fd, SOL_SOCKET, SO_RCVBUF, kWholeRcvBuf);
+    q.whole = std::make_unique<std::byte[]>(kVlanRoom + kWholeFrameMax);
+  }
   if (cfg_.qdisc_bypass) set_int(q.fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1);
   // Linux >= 4.20; on older kernels our own frames come back and are
   // dropped by the stack as having our source MAC.
@@ -296,18 +319,39 @@ void AfPacketPort::finish_block(Queue& q) {
   q.current = (q.current + 1) % cfg_.block_count;
 }
 
+// A frame the kernel cut to the ring's slot. Over a veth or on an interface
+// with GRO, TCP hands over super-frames of up to 64 KiB that the V2 ring's
+// 2 KiB slots cannot hold; with PACKET_COPY_THRESH the kernel also queues
+// each such frame whole on the socket, in ring order, and marks its slot
+// TP_STATUS_COPY. Reads it from there (a system call, for these frames
+// only) and returns where it lies, kVlanRoom bytes into Queue::whole; or
+// counts a drop and returns nullptr.
+std::byte* AfPacketPort::read_whole(Queue& q, const FrameInfo& f, std::uint16_t qi) {
+  if ((f.status & TP_STATUS_COPY) != 0 && q.whole != nullptr) {
+    std::byte* buf = q.whole.get() + kVlanRoom;
+    const ssize_t n = recv(q.fd, buf, kWholeFrameMax, MSG_DONTWAIT | MSG_TRUNC);
+    if (n == static_cast<ssize_t>(f.len)) return buf;
+  }
+  stats_[qi].rx_drop();
+  log_once(LogLevel::kWarn,
+           "af_packet: dropping frames larger than the ring's slots (jumbo frames, or "
+           "segmentation offload super-frames the kernel could not queue whole); turn "
+           "segmentation offloads off on the sender (ethtool -K <iface> tso off gso off gro off)");
+  return nullptr;
+}
+
 Mbuf* AfPacketPort::take_frame(Queue& q, const FrameInfo& f, Block& blk, std::uint16_t qi) {
   std::byte* frame = f.frame;
   std::uint32_t len = f.snaplen;
-  if (f.snaplen < f.len) {
-    // A frame larger than the ring slot: a GRO/GSO super-frame or a jumbo.
-    stats_[qi].rx_drop();
-    log_once(LogLevel::kWarn,
-             "af_packet: dropping frames larger than the interface MTU; turn off segmentation "
-             "offloads on the sender (ethtool -K <iface> tso off gso off gro off)");
-    return nullptr;
-  }
   std::byte* data = frame + f.mac;
+  // More than half of the ring held by live mbufs: copy instead.
+  bool copy = q.held.load(std::memory_order_relaxed) * 2 > q.units;
+  if (f.snaplen < f.len) {
+    data = read_whole(q, f, qi);
+    if (data == nullptr) return nullptr;
+    len = f.len;
+    copy = true;
+  }
   std::uint16_t head = f.mac;
   const bool vlan = (f.status & TP_STATUS_VLAN_VALID) != 0 && f.vlan_tci != 0;
   if (vlan && head >= 4) {
@@ -322,9 +366,11 @@ Mbuf* AfPacketPort::take_frame(Queue& q, const FrameInfo& f, Block& blk, std::ui
     std::memcpy(data + 14, &be_tci, 2);
     len += 4;
   }
+  // One mbuf's data_len is 16 bits: a longer frame (a 64 KiB super-frame in
+  // a V3 block) goes into a chain.
+  if (len > UINT16_MAX) copy = true;
   Mbuf* m = nullptr;
-  // More than half of the ring held by live mbufs: copy instead.
-  if (q.held.load(std::memory_order_relaxed) * 2 > q.units) {
+  if (copy) {
     m = mbuf_alloc_chain(*q.pool, len);
     if (m != nullptr) {
       std::uint32_t off = 0;
@@ -431,6 +477,17 @@ std::uint16_t AfPacketPort::rx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_
   }
   if (got > 0) stats_[qi].rx(got, bytes);
   return got;
+}
+
+// The packet socket is readable once the unit before the kernel's current
+// one is no longer the kernel's (packet_poll): a frame (V2) or a retired
+// block (V3, at most retire_timeout_ms after its first frame) waits, or one
+// is still held by our mbufs, which returns at once (spurious, allowed).
+void AfPacketPort::wait_rx(std::uint16_t qi, std::chrono::microseconds timeout) {
+  pollfd p{queues_v_[qi].fd, POLLIN, 0};
+  const auto us = timeout.count();
+  const timespec ts{us / 1'000'000, (us % 1'000'000) * 1000};
+  ppoll(&p, 1, &ts, nullptr);
 }
 
 std::uint16_t AfPacketPort::tx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_t n) {

@@ -281,6 +281,7 @@ bool UringTapPort::open(std::string* error) {
   caps_.max_mtu = mtu_;
   caps_.rss = queues_ > 1 ? RssKind::kKernel : RssKind::kNone;
   caps_.zero_copy_rx = true;
+  caps_.rx_wait = true;
   caps_.zero_copy_tx = true;
   caps_.rx_l4_cksum = cfg_.vnet_hdr;
   caps_.tx_l4_cksum = cfg_.vnet_hdr;

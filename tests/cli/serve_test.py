@@ -122,7 +122,7 @@ def _():
                  "port 8080 is taken twice")
 
 
-@case("serve: bad addresses, MAC, driver, ring; no iface; no [interface]")
+@case("serve: bad addresses, MAC, driver, ring, idle; no iface; no [interface]")
 def _():
     config_error('[interface]\niface = "lo"\nip = "10.0.0.300/24"\n' + HTTPD,
                  "bad address '10.0.0.300/24' for ip", "3:1")
@@ -130,6 +130,7 @@ def _():
     config_error(IFACE + 'mac = "02:00"\n' + HTTPD, "bad MAC '02:00'")
     config_error(IFACE + 'driver = "e1000"\n' + HTTPD, "unknown driver 'e1000'")
     config_error(IFACE + 'ring = 4\n' + HTTPD, "ring is 2 or 3")
+    config_error(IFACE + 'idle = "doze"\n' + HTTPD, "idle is spin or sleep, not 'doze'")
     config_error('[interface]\nip = "10.0.0.1/24"\n' + HTTPD, "no iface in [interface]")
     config_error(HTTPD, "no [interface] table")
 
@@ -216,7 +217,7 @@ def wait_port(n, port):
     return False
 
 
-def deployment(name, cores, iface):
+def deployment(name, cores, iface, interface_extra=""):
     """A serve config: httpd on 8080 and a tcpserver echo on 7007 (its
     table last, so a caller may add keys to it or further servers)."""
     return f"""# the test's deployment
@@ -228,6 +229,7 @@ stats_interval_ms = 50
 [interface]
 iface = "{iface}"
 ip = "10.0.0.1/24"
+{interface_extra}
 
 [[server]]
 kind = "httpd"
@@ -284,7 +286,9 @@ except socket.timeout:
 
 if os.geteuid() == 0:
     with Netns("s") as n:
-        cfg = write("serve.toml", deployment(INSTANCE, f"[{CORE}]", n.ifa) + """
+        # The worker sleeps in the driver when idle here (--idle sleep), so
+        # every exchange below also shows that a sleeping core wakes for it.
+        cfg = write("serve.toml", deployment(INSTANCE, f"[{CORE}]", n.ifa, 'idle = "sleep"') + """
 
 [[server]]
 kind = "wsd"
@@ -359,6 +363,7 @@ port = 5201
                 c = w["counters"]
                 expect(c.get("tcp.rx", 0) > 0 and c.get("tcp.tx", 0) > 0, c)
                 expect(c.get("tcp.passive_opens", 0) >= 8, c)
+                expect(c.get("worker.idle_sleeps", 0) > 0, "idle = sleep: the worker never slept")
                 srv = w["servers"]
                 expect(set(srv) == {"httpd", "tcpserver", "wsd", "iperf3"}, srv)
                 # wait_port probes connect once to each port as well.

@@ -517,6 +517,8 @@ TEST_P(DriverConformance, DescribesItself) {
   if (queues_ > 1 && driver_ != "memlink") {
     EXPECT_EQ(c.rss, RssKind::kKernel);
   }
+  // The kernel's ports can sleep in wait_rx (poll, io_uring); the others poll.
+  EXPECT_EQ(c.rx_wait, driver_ == "af_packet" || driver_.rfind("uring_tap", 0) == 0);
 }
 
 std::vector<Param> params() {
@@ -727,8 +729,55 @@ TEST(UringTap, ClosingReleasesTheTap) {
   }
 }
 
-// wait_rx sleeps until a frame comes (not spinning), whichever way the port
-// receives, and the frame is then there for rx_burst.
+// A raw packet socket on the kernel side of `pair`'s link B (the TAP or
+// the veth end in namespace B); -1 when it cannot be had.
+int raw_socket_in_b(const NetnsPair& pair) {
+  int raw = -1;
+  pair.run_in_b([&] {
+    raw = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    sockaddr_ll sll{};
+    sll.sll_family = AF_PACKET;
+    sll.sll_ifindex = static_cast<int>(if_nametoindex(pair.if_b().c_str()));
+    if (raw >= 0 && bind(raw, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) {
+      close(raw);
+      raw = -1;
+    }
+  });
+  return raw;
+}
+
+// Port::wait_rx sleeps until a frame comes (not spinning) and the frame is
+// then there for rx_burst: `raw` sends one 100 ms after the port starts
+// waiting with a 2 s timeout.
+void expect_wait_rx_wakes_for_a_frame(Port& port, int raw) {
+  ASSERT_TRUE(port.capabilities().rx_wait);
+  Mbuf* m = nullptr;
+  while (port.rx_burst(0, &m, 1) == 1) mbuf_free(m);  // the kernel's own, if any
+  const auto bytes = frame_bytes(200, 1, MacAddr::local_from(7));
+  const auto t0 = Clock::now();
+  std::thread sender([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(send(raw, bytes.data(), bytes.size(), 0), static_cast<ssize_t>(bytes.size()));
+  });
+  int wakeups = 0;
+  std::uint16_t got = 0;
+  while (got == 0 && Clock::now() - t0 < std::chrono::seconds(5)) {
+    port.wait_rx(0, std::chrono::seconds(2));
+    ++wakeups;
+    got = port.rx_burst(0, &m, 1);
+    if (got == 1 && m->pkt_len != bytes.size()) {  // not ours: a stray from the kernel
+      mbuf_free(m);
+      got = 0;
+    }
+  }
+  sender.join();
+  ASSERT_EQ(got, 1) << "the frame did not come";
+  mbuf_free(m);
+  EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(90)) << "it came before it was sent";
+  EXPECT_LE(wakeups, 4) << "wait_rx returned without a frame, again and again";
+}
+
+// wait_rx, whichever way the TAP port receives.
 TEST(UringTap, WaitRxSleepsUntilAFrameComes) {
   std::string why;
   if (!testing::can_make_namespaces(&why)) GTEST_SKIP() << why;
@@ -739,48 +788,41 @@ TEST(UringTap, WaitRxSleepsUntilAFrameComes) {
     SCOPED_TRACE(uring_tap_rx_name(rx));
     cfg.rx = rx;
     std::unique_ptr<Port> port;
-    int raw = -1;  // the kernel side of the TAP
     std::string err;
-    t->pair->run_in_b([&] {
-      port = open_uring_tap(cfg, &err);
-      raw = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-      sockaddr_ll sll{};
-      sll.sll_family = AF_PACKET;
-      sll.sll_ifindex = static_cast<int>(if_nametoindex(t->pair->if_b().c_str()));
-      if (bind(raw, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) {
-        close(raw);
-        raw = -1;
-      }
-    });
+    t->pair->run_in_b([&] { port = open_uring_tap(cfg, &err); });
     ASSERT_NE(port, nullptr) << err;
+    const int raw = raw_socket_in_b(*t->pair);
     ASSERT_GE(raw, 0) << std::strerror(errno);
-    Mbuf* m = nullptr;
-    while (port->rx_burst(0, &m, 1) == 1) mbuf_free(m);  // the kernel's own, if any
-    const auto bytes = frame_bytes(200, 1, MacAddr::local_from(7));
-    const auto t0 = Clock::now();
-    std::thread sender([&] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      EXPECT_EQ(send(raw, bytes.data(), bytes.size(), 0), static_cast<ssize_t>(bytes.size()));
-    });
-    int wakeups = 0;
-    std::uint16_t got = 0;
-    while (got == 0 && Clock::now() - t0 < std::chrono::seconds(5)) {
-      port->wait_rx(0, std::chrono::seconds(2));
-      ++wakeups;
-      got = port->rx_burst(0, &m, 1);
-      if (got == 1 && m->pkt_len != bytes.size()) {  // not ours: a stray from the kernel
-        mbuf_free(m);
-        got = 0;
-      }
-    }
-    sender.join();
+    expect_wait_rx_wakes_for_a_frame(*port, raw);
     close(raw);
-    ASSERT_EQ(got, 1) << "the frame did not come";
-    mbuf_free(m);
-    EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(90)) << "it came before it was sent";
-    EXPECT_LE(wakeups, 4) << "wait_rx returned without a frame, again and again";
     port.reset();
     EXPECT_EQ(t->pool->in_use(), 0u);
+  }
+}
+
+// wait_rx on both ring versions: V2 wakes for the frame, V3 when the block
+// holding it retires (retire_timeout_ms).
+TEST(AfPacket, WaitRxSleepsUntilAFrameComes) {
+  std::string why;
+  if (!testing::can_make_namespaces(&why)) GTEST_SKIP() << why;
+  auto pair = NetnsPair::create(NetnsPair::Options{}, &why);
+  ASSERT_NE(pair, nullptr) << why;
+  auto pool = testing::make_pool(1024, 2048, "wait");
+  VirtualClock clock;
+  for (const int ring : {2, 3}) {
+    SCOPED_TRACE("TPACKET_V" + std::to_string(ring));
+    PortSpec spec{.driver = "af_packet", .iface = pair->if_a(), .rx_pools = {pool.get()}};
+    spec.af_packet_ring = ring;
+    std::shared_ptr<Port> port;
+    std::string err;
+    pair->run_in_a([&] { port = open_port(spec, clock, &err); });
+    ASSERT_NE(port, nullptr) << err;
+    const int raw = raw_socket_in_b(*pair);
+    ASSERT_GE(raw, 0) << std::strerror(errno);
+    expect_wait_rx_wakes_for_a_frame(*port, raw);
+    close(raw);
+    port.reset();
+    EXPECT_EQ(pool->in_use(), 0u);
   }
 }
 

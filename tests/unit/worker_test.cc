@@ -70,6 +70,103 @@ TEST(Worker, IterationEchoesRunsTimersAndFlushes) {
   EXPECT_EQ(w.iterations(), 3u);
 }
 
+// A port in front of memlink's end that records wait_rx calls.
+class WaitRecordingPort final : public Port {
+ public:
+  explicit WaitRecordingPort(Port& inner) : Port("recording", 1), inner_(inner) {}
+  std::uint16_t rx_burst(std::uint16_t q, Mbuf** pkts, std::uint16_t n) override {
+    return inner_.rx_burst(q, pkts, n);
+  }
+  std::uint16_t tx_burst(std::uint16_t q, Mbuf** pkts, std::uint16_t n) override {
+    return inner_.tx_burst(q, pkts, n);
+  }
+  void wait_rx(std::uint16_t, std::chrono::microseconds timeout) override {
+    ++waits;
+    last_timeout = timeout;
+  }
+  int waits = 0;
+  std::chrono::microseconds last_timeout{0};
+
+ private:
+  Port& inner_;
+};
+
+// Sends one frame from on_poll while `send` is set.
+class SendingHandler : public PacketHandler {
+ public:
+  explicit SendingHandler(MbufPool& pool) : pool_(pool) {}
+  void on_rx(Worker&, std::size_t, Mbuf** pkts, std::uint16_t n, Instant) override {
+    mbuf_free_bulk(pkts, n);
+  }
+  void on_poll(Worker& w, Instant) override {
+    if (send) w.tx(0).push(make_frame(pool_, 60));
+  }
+  bool send = false;
+
+ private:
+  MbufPool& pool_;
+};
+
+// step(): with idle_sleep, the worker sleeps in wait_rx once idle_spins
+// iterations in a row neither received nor sent, and again on every idle
+// iteration after; a frame in or out starts the count anew.
+TEST(Worker, StepSleepsInTheDriverOnlyWhenIdle) {
+  Fixture f;
+  WaitRecordingPort port(f.link->a());
+  SendingHandler h(*f.pool);
+  WorkerConfig cfg;
+  cfg.idle_sleep = std::chrono::milliseconds(1);
+  cfg.idle_spins = 4;
+  Worker w(cfg, f.clock, h);
+  w.add_queue(port, 0);
+  w.add_pool(*f.pool);
+  for (int i = 0; i < 3; ++i) w.step();
+  EXPECT_EQ(port.waits, 0) << "three idle iterations: still spinning";
+  w.step();
+  EXPECT_EQ(port.waits, 1);
+  EXPECT_EQ(port.last_timeout, std::chrono::microseconds(1000));
+  w.step();
+  EXPECT_EQ(port.waits, 2) << "still idle: sleeps every iteration";
+  EXPECT_EQ(w.counters().value("worker.idle_sleeps"), 2u);
+
+  Mbuf* m = make_frame(*f.pool, 60);
+  ASSERT_EQ(f.link->b().tx_burst(0, &m, 1), 1);
+  EXPECT_EQ(w.step(), 1u);
+  for (int i = 0; i < 3; ++i) w.step();
+  EXPECT_EQ(port.waits, 2) << "a received frame starts the idle count anew";
+  w.step();
+  EXPECT_EQ(port.waits, 3);
+
+  h.send = true;
+  for (int i = 0; i < 10; ++i) w.step();
+  EXPECT_EQ(port.waits, 3) << "a worker that sends is not idle";
+  h.send = false;
+  Mbuf* back[32];
+  mbuf_free_bulk(back, f.link->b().rx_burst(0, back, 32));
+  EXPECT_EQ(f.pool->in_use(), 0u);
+}
+
+// Spinning is the default, and a worker with two queues never sleeps
+// (wait_rx watches one).
+TEST(Worker, StepSpinsByDefaultAndWithTwoQueues) {
+  Fixture f;
+  WaitRecordingPort port(f.link->a());
+  SendingHandler h(*f.pool);
+  Worker spin(WorkerConfig{}, f.clock, h);
+  spin.add_queue(port, 0);
+  for (int i = 0; i < 1000; ++i) spin.step();
+  EXPECT_EQ(port.waits, 0);
+
+  WorkerConfig cfg;
+  cfg.idle_sleep = std::chrono::milliseconds(1);
+  cfg.idle_spins = 1;
+  Worker two(cfg, f.clock, h);
+  two.add_queue(port, 0);
+  two.add_queue(f.link->a(), 0);
+  for (int i = 0; i < 1000; ++i) two.step();
+  EXPECT_EQ(port.waits, 0);
+}
+
 TEST(Worker, RunsPinnedOnItsOwnThreadAndStops) {
   std::string err;
   auto topo = Topology::load(&err);
