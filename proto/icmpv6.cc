@@ -67,6 +67,8 @@ void Icmpv6Layer::ipv6_input(Mbuf* m, const Ipv6Meta& meta) {
     case wire::kIcmpv6NeighborSolicit:
     case wire::kIcmpv6NeighborAdvert:
       return stack_.nd().input(m, meta);
+    case wire::kIcmpv6RouterAdvert:
+      return stack_.nd().routers().input(m, meta);
     case wire::kIcmpv6DestUnreachable:
     case wire::kIcmpv6PacketTooBig:
     case wire::kIcmpv6TimeExceeded:
@@ -75,8 +77,8 @@ void Icmpv6Layer::ipv6_input(Mbuf* m, const Ipv6Meta& meta) {
     default:
       // RFC 4443 §2.4 (a), (b): unknown informational messages are
       // discarded; unknown errors would go to the upper layer, which has
-      // nothing to learn from them. Router messages and redirects: a host
-      // with a configured route (SLAAC is not built).
+      // nothing to learn from them. Router Solicitations are for routers
+      // (RFC 4861 §6.2.6); Redirects are not followed.
       drop_unhandled_type_.inc();
       return mbuf_free(m);
   }

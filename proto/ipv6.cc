@@ -21,6 +21,8 @@ bool Ipv6Meta::may_send_icmp_error(bool multicast_ok) const {
 Ipv6Layer::Ipv6Layer(Stack& stack)
     : stack_(stack),
       reasm_(stack.config().ipv6.reassembly, stack.timers(), stack.counters()),
+      link_mtu_(stack.config().netif.mtu),
+      hop_limit_(stack.config().default_ttl),
       rng_(stack.config().seed ^ 0xf1a6),
       rx_(stack.counters().get("ipv6.rx")),
       tx_(stack.counters().get("ipv6.tx")),
@@ -45,6 +47,7 @@ Ipv6Layer::Ipv6Layer(Stack& stack)
       drop_no_mbuf_(stack.counters().get("ipv6.drop.no_mbuf")) {
   const NetifConfig& nif = stack.config().netif;
   if (!nif.ipv6_enabled()) return;
+  addrs_.reserve(1 + nif.addrs6.size() + kMaxAutoconfAddrs);
   // RFC 4862 §5.3: the link-local address is formed from the interface
   // identifier (RFC 2464 §4: modified EUI-64 of the MAC) and goes through
   // DAD like every other.
@@ -61,9 +64,25 @@ Ipv6LocalAddr* Ipv6Layer::find_local(const Ipv6Addr& a) {
   return nullptr;
 }
 
+bool Ipv6Layer::add_autoconf(const Ipv6LocalAddr& a) {
+  if (autoconf_count() >= kMaxAutoconfAddrs) return false;
+  addrs_.push_back(a);  // within the reserved room
+  addrs_.back().autoconf = true;
+  return true;
+}
+
+void Ipv6Layer::remove(const Ipv6Addr& a) {
+  std::erase_if(addrs_, [&](const Ipv6LocalAddr& l) { return l.addr == a; });
+}
+
+std::size_t Ipv6Layer::autoconf_count() const {
+  return static_cast<std::size_t>(std::count_if(addrs_.begin(), addrs_.end(),
+                                                [](const Ipv6LocalAddr& l) { return l.autoconf; }));
+}
+
 bool Ipv6Layer::is_local(const Ipv6Addr& a) const {
   for (const Ipv6LocalAddr& l : addrs_)
-    if (l.addr == a && l.state == Ipv6AddrState::kPreferred) return true;
+    if (l.addr == a && l.assigned()) return true;
   return false;
 }
 
@@ -98,20 +117,29 @@ Ipv6Addr Ipv6Layer::source_for(const Ipv6Addr& dst) const {
     }
   }
   if (best != nullptr) return best->addr;
-  // No address of the destination's scope: any preferred one.
+  // No address of the destination's scope: any preferred one; failing
+  // that a deprecated one (RFC 4862 §5.5.4: avoided while another will do).
   for (const Ipv6LocalAddr& l : addrs_)
     if (l.state == Ipv6AddrState::kPreferred) return l.addr;
+  for (const Ipv6LocalAddr& l : addrs_)
+    if (l.state == Ipv6AddrState::kDeprecated) return l.addr;
   return Ipv6Addr::any();
 }
 
 bool Ipv6Layer::next_hop(const Ipv6Addr& dst, Ipv6Addr* hop) const {
   // RFC 4861 §5.2: on-link when link-local or inside a prefix of ours;
   // otherwise the default router.
+  // An autoconfigured address says nothing about what is on-link (RFC 5942
+  // §4); a router's Prefix Information with the L flag does (RFC 4861
+  // §6.3.4). The configured gateway comes before a learned router.
   *hop = dst;
   if (dst.is_link_local()) return true;
   for (const Ipv6LocalAddr& l : addrs_)
-    if (!l.addr.is_link_local() && dst.in_prefix(l.addr, l.prefix_len)) return true;
-  const Ipv6Addr gw = stack_.config().netif.gateway6;
+    if (!l.autoconf && !l.addr.is_link_local() && dst.in_prefix(l.addr, l.prefix_len)) return true;
+  const RouterDiscovery& rd = stack_.nd().routers();
+  if (rd.on_link(dst)) return true;
+  Ipv6Addr gw = stack_.config().netif.gateway6;
+  if (gw.is_unspecified()) gw = rd.default_router();
   if (gw.is_unspecified()) return false;
   *hop = gw;
   return true;
@@ -267,7 +295,7 @@ Mbuf* Ipv6Layer::add_header(Mbuf* m, const Ipv6Addr& src, const Ipv6Addr& dst,
   r.src = src;
   r.dst = dst;
   r.next_header = next_header;
-  r.hop_limit = opts.hop_limit != 0 ? opts.hop_limit : stack_.config().default_ttl;
+  r.hop_limit = opts.hop_limit != 0 ? opts.hop_limit : hop_limit_;
   r.traffic_class = opts.traffic_class;
   r.payload_len = static_cast<std::uint16_t>(head->pkt_len);
   std::byte* p = head->prepend(kHlen);
@@ -319,7 +347,7 @@ SendResult Ipv6Layer::send(Mbuf* m, const Ipv6Addr& src, const Ipv6Addr& dst,
 }
 
 std::uint32_t Ipv6Layer::mtu_toward(const Ipv6Addr& dst) const {
-  return pmtu_.mtu(dst, stack_.config().netif.mtu, stack_.now());
+  return pmtu_.mtu(dst, link_mtu_, stack_.now());
 }
 
 SendResult Ipv6Layer::to_link(Mbuf* packet, const MacAddr* mac, const Ipv6Addr& hop) {

@@ -21,6 +21,8 @@ NdLayer::NdLayer(Stack& stack)
       cache_(stack.config().ipv6.neighbors, stack.timers(), stack.counters(), *this,
              stack.config().seed),
       dad_(stack),
+      routers_(stack),
+      slaac_(stack),
       rx_solicit_(stack.counters().get("nd.rx.solicit")),
       rx_advert_(stack.counters().get("nd.rx.advert")),
       tx_advert_(stack.counters().get("nd.tx.advert")),
