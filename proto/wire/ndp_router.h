@@ -67,7 +67,7 @@ struct RouterAdvert {
   static constexpr std::size_t kMaxPrefixes = 8;
 
   std::uint8_t cur_hop_limit = 0;     // 0: unspecified
-  std::uint8_t flags = 0;             // M, O in the high bits
+  std::uint8_t flags = 0;             // M, O, then RFC 4191's preference (kept, not used)
   std::uint16_t router_lifetime = 0;  // seconds; 0: not a default router
   std::uint32_t reachable_time = 0;   // milliseconds; 0: unspecified
   std::uint32_t retrans_timer = 0;    // milliseconds; 0: unspecified
@@ -87,7 +87,7 @@ struct RouterAdvert {
     if (load_u8(p) != kIcmpv6RouterAdvert || load_u8(p + 1) != 0) return std::nullopt;
     RouterAdvert ra;
     ra.cur_hop_limit = load_u8(p + 4);
-    ra.flags = load_u8(p + 5) & 0xc0;
+    ra.flags = load_u8(p + 5);
     ra.router_lifetime = load_be16(p + 6);
     ra.reachable_time = load_be32(p + 8);
     ra.retrans_timer = load_be32(p + 12);
@@ -115,7 +115,7 @@ struct RouterAdvert {
         }
         PrefixInfo& pi = ra.prefixes[ra.prefix_count++];
         pi.prefix_len = load_u8(o + 2);
-        pi.flags = load_u8(o + 3) & 0xc0;
+        pi.flags = load_u8(o + 3);
         pi.valid_lifetime = load_be32(o + 4);
         pi.preferred_lifetime = load_be32(o + 8);
         pi.prefix = Ipv6Addr::from_bytes(o + 16);
@@ -124,6 +124,50 @@ struct RouterAdvert {
       i += len;
     }
     return ra;
+  }
+
+  // Bytes emit() writes: the header, the Source Link-Layer Address, MTU
+  // and Prefix Information options that are set, in that order (a router's
+  // message; the stack's tests and fuzz seeds build them).
+  std::size_t len() const {
+    return kLen + (source_mac ? NdMessage::kLinkAddrOptLen : 0) + (mtu ? 8 : 0) +
+           prefix_count * PrefixInfo::kLen;
+  }
+
+  bool emit(std::span<std::byte> out, const Ipv6Addr& src, const Ipv6Addr& dst) const {
+    const std::size_t n = len();
+    if (out.size() < n || prefix_count > kMaxPrefixes) return false;
+    std::byte* p = out.data();
+    std::memset(p, 0, n);
+    store_u8(p + 4, cur_hop_limit);
+    store_u8(p + 5, flags);
+    store_be16(p + 6, router_lifetime);
+    store_be32(p + 8, reachable_time);
+    store_be32(p + 12, retrans_timer);
+    std::byte* o = p + kLen;
+    if (source_mac) {
+      store_u8(o, kNdOptSourceLinkAddr);
+      store_u8(o + 1, 1);
+      std::memcpy(o + 2, source_mac->b.data(), 6);
+      o += NdMessage::kLinkAddrOptLen;
+    }
+    if (mtu) {
+      store_u8(o, kNdOptMtu);
+      store_u8(o + 1, 1);
+      store_be32(o + 4, *mtu);
+      o += 8;
+    }
+    for (const PrefixInfo& pi : prefix_list()) {
+      store_u8(o, kNdOptPrefixInfo);
+      store_u8(o + 1, PrefixInfo::kLen / 8);
+      store_u8(o + 2, pi.prefix_len);
+      store_u8(o + 3, pi.flags);
+      store_be32(o + 4, pi.valid_lifetime);
+      store_be32(o + 8, pi.preferred_lifetime);
+      pi.prefix.to_bytes(o + 16);
+      o += PrefixInfo::kLen;
+    }
+    return Icmpv6Repr{kIcmpv6RouterAdvert, 0, load_be32(p + 4)}.emit(out.first(n), src, dst);
   }
 };
 
