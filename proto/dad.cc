@@ -62,6 +62,7 @@ bool Dad::conflict(const Ipv6Addr& addr) {
   // §5.4.5: "the address MUST NOT be assigned to the interface".
   l->state = Ipv6AddrState::kDuplicate;
   c_duplicate_.inc();
+  stack_.nd().mld().update(stack_.now());  // its group is left
   return true;
 }
 

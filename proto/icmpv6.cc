@@ -8,6 +8,7 @@
 #include "proto/wire/checksum.h"
 #include "proto/wire/icmpv6.h"
 #include "proto/wire/ipv6.h"
+#include "proto/wire/mld.h"
 
 namespace ustack {
 namespace {
@@ -69,6 +70,8 @@ void Icmpv6Layer::ipv6_input(Mbuf* m, const Ipv6Meta& meta) {
       return stack_.nd().input(m, meta);
     case wire::kIcmpv6RouterAdvert:
       return stack_.nd().routers().input(m, meta);
+    case wire::kIcmpv6MldQuery:
+      return stack_.nd().mld().query(m, meta);
     case wire::kIcmpv6DestUnreachable:
     case wire::kIcmpv6PacketTooBig:
     case wire::kIcmpv6TimeExceeded:

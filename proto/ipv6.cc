@@ -202,6 +202,7 @@ void Ipv6Layer::input(Mbuf* m, bool l2_multicast) {
   // (RFC 8200 §4.2; RFC 4443 §2.4 (e.3)); 11 does not.
   const bool pp_multicast_ok =
       pp && walk.param_code == wire::kParamProblemOption && !walk.param_problem_unless_multicast;
+  meta.router_alert = walk.router_alert;
   switch (walk.status) {
     case wire::Ipv6WalkStatus::kUpper:
       meta.next_header = walk.upper;
@@ -209,7 +210,7 @@ void Ipv6Layer::input(Mbuf* m, bool l2_multicast) {
     case wire::Ipv6WalkStatus::kNoNextHeader:
       return drop(m, rx_no_next_);  // RFC 8200 §4.7: nothing to deliver
     case wire::Ipv6WalkStatus::kFragment:
-      return fragment(m, meta, walk.frag);
+      return fragment(m, meta, walk.frag, walk.headers);
     case wire::Ipv6WalkStatus::kTruncated:
       return drop(m, drop_malformed_);
     case wire::Ipv6WalkStatus::kBadOption:
@@ -224,7 +225,8 @@ void Ipv6Layer::input(Mbuf* m, bool l2_multicast) {
   }
 }
 
-void Ipv6Layer::fragment(Mbuf* m, Ipv6Meta& meta, const wire::Ipv6FragmentInfo& f) {
+void Ipv6Layer::fragment(Mbuf* m, Ipv6Meta& meta, const wire::Ipv6FragmentInfo& f,
+                         std::size_t walk_headers) {
   const std::uint32_t len = m->pkt_len - static_cast<std::uint32_t>(f.data_offset);
   // RFC 8200 §4.5: a fragment with M set whose length is not a multiple of
   // 8, and one that would end past 65535, are refused with Parameter
@@ -236,15 +238,25 @@ void Ipv6Layer::fragment(Mbuf* m, Ipv6Meta& meta, const wire::Ipv6FragmentInfo& 
     return refuse(m, meta, drop_fragment_too_big_, true, wire::kParamProblemHeaderField,
                   static_cast<std::uint32_t>(f.header_offset + 2), false);
   // RFC 7112 §5: the first fragment carries the whole header chain, up to
-  // and including the upper-layer header; one that does not is refused
-  // with code 3. Here the fragmentable part must start with the upper
-  // layer (extension headers behind a Fragment header are not walked) and
-  // the first fragment must hold its first 8 bytes.
-  if (wire::ipv6_is_extension(f.next_header) || f.next_header == wire::kIpProtoNoNext)
-    return drop(m, drop_fragment_chain_);
-  if (f.offset_bytes == 0 && len < 8)
-    return refuse(m, meta, drop_fragment_chain_, true, wire::kParamProblemChainIncomplete, 0,
-                  false);
+  // and including the upper-layer header (its first 8 bytes here); one
+  // that does not is refused with code 3. The extension headers behind the
+  // Fragment header are walked like those before it (Hop-by-Hop and
+  // another Fragment header do not belong there).
+  if (f.offset_bytes == 0) {
+    if (m->next != nullptr &&
+        !mbuf_pullup(
+            &m,
+            std::min<std::uint32_t>(
+                m->pkt_len, static_cast<std::uint32_t>(f.data_offset + wire::kMaxHeaderChain)),
+            stack_.pool()))
+      return drop(m, drop_no_mbuf_);
+    const auto part = std::as_const(*m).span().subspan(f.data_offset);
+    const auto w = wire::walk_ipv6_fragmentable(part, f.next_header, walk_headers);
+    if (w.status == wire::Ipv6WalkStatus::kTruncated ||
+        (w.status == wire::Ipv6WalkStatus::kUpper && part.size() - w.upper_offset < 8))
+      return refuse(m, meta, drop_fragment_chain_, true, wire::kParamProblemChainIncomplete, 0,
+                    false);
+  }
   // RFC 8200 §4.5: fragments are reassembled by source, destination and
   // identification (and here the Next Header they carry, which a sender
   // repeats in every fragment).
@@ -255,7 +267,38 @@ void Ipv6Layer::fragment(Mbuf* m, Ipv6Meta& meta, const wire::Ipv6FragmentInfo& 
   m = reasm_.add(key, f.offset_bytes, f.more, m, stack_.now());
   if (m == nullptr) return;  // held, or refused and counted
   meta.next_header = f.next_header;
-  deliver(m, meta, 0, -1);
+  if (!wire::ipv6_is_extension(f.next_header) && f.next_header != wire::kIpProtoNoNext)
+    return deliver(m, meta, 0, -1);
+  reassembled_chain(m, meta, walk_headers);
+}
+
+void Ipv6Layer::reassembled_chain(Mbuf* m, Ipv6Meta& meta, std::size_t headers) {
+  // The headers behind the Fragment header, now whole: the same walk, its
+  // refusals counted as before the Fragment header (no Parameter Problem:
+  // the packet it would quote is gone).
+  const std::uint8_t first = meta.next_header;
+  if (!mbuf_pullup(&m, std::min<std::uint32_t>(m->pkt_len, wire::kMaxHeaderChain), stack_.pool()))
+    return drop(m, drop_no_mbuf_);
+  const auto w = wire::walk_ipv6_fragmentable(std::as_const(*m).span(), first, headers);
+  switch (w.status) {
+    case wire::Ipv6WalkStatus::kUpper:
+      meta.next_header = w.upper;
+      return deliver(m, meta, w.upper_offset, -1);
+    case wire::Ipv6WalkStatus::kNoNextHeader:
+      return drop(m, rx_no_next_);
+    case wire::Ipv6WalkStatus::kTruncated:
+      return drop(m, drop_malformed_);
+    case wire::Ipv6WalkStatus::kBadOption:
+      return drop(m, drop_bad_option_);
+    case wire::Ipv6WalkStatus::kHopByHopLate:
+      return drop(m, drop_hbh_late_);
+    case wire::Ipv6WalkStatus::kRouting:
+      return drop(m, drop_routing_);
+    case wire::Ipv6WalkStatus::kTooManyHeaders:
+      return drop(m, drop_too_many_headers_);
+    case wire::Ipv6WalkStatus::kFragment:
+      return drop(m, drop_fragment_chain_);
+  }
 }
 
 void Ipv6Layer::deliver(Mbuf* m, Ipv6Meta& meta, std::size_t upper_offset, long nh_field) {

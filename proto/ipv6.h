@@ -59,6 +59,7 @@ struct Ipv6Meta {
   bool dst_multicast = false;  // to a group we belong to
   bool to_tentative = false;   // to an address DAD has not cleared (only ND may see it)
   bool l2_multicast = false;   // arrived in a link-layer multicast frame
+  bool router_alert = false;   // Hop-by-Hop carried a Router Alert (MLD, RFC 3810 §5)
   // RFC 4443 §2.4 (e): no ICMPv6 error about a packet to a multicast
   // address or link-layer multicast, or from a source that is not one node
   // (the exceptions, Packet Too Big and option code 2, pass `multicast_ok`).
@@ -179,7 +180,11 @@ class Ipv6Layer {
   // named it sits, for a Parameter Problem (-1: a reassembled packet,
   // whose header is gone).
   void deliver(Mbuf* m, Ipv6Meta& meta, std::size_t upper_offset, long nh_field);
-  void fragment(Mbuf* m, Ipv6Meta& meta, const wire::Ipv6FragmentInfo& f);
+  // `walk_headers`: extension headers up to and with the Fragment header.
+  void fragment(Mbuf* m, Ipv6Meta& meta, const wire::Ipv6FragmentInfo& f, std::size_t walk_headers);
+  // A reassembled packet (data at the fragmentable part) whose part starts
+  // with extension headers (meta.next_header names the first).
+  void reassembled_chain(Mbuf* m, Ipv6Meta& meta, std::size_t headers);
   void refuse(Mbuf* m, const Ipv6Meta& meta, Counter& reason, bool param_problem, std::uint8_t code,
               std::uint32_t pointer, bool multicast_ok);
   void drop(Mbuf* m, Counter& reason);

@@ -23,6 +23,7 @@ NdLayer::NdLayer(Stack& stack)
       dad_(stack),
       routers_(stack),
       slaac_(stack),
+      mld_(stack),
       rx_solicit_(stack.counters().get("nd.rx.solicit")),
       rx_advert_(stack.counters().get("nd.rx.advert")),
       tx_advert_(stack.counters().get("nd.tx.advert")),

@@ -2,13 +2,15 @@
 // addresses, advertisements fed to the neighbor cache, solicitations sent
 // for it, duplicate address detection (RFC 4862 §5.4, proto/dad.h) for
 // the interface's addresses, router discovery (proto/router_discovery.h)
-// and stateless autoconfiguration (proto/slaac.h).
+// stateless autoconfiguration (proto/slaac.h) and MLD reports for the
+// addresses' groups (proto/mld.h).
 #pragma once
 
 #include "core/counters.h"
 #include "core/mbuf.h"
 #include "proto/dad.h"
 #include "proto/ipv6.h"
+#include "proto/mld.h"
 #include "proto/neighbor_cache.h"
 #include "proto/router_discovery.h"
 #include "proto/slaac.h"
@@ -24,7 +26,9 @@ class NdLayer final : public NeighborIo {
 
   // Starts DAD for every tentative address, and router solicitation when
   // router discovery is on.
+  // RFC 4862 §5.4.2: the groups are joined (MLD) before DAD probes.
   void start(Instant now) {
+    mld_.update(now);
     dad_.start(now);
     routers_.start(now);
   }
@@ -36,6 +40,7 @@ class NdLayer final : public NeighborIo {
   RouterDiscovery& routers() { return routers_; }
   const RouterDiscovery& routers() const { return routers_; }
   Slaac& slaac() { return slaac_; }
+  Mld& mld() { return mld_; }
 
   // NeighborIo
   void nd_send_solicit(const Ipv6Addr& target, const MacAddr* unicast) override;
@@ -56,6 +61,7 @@ class NdLayer final : public NeighborIo {
   Dad dad_;
   RouterDiscovery routers_;
   Slaac slaac_;
+  Mld mld_;
   Counter& rx_solicit_;
   Counter& rx_advert_;
   Counter& tx_advert_;

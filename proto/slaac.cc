@@ -63,6 +63,7 @@ void Slaac::on_prefix(const wire::PrefixInfo& pi, Instant now) {
       return;
     }
     formed_.inc();
+    stack_.nd().mld().update(now);  // its group joined before DAD probes it
     stack_.nd().dad().start(now);
     return expire(now);
   }
@@ -99,6 +100,7 @@ void Slaac::expire(Instant now) {
       // invalid when its valid lifetime expires."
       expired_.inc();
       stack_.ipv6().remove(l.addr);
+      stack_.nd().mld().update(now);
       continue;
     }
     if (l.autoconf && l.state == Ipv6AddrState::kPreferred && l.preferred_until <= now) {
