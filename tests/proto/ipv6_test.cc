@@ -405,6 +405,35 @@ TEST(Ipv6Reassembly, MalformedFragmentsGetParameterProblem) {
   EXPECT_EQ(h.t.b.stack->ipv6().reassembler().datagrams(), 0u);
 }
 
+TEST(Ipv6Reassembly, ExtensionHeadersBehindTheFragmentHeaderAreWalked) {
+  using namespace wire::v6vectors;
+  Hostile h;
+  testing::UdpCollector sink;
+  std::string err;
+  ASSERT_NE(h.t.b.stack->udp().open(sink, 7, &err), nullptr) << err;
+  // scapy's fragment6 of UDP behind a Destination Options header behind
+  // the Fragment header: walked once reassembled (RFC 8200 §4.5).
+  h.inject(kFragDestOpt2);
+  h.inject(kFragDestOpt1);
+  ASSERT_EQ(sink.got.size(), 1u);
+  EXPECT_EQ(sink.got[0].size(), 2000u);
+  EXPECT_EQ(h.b("ipv6.reasm.ok"), 1u);
+  // What the walk refuses there is refused after reassembly, counted (no
+  // Parameter Problem: the packet it would quote is gone).
+  const std::uint64_t pp = h.a("icmpv6.rx.error");
+  h.inject(kFragBadOption1);
+  h.drop("ipv6.drop.bad_option", kFragBadOption2);
+  h.inject(kFragHopByHop1);
+  h.drop("ipv6.drop.hop_by_hop_not_first", kFragHopByHop2);
+  EXPECT_EQ(h.a("icmpv6.rx.error"), pp);
+  // A first fragment whose chain does not reach the upper layer: RFC 7112
+  // §5, Parameter Problem code 3.
+  h.drop("ipv6.drop.fragment_header_chain", kFragChainCut);
+  EXPECT_EQ(h.a("icmpv6.rx.error"), pp + 1);
+  EXPECT_EQ(sink.got.size(), 1u);
+  EXPECT_EQ(h.t.b.stack->ipv6().reassembler().datagrams(), 0u);
+}
+
 TEST(Ipv6Reassembly, IncompleteDatagramTimesOutAfterSixtySeconds) {
   using namespace wire::v6vectors;
   Hostile h;

@@ -6,10 +6,10 @@
 // (NetifConfig::slaac).
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <initializer_list>
 #include <vector>
 
+#include "proto/link_tap.h"
 #include "proto/two_stacks.h"
 #include "proto/wire/ethernet.h"
 #include "proto/wire/ipv6_ethernet.h"
@@ -19,6 +19,7 @@
 namespace ustack {
 namespace {
 
+using testing::FrameTap;
 using testing::kAddr6B;
 using testing::LinkOptions;
 using testing::TwoStacks;
@@ -56,24 +57,6 @@ wire::RouterAdvert advert(std::uint16_t router_lifetime,
   return ra;
 }
 
-// Records every frame host A receives, then hands it to A's stack.
-struct FrameTap : PacketHandler {
-  explicit FrameTap(Stack& s) : inner(s) {}
-  void on_rx(Worker& w, std::size_t q, Mbuf** pkts, std::uint16_t n, Instant now) override {
-    for (std::uint16_t i = 0; i < n; ++i) {
-      std::vector<std::byte> f(pkts[i]->pkt_len);
-      mbuf_read(pkts[i], 0, f);
-      frames.push_back(std::move(f));
-      times.push_back(now);
-    }
-    inner.on_rx(w, q, pkts, n, now);
-  }
-  void on_poll(Worker& w, Instant now) override { inner.on_poll(w, now); }
-  Stack& inner;
-  std::vector<std::vector<std::byte>> frames;
-  std::vector<Instant> times;
-};
-
 class Router {
  public:
   explicit Router(const LinkOptions& o = slaac_link()) : t(o) {}
@@ -86,18 +69,8 @@ class Router {
   RouterDiscovery& b_routers() { return t.b.stack->nd().routers(); }
   std::uint64_t b(const char* name) { return t.b.counter(name); }
 
-  // An IPv6 packet in a frame from A's MAC to `dst_mac`, as A's driver
-  // would send it.
   void send(std::span<const std::byte> packet, const MacAddr& dst_mac) {
-    Mbuf* m = t.a.pool->alloc();
-    ASSERT_NE(m, nullptr);
-    std::byte* p = m->append(static_cast<std::uint16_t>(14 + packet.size()));
-    wire::store_mac(p, dst_mac);
-    wire::store_mac(p + 6, t.link->a().mac());
-    wire::store_be16(p + 12, wire::kEtherTypeIpv6);
-    std::memcpy(p + 14, packet.data(), packet.size());
-    ASSERT_EQ(t.link->a().tx_burst(0, &m, 1), 1u);
-    for (int i = 0; i < 4; ++i) t.step();
+    testing::send_from_a(t, packet, dst_mac);
   }
   template <std::size_t N>
   void send(const std::uint8_t (&packet)[N]) {
