@@ -21,7 +21,8 @@ ArpCache::ArpCache(const ArpConfig& cfg, TimerWheel& timers, CounterSet& counter
     : cfg_(cfg),
       timers_(timers),
       io_(io),
-      table_(cfg.max_entries, Hash{}),
+      table_(cfg.max_entries, Hash{}, counters.get("arp.evicted"),
+             counters.get("arp.drop.table_full")),
       c_learned_(counters.get("arp.learned")),
       c_updated_(counters.get("arp.updated")),
       c_unsolicited_(counters.get("arp.drop.unsolicited_reply")),
@@ -29,9 +30,7 @@ ArpCache::ArpCache(const ArpConfig& cfg, TimerWheel& timers, CounterSet& counter
       c_queued_(counters.get("arp.queued")),
       c_queue_full_(counters.get("arp.drop.queue_full")),
       c_failed_(counters.get("arp.resolve_failed")),
-      c_failed_pkts_(counters.get("arp.drop.unresolved")),
-      c_evicted_(counters.get("arp.evicted")),
-      c_table_full_(counters.get("arp.drop.table_full")) {
+      c_failed_pkts_(counters.get("arp.drop.unresolved")) {
   for (std::uint32_t i = 0; i < cfg.max_entries; ++i) {
     Entry& e = table_.slab()[static_cast<std::int32_t>(i)];
     e.cache = this;
@@ -55,14 +54,8 @@ ArpCache::Entry* ArpCache::insert(Ipv4Addr ip, Instant now) {
       [](const Entry& x) {
         return x.state == State::kReachable || x.state == State::kStale || x.state == State::kProbe;
       },
-      [this](Entry& victim) {
-        remove(victim);
-        c_evicted_.inc();
-      });
-  if (e == nullptr) {
-    c_table_full_.inc();
-    return nullptr;
-  }
+      [this](Entry& victim) { remove(victim); });
+  if (e == nullptr) return nullptr;
   e->mac = MacAddr{};
   e->state = State::kIncomplete;
   e->tries = 0;

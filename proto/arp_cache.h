@@ -118,8 +118,6 @@ class ArpCache {
   Counter& c_queue_full_;
   Counter& c_failed_;
   Counter& c_failed_pkts_;
-  Counter& c_evicted_;
-  Counter& c_table_full_;
 };
 
 }  // namespace ustack

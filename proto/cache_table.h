@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/counters.h"
 #include "proto/entry_slab.h"
 
 namespace ustack {
@@ -21,7 +22,10 @@ namespace ustack {
 template <typename Entry, typename Addr, typename Hash>
 class CacheTable {
  public:
-  CacheTable(std::uint32_t capacity, Hash hash) : slab_(capacity), hash_(hash) {
+  // `evicted` counts entries given up for room, `full` inserts that found
+  // none.
+  CacheTable(std::uint32_t capacity, Hash hash, Counter& evicted, Counter& full)
+      : slab_(capacity), hash_(hash), evicted_(evicted), full_(full) {
     const std::size_t n = std::bit_ceil(std::size_t{capacity});
     buckets_.assign(n, -1);
     mask_ = n - 1;
@@ -44,8 +48,12 @@ class CacheTable {
   Entry* insert(const Addr& ip, Pred&& evictable, Evict&& evict) {
     if (slab_.full()) {
       Entry* victim = slab_.next_victim(evictable);
-      if (victim == nullptr) return nullptr;
+      if (victim == nullptr) {
+        full_.inc();
+        return nullptr;
+      }
       evict(*victim);
+      evicted_.inc();
     }
     const std::int32_t i = slab_.take();
     Entry& e = slab_[i];
@@ -71,6 +79,8 @@ class CacheTable {
 
   EntrySlab<Entry> slab_;
   Hash hash_;
+  Counter& evicted_;
+  Counter& full_;
   std::vector<std::int32_t> buckets_;  // first entry of each chain, -1 none
   std::size_t mask_ = 0;
 };

@@ -22,15 +22,14 @@ NeighborCache::NeighborCache(const NeighborConfig& cfg, TimerWheel& timers, Coun
       timers_(timers),
       io_(io),
       rng_(seed ^ 0x6e64),
-      table_(cfg.max_entries, Hash{rng_.next() | 1}),
+      table_(cfg.max_entries, Hash{rng_.next() | 1}, counters.get("nd.evicted"),
+             counters.get("nd.drop.table_full")),
       c_learned_(counters.get("nd.learned")),
       c_solicits_(counters.get("nd.tx.solicit")),
       c_queued_(counters.get("nd.queued")),
       c_queue_full_(counters.get("nd.drop.queue_full")),
       c_failed_(counters.get("nd.resolve_failed")),
       c_failed_pkts_(counters.get("nd.drop.unresolved")),
-      c_evicted_(counters.get("nd.evicted")),
-      c_table_full_(counters.get("nd.drop.table_full")),
       c_advert_unknown_(counters.get("nd.drop.advert_no_entry")),
       c_advert_ignored_(counters.get("nd.advert_ignored")),
       c_probe_failed_(counters.get("nd.probe_failed")) {
@@ -54,14 +53,8 @@ NeighborCache::Entry* NeighborCache::insert(const Ipv6Addr& ip, Instant now) {
   // resolving (those hold packets and a solicitation in flight).
   Entry* e = table_.insert(
       ip, [](const Entry& x) { return x.state != State::kFree && x.state != State::kIncomplete; },
-      [this](Entry& victim) {
-        remove(victim);
-        c_evicted_.inc();
-      });
-  if (e == nullptr) {
-    c_table_full_.inc();
-    return nullptr;
-  }
+      [this](Entry& victim) { remove(victim); });
+  if (e == nullptr) return nullptr;
   e->mac = MacAddr{};
   e->state = State::kIncomplete;
   e->tries = 0;

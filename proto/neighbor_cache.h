@@ -143,8 +143,6 @@ class NeighborCache {
   Counter& c_queue_full_;
   Counter& c_failed_;
   Counter& c_failed_pkts_;
-  Counter& c_evicted_;
-  Counter& c_table_full_;
   Counter& c_advert_unknown_;
   Counter& c_advert_ignored_;
   Counter& c_probe_failed_;
