@@ -71,7 +71,7 @@ bool Ipv6Layer::add_autoconf(const Ipv6LocalAddr& a) {
   return true;
 }
 
-void Ipv6Layer::remove(const Ipv6Addr& a) {
+void Ipv6Layer::remove(Ipv6Addr a) {
   std::erase_if(addrs_, [&](const Ipv6LocalAddr& l) { return l.addr == a; });
 }
 

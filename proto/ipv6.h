@@ -136,7 +136,7 @@ class Ipv6Layer {
   // False when kMaxAutoconfAddrs are there already.
   bool add_autoconf(const Ipv6LocalAddr& a);
   // Removes an address (its valid lifetime ended).
-  void remove(const Ipv6Addr& a);
+  void remove(Ipv6Addr a);
   std::size_t autoconf_count() const;
   // An assigned (preferred or deprecated) address of ours.
   bool is_local(const Ipv6Addr& a) const;

@@ -99,7 +99,8 @@ void Slaac::expire(Instant now) {
       // §5.5.4: "An address (and its association with an interface) becomes
       // invalid when its valid lifetime expires."
       expired_.inc();
-      stack_.ipv6().remove(l.addr);
+      const Ipv6Addr gone = l.addr;  // `l` is an element of what remove() rearranges
+      stack_.ipv6().remove(gone);
       stack_.nd().mld().update(now);
       continue;
     }
