@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "proto/link_tap.h"
 #include "proto/two_stacks.h"
 #include "proto/udp_apps.h"
 #include "proto/wire/ethernet.h"
@@ -202,15 +203,7 @@ class Hostile {
   }
   // Sends an IPv6 packet in a frame from A's MAC, as A's driver would.
   void send(const std::vector<std::uint8_t>& packet, const MacAddr& dst) {
-    Mbuf* m = t.a.pool->alloc();
-    ASSERT_NE(m, nullptr);
-    std::byte* p = m->append(static_cast<std::uint16_t>(14 + packet.size()));
-    wire::store_mac(p, dst);
-    wire::store_mac(p + 6, t.link->a().mac());
-    wire::store_be16(p + 12, wire::kEtherTypeIpv6);
-    std::memcpy(p + 14, packet.data(), packet.size());
-    ASSERT_EQ(t.link->a().tx_burst(0, &m, 1), 1u);
-    for (int i = 0; i < 4; ++i) t.step();
+    testing::send_from_a(t, std::as_bytes(std::span(packet)), dst);
   }
   // An ND message from `src` to `dst` with hop limit 255, to B's MAC or `mac`.
   void inject_nd(const wire::NdMessage& msg, const Ipv6Addr& src, const Ipv6Addr& dst,
