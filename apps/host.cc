@@ -85,6 +85,12 @@ std::vector<cli::OptionSpec> host_options() {
        "an IPv6 address (e.g. fd00::1/64): IPv6 runs beside IPv4, with the link-local address "
        "from the MAC; both are checked by DAD first (about 1 s)"},
       {"gw6", {"--gw6"}, true, "ADDR", "default IPv6 router"},
+      {"slaac",
+       {"--slaac"},
+       false,
+       "",
+       "follow IPv6 router advertisements: default routers, on-link prefixes, the MTU, and "
+       "addresses formed from the routers' /64 prefixes (turns IPv6 on)"},
       {"mac", {"--mac"}, true, "MAC", "ustack's own MAC (default: the interface's)"},
       {"cores",
        {"--cores"},
@@ -142,6 +148,7 @@ bool read_host_options(const cli::Args& args, HostOptions* o, std::string* error
       return false;
     }
   }
+  o->slaac = args.has("slaac");
   if (args.has("gw6")) {
     auto gw = Ipv6Addr::parse(args.get("gw6"));
     if (!gw || gw->is_multicast() || gw->is_unspecified()) {
@@ -242,6 +249,7 @@ std::unique_ptr<AppHost> AppHost::open(const HostOptions& o, std::string* error)
   sc.netif.mtu = h->port_->mtu();
   if (o.ip6) sc.netif.addrs6 = {*o.ip6};
   sc.netif.gateway6 = o.gateway6;
+  sc.netif.slaac = o.slaac;
   h->stack_ = std::make_unique<Stack>(sc, *h->pool_, h->worker_->timers(), h->worker_->counters(),
                                       tx, h->clock_.now());
   h->worker_->set_handler(*h->stack_);

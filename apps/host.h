@@ -34,6 +34,7 @@ struct HostOptions {
   Ipv4Addr gateway;
   std::optional<Ipv6Cidr> ip6;  // set: IPv6 runs, with this address and the link-local one
   Ipv6Addr gateway6;            // the default router for IPv6; :: none
+  bool slaac = false;           // follow router advertisements (NetifConfig::slaac)
   std::optional<MacAddr> mac;
   int core = -1;           // the first of `cores`
   std::vector<int> cores;  // --cores: several only for the servers (apps/multi_serve.h)

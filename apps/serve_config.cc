@@ -112,9 +112,10 @@ class Checker {
 // [interface]: the values go through the commands' own option checks, one
 // key at a time so that a mistake is reported where it is written.
 bool read_interface(Checker& c, const TomlValue& t, HostOptions* host) {
-  if (!c.only_keys(
-          t, {"driver", "iface", "ip", "gw", "ip6", "gw6", "mac", "ring", "dpdk", "idle", "debug"},
-          "in [interface]"))
+  if (!c.only_keys(t,
+                   {"driver", "iface", "ip", "gw", "ip6", "gw6", "slaac", "mac", "ring", "dpdk",
+                    "idle", "debug"},
+                   "in [interface]"))
     return false;
   cli::Args all;
   for (const TomlValue& v : t.members) {
@@ -123,7 +124,7 @@ bool read_interface(Checker& c, const TomlValue& t, HostOptions* host) {
     if (key == "ring") {
       if (!c.typed(v, key, TomlValue::Type::kInteger)) return false;
       text = std::to_string(v.integer);
-    } else if (key == "debug") {
+    } else if (key == "debug" || key == "slaac") {
       if (!c.typed(v, key, TomlValue::Type::kBool)) return false;
       if (!v.boolean) continue;
       text = "1";

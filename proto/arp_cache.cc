@@ -1,7 +1,5 @@
 #include "proto/arp_cache.h"
 
-#include <bit>
-
 #include "proto/pending_frames.h"
 #include "proto/wire/ethernet.h"
 
@@ -12,6 +10,7 @@ struct ArpCache::Entry {
   MacAddr mac;
   State state = State::kFree;
   std::uint8_t tries = 0;
+  std::int32_t next = -1;  // the bucket's chain
   Instant confirmed{};
   PendingFrames pending;
   Timer timer;
@@ -22,7 +21,8 @@ ArpCache::ArpCache(const ArpConfig& cfg, TimerWheel& timers, CounterSet& counter
     : cfg_(cfg),
       timers_(timers),
       io_(io),
-      slab_(cfg.max_entries),
+      table_(cfg.max_entries, Hash{}, counters.get("arp.evicted"),
+             counters.get("arp.drop.table_full")),
       c_learned_(counters.get("arp.learned")),
       c_updated_(counters.get("arp.updated")),
       c_unsolicited_(counters.get("arp.drop.unsolicited_reply")),
@@ -30,14 +30,9 @@ ArpCache::ArpCache(const ArpConfig& cfg, TimerWheel& timers, CounterSet& counter
       c_queued_(counters.get("arp.queued")),
       c_queue_full_(counters.get("arp.drop.queue_full")),
       c_failed_(counters.get("arp.resolve_failed")),
-      c_failed_pkts_(counters.get("arp.drop.unresolved")),
-      c_evicted_(counters.get("arp.evicted")),
-      c_table_full_(counters.get("arp.drop.table_full")) {
-  const std::size_t slots = std::bit_ceil(std::size_t{cfg.max_entries} * 2);
-  index_.assign(slots, -1);
-  index_mask_ = slots - 1;
+      c_failed_pkts_(counters.get("arp.drop.unresolved")) {
   for (std::uint32_t i = 0; i < cfg.max_entries; ++i) {
-    Entry& e = slab_[static_cast<std::int32_t>(i)];
+    Entry& e = table_.slab()[static_cast<std::int32_t>(i)];
     e.cache = this;
     e.timer.set_callback(&ArpCache::on_timer, &e);
   }
@@ -47,73 +42,33 @@ ArpCache::~ArpCache() {
   clear();
 }
 
-std::size_t ArpCache::slot_of(Ipv4Addr ip) const {
-  // Fibonacci hashing of the address.
-  return static_cast<std::size_t>((std::uint64_t{ip.to_u32()} * 0x9e3779b97f4a7c15ull) >> 20) &
-         index_mask_;
-}
-
 ArpCache::Entry* ArpCache::find(Ipv4Addr ip) const {
-  for (std::size_t s = slot_of(ip);; s = (s + 1) & index_mask_) {
-    const std::int32_t i = index_[s];
-    if (i < 0) return nullptr;
-    if (slab_[i].ip == ip) return &slab_[i];
-  }
+  return table_.find(ip);
 }
 
 ArpCache::Entry* ArpCache::insert(Ipv4Addr ip, Instant now) {
-  if (slab_.full() && evict_one() == nullptr) {
-    c_table_full_.inc();
-    return nullptr;
-  }
-  const std::int32_t i = slab_.take();
-  Entry& e = slab_[i];
-  e.ip = ip;
-  e.mac = MacAddr{};
-  e.state = State::kIncomplete;
-  e.tries = 0;
-  e.confirmed = now;
-  e.pending = PendingFrames{};
-  std::size_t s = slot_of(ip);
-  while (index_[s] >= 0) s = (s + 1) & index_mask_;
-  index_[s] = i;
-  return &e;
-}
-
-// Frees the first entry the clock hand finds that is not resolving (those
-// hold packets and a request in flight) and not static.
-ArpCache::Entry* ArpCache::evict_one() {
-  Entry* e = slab_.next_victim([](const Entry& x) {
-    return x.state == State::kReachable || x.state == State::kStale || x.state == State::kProbe;
-  });
-  if (e != nullptr) {
-    remove(*e);
-    c_evicted_.inc();
-  }
+  // A full table gives up the first entry the clock hand finds that is not
+  // resolving (those hold packets and a request in flight) and not static.
+  Entry* e = table_.insert(
+      ip,
+      [](const Entry& x) {
+        return x.state == State::kReachable || x.state == State::kStale || x.state == State::kProbe;
+      },
+      [this](Entry& victim) { remove(victim); });
+  if (e == nullptr) return nullptr;
+  e->mac = MacAddr{};
+  e->state = State::kIncomplete;
+  e->tries = 0;
+  e->confirmed = now;
+  e->pending = PendingFrames{};
   return e;
 }
 
 void ArpCache::remove(Entry& e) {
   drop_pending(e);
   timers_.cancel(e.timer);
-  // Backward-shift deletion keeps every probe sequence unbroken.
-  const auto idx = slab_.index_of(e);
-  std::size_t s = slot_of(e.ip);
-  while (index_[s] != idx) s = (s + 1) & index_mask_;
-  for (std::size_t next = (s + 1) & index_mask_;; next = (next + 1) & index_mask_) {
-    const std::int32_t j = index_[next];
-    if (j < 0) break;
-    const std::size_t home = slot_of(slab_[j].ip);
-    // Move j back into the hole when its home is not in (s, next].
-    const bool in_between = s <= next ? (home > s && home <= next) : (home > s || home <= next);
-    if (!in_between) {
-      index_[s] = j;
-      s = next;
-    }
-  }
-  index_[s] = -1;
   e.state = State::kFree;
-  slab_.give_back(e);
+  table_.remove(e);
 }
 
 void ArpCache::send_request(Entry& e, Instant now) {
@@ -233,7 +188,7 @@ bool ArpCache::add_static(Ipv4Addr ip, const MacAddr& mac) {
 
 void ArpCache::clear() {
   for (std::uint32_t i = 0; i < cfg_.max_entries; ++i) {
-    Entry& e = slab_[static_cast<std::int32_t>(i)];
+    Entry& e = table_.slab()[static_cast<std::int32_t>(i)];
     if (e.state != State::kFree) remove(e);
   }
 }

@@ -1,6 +1,7 @@
 // The per-core ARP cache (RFC 826, with RFC 1122 §2.3.2's rules).
 //
-// Entries live in a fixed array found through an open-addressing index: no
+// Entries live in a fixed array found through a hash index of chains
+// (proto/cache_table.h, shared with the IPv6 neighbor cache): no
 // allocation after construction, O(1) lookup, bounded size. A packet for an
 // unresolved next hop waits (linked through Mbuf::udata64, at most
 // max_pending packets and max_pending_bytes per entry) while requests go out `retries` times,
@@ -23,7 +24,7 @@
 #include "core/mac_addr.h"
 #include "core/mbuf.h"
 #include "core/timer_wheel.h"
-#include "proto/entry_slab.h"
+#include "proto/cache_table.h"
 #include "proto/ip_addr.h"
 
 namespace ustack {
@@ -81,30 +82,32 @@ class ArpCache {
   // Forgets everything, freeing waiting packets.
   void clear();
 
-  std::size_t size() const { return slab_.used(); }
+  std::size_t size() const { return table_.used(); }
   std::size_t pending_packets() const { return pending_total_; }
 
  private:
   enum class State : std::uint8_t { kFree, kIncomplete, kReachable, kStale, kProbe, kStatic };
   struct Entry;
+  // Fibonacci hashing of the address.
+  struct Hash {
+    std::size_t operator()(Ipv4Addr ip) const {
+      return static_cast<std::size_t>((std::uint64_t{ip.to_u32()} * 0x9e3779b97f4a7c15ull) >> 20);
+    }
+  };
 
   Entry* find(Ipv4Addr ip) const;
   Entry* insert(Ipv4Addr ip, Instant now);
-  Entry* evict_one();
   void remove(Entry& e);
   void send_request(Entry& e, Instant now);
   void confirm(Entry& e, const MacAddr& mac, Instant now);
   void flush_pending(Entry& e);
   void drop_pending(Entry& e);
   static void on_timer(Timer& t, void* arg);
-  std::size_t slot_of(Ipv4Addr ip) const;
 
   ArpConfig cfg_;
   TimerWheel& timers_;
   ArpIo& io_;
-  EntrySlab<Entry> slab_;
-  std::vector<std::int32_t> index_;  // open addressing, -1 empty
-  std::size_t index_mask_ = 0;
+  CacheTable<Entry, Ipv4Addr, Hash> table_;
   std::size_t pending_total_ = 0;
 
   Counter& c_learned_;
@@ -115,8 +118,6 @@ class ArpCache {
   Counter& c_queue_full_;
   Counter& c_failed_;
   Counter& c_failed_pkts_;
-  Counter& c_evicted_;
-  Counter& c_table_full_;
 };
 
 }  // namespace ustack

@@ -1,5 +1,7 @@
 #include "proto/dad.h"
 
+#include <algorithm>
+
 #include "proto/stack.h"
 
 namespace ustack {
@@ -28,22 +30,30 @@ void Dad::on_timer(Timer&, void* arg) {
 }
 
 void Dad::step(Instant now) {
+  // Each address keeps its own schedule (dad_next), so one added later
+  // (stateless autoconfiguration) starts its probes without hurrying the
+  // others'.
   const std::uint32_t transmits = stack_.config().ipv6.dad_transmits;
-  bool pending = false;
+  Instant next = kForever;
   for (Ipv6LocalAddr& l : stack_.ipv6().addrs()) {
     if (l.state != Ipv6AddrState::kTentative) continue;
-    if (l.dad_sent < transmits) {
+    if (l.dad_next > now) {
+      next = std::min(next, l.dad_next);
+    } else if (l.dad_sent < transmits) {
       ++l.dad_sent;
       c_probes_.inc();
       stack_.nd().send_dad_solicit(l.addr);
-      pending = true;
+      l.dad_next = now + stack_.config().ipv6.neighbors.retrans_timer;
+      next = std::min(next, l.dad_next);
     } else {
-      // §5.4: no one answered within RetransTimer of the last probe.
-      l.state = Ipv6AddrState::kPreferred;
+      // §5.4: no one answered within RetransTimer of the last probe. An
+      // autoconfigured address whose preferred lifetime ran out meanwhile
+      // is deprecated at once (§5.5.4).
+      l.state = l.preferred_until <= now ? Ipv6AddrState::kDeprecated : Ipv6AddrState::kPreferred;
       c_assigned_.inc();
     }
   }
-  if (pending) stack_.timers().arm(timer_, now + stack_.config().ipv6.neighbors.retrans_timer);
+  if (next != kForever) stack_.timers().arm(timer_, next);
 }
 
 bool Dad::conflict(const Ipv6Addr& addr) {
@@ -52,6 +62,7 @@ bool Dad::conflict(const Ipv6Addr& addr) {
   // §5.4.5: "the address MUST NOT be assigned to the interface".
   l->state = Ipv6AddrState::kDuplicate;
   c_duplicate_.inc();
+  stack_.nd().mld().update(stack_.now());  // its group is left
   return true;
 }
 

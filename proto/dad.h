@@ -7,9 +7,7 @@
 // every address.
 //
 // Left out: the random delay before the first solicitation (§5.4.2, a
-// SHOULD for interfaces coming up together) and joining the groups by MLD
-// (RFC 3810): the addresses' groups are accepted without reports, which a
-// switch snooping MLD may not forward.
+// SHOULD for interfaces coming up together).
 #pragma once
 
 #include "core/counters.h"
@@ -27,6 +25,8 @@ class Dad {
   Dad(const Dad&) = delete;
   Dad& operator=(const Dad&) = delete;
 
+  // Sends the first probe of every tentative address that has none yet
+  // (at start, and for each address added later).
   void start(Instant now);
   // Another node probes or claims `addr`. True when it was ours and
   // tentative (it is now duplicate).

@@ -24,23 +24,11 @@ bool icmp_checksum_ok(const Mbuf* m) {
 }  // namespace
 
 IcmpLayer::IcmpLayer(Stack& stack)
-    : stack_(stack),
-      limiter_(stack.config().icmp.errors_per_second, stack.config().icmp.error_burst,
-               stack.config().seed ^ 0x1c3b, stack.now()),
-      rx_(stack.counters().get("icmp.rx")),
-      rx_echo_request_(stack.counters().get("icmp.rx.echo_request")),
-      rx_echo_reply_(stack.counters().get("icmp.rx.echo_reply")),
-      rx_error_(stack.counters().get("icmp.rx.error")),
-      tx_echo_reply_(stack.counters().get("icmp.tx.echo_reply")),
-      tx_echo_request_(stack.counters().get("icmp.tx.echo_request")),
+    : IcmpCommon(stack.config().icmp, stack.config().seed ^ 0x1c3b, stack.now(), stack.counters(),
+                 "icmp"),
+      stack_(stack),
       tx_unreachable_(stack.counters().get("icmp.tx.dest_unreachable")),
-      drop_malformed_(stack.counters().get("icmp.drop.malformed")),
-      drop_checksum_(stack.counters().get("icmp.drop.bad_checksum")),
-      drop_broadcast_echo_(stack.counters().get("icmp.drop.broadcast_echo")),
-      drop_unhandled_type_(stack.counters().get("icmp.drop.unhandled_type")),
-      drop_not_ours_(stack.counters().get("icmp.drop.error_not_ours")),
-      drop_no_mbuf_(stack.counters().get("icmp.drop.no_mbuf")),
-      rate_limited_(stack.counters().get("icmp.rate_limited")) {}
+      drop_broadcast_echo_(stack.counters().get("icmp.drop.broadcast_echo")) {}
 
 void IcmpLayer::ipv4_input(Mbuf* m, const Ipv4Meta& meta) {
   rx_.inc();

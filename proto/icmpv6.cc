@@ -8,6 +8,7 @@
 #include "proto/wire/checksum.h"
 #include "proto/wire/icmpv6.h"
 #include "proto/wire/ipv6.h"
+#include "proto/wire/mld.h"
 
 namespace ustack {
 namespace {
@@ -19,25 +20,13 @@ std::uint32_t pseudo_sum(const Ipv6Addr& src, const Ipv6Addr& dst, std::uint32_t
 }  // namespace
 
 Icmpv6Layer::Icmpv6Layer(Stack& stack)
-    : stack_(stack),
-      // RFC 4443 §2.4 (f): errors MUST be rate-limited; the ICMP limits
-      // (Linux shares icmp_ratelimit between the families too).
-      limiter_(stack.config().icmp.errors_per_second, stack.config().icmp.error_burst,
-               stack.config().seed ^ 0x1c36, stack.now()),
-      rx_(stack.counters().get("icmpv6.rx")),
-      rx_echo_request_(stack.counters().get("icmpv6.rx.echo_request")),
-      rx_echo_reply_(stack.counters().get("icmpv6.rx.echo_reply")),
-      rx_error_(stack.counters().get("icmpv6.rx.error")),
-      tx_echo_reply_(stack.counters().get("icmpv6.tx.echo_reply")),
-      tx_echo_request_(stack.counters().get("icmpv6.tx.echo_request")),
+    // RFC 4443 §2.4 (f): errors MUST be rate-limited; the ICMP limits
+    // (Linux shares icmp_ratelimit between the families too).
+    : IcmpCommon(stack.config().icmp, stack.config().seed ^ 0x1c36, stack.now(), stack.counters(),
+                 "icmpv6"),
+      stack_(stack),
       tx_error_(stack.counters().get("icmpv6.tx.error")),
-      drop_malformed_(stack.counters().get("icmpv6.drop.malformed")),
-      drop_checksum_(stack.counters().get("icmpv6.drop.bad_checksum")),
-      drop_unhandled_type_(stack.counters().get("icmpv6.drop.unhandled_type")),
       drop_tentative_(stack.counters().get("icmpv6.drop.to_tentative")),
-      drop_not_ours_(stack.counters().get("icmpv6.drop.error_not_ours")),
-      drop_no_mbuf_(stack.counters().get("icmpv6.drop.no_mbuf")),
-      rate_limited_(stack.counters().get("icmpv6.rate_limited")),
       pmtu_updates_(stack.counters().get("ipv6.pmtu.lowered")) {}
 
 void Icmpv6Layer::ipv6_input(Mbuf* m, const Ipv6Meta& meta) {
@@ -67,6 +56,10 @@ void Icmpv6Layer::ipv6_input(Mbuf* m, const Ipv6Meta& meta) {
     case wire::kIcmpv6NeighborSolicit:
     case wire::kIcmpv6NeighborAdvert:
       return stack_.nd().input(m, meta);
+    case wire::kIcmpv6RouterAdvert:
+      return stack_.nd().routers().input(m, meta);
+    case wire::kIcmpv6MldQuery:
+      return stack_.nd().mld().query(m, meta);
     case wire::kIcmpv6DestUnreachable:
     case wire::kIcmpv6PacketTooBig:
     case wire::kIcmpv6TimeExceeded:
@@ -75,8 +68,8 @@ void Icmpv6Layer::ipv6_input(Mbuf* m, const Ipv6Meta& meta) {
     default:
       // RFC 4443 §2.4 (a), (b): unknown informational messages are
       // discarded; unknown errors would go to the upper layer, which has
-      // nothing to learn from them. Router messages and redirects: a host
-      // with a configured route (SLAAC is not built).
+      // nothing to learn from them. Router Solicitations are for routers
+      // (RFC 4861 §6.2.6); Redirects are not followed.
       drop_unhandled_type_.inc();
       return mbuf_free(m);
   }

@@ -17,7 +17,7 @@ namespace ustack {
 
 class Stack;
 
-class Icmpv6Layer final : public Ipv6Protocol {
+class Icmpv6Layer final : public Ipv6Protocol, public IcmpCommon {
  public:
   explicit Icmpv6Layer(Stack& stack);
 
@@ -27,8 +27,6 @@ class Icmpv6Layer final : public Ipv6Protocol {
   // 8 carry the send time). The reply goes to the echo listener.
   SendResult send_echo_request(const Ipv6Addr& dst, std::uint16_t id, std::uint16_t seq,
                                std::uint32_t data_len = 56, std::uint8_t hop_limit = 0);
-  void set_echo_listener(EchoListener* l) { echo_listener_ = l; }
-  void set_error_sink(std::uint8_t protocol, IcmpErrorSink* sink) { sinks_[protocol] = sink; }
 
   // Parameter Problem about `packet` (data at its IPv6 header) with `code`
   // and `pointer` (RFC 4443 §3.4). Does not take ownership.
@@ -49,24 +47,8 @@ class Icmpv6Layer final : public Ipv6Protocol {
                   const std::byte* header, const Mbuf* body, bool multicast_ok);
 
   Stack& stack_;
-  RandomizedTokenBucket limiter_;
-  EchoListener* echo_listener_ = nullptr;
-  std::array<IcmpErrorSink*, 256> sinks_{};
-
-  Counter& rx_;
-  Counter& rx_echo_request_;
-  Counter& rx_echo_reply_;
-  Counter& rx_error_;
-  Counter& tx_echo_reply_;
-  Counter& tx_echo_request_;
   Counter& tx_error_;
-  Counter& drop_malformed_;
-  Counter& drop_checksum_;
-  Counter& drop_unhandled_type_;
   Counter& drop_tentative_;
-  Counter& drop_not_ours_;
-  Counter& drop_no_mbuf_;
-  Counter& rate_limited_;
   Counter& pmtu_updates_;
 };
 

@@ -21,6 +21,8 @@ bool Ipv6Meta::may_send_icmp_error(bool multicast_ok) const {
 Ipv6Layer::Ipv6Layer(Stack& stack)
     : stack_(stack),
       reasm_(stack.config().ipv6.reassembly, stack.timers(), stack.counters()),
+      link_mtu_(stack.config().netif.mtu),
+      hop_limit_(stack.config().default_ttl),
       rng_(stack.config().seed ^ 0xf1a6),
       rx_(stack.counters().get("ipv6.rx")),
       tx_(stack.counters().get("ipv6.tx")),
@@ -45,6 +47,7 @@ Ipv6Layer::Ipv6Layer(Stack& stack)
       drop_no_mbuf_(stack.counters().get("ipv6.drop.no_mbuf")) {
   const NetifConfig& nif = stack.config().netif;
   if (!nif.ipv6_enabled()) return;
+  addrs_.reserve(1 + nif.addrs6.size() + kMaxAutoconfAddrs);
   // RFC 4862 §5.3: the link-local address is formed from the interface
   // identifier (RFC 2464 §4: modified EUI-64 of the MAC) and goes through
   // DAD like every other.
@@ -61,9 +64,25 @@ Ipv6LocalAddr* Ipv6Layer::find_local(const Ipv6Addr& a) {
   return nullptr;
 }
 
+bool Ipv6Layer::add_autoconf(const Ipv6LocalAddr& a) {
+  if (autoconf_count() >= kMaxAutoconfAddrs) return false;
+  addrs_.push_back(a);  // within the reserved room
+  addrs_.back().autoconf = true;
+  return true;
+}
+
+void Ipv6Layer::remove(Ipv6Addr a) {
+  std::erase_if(addrs_, [&](const Ipv6LocalAddr& l) { return l.addr == a; });
+}
+
+std::size_t Ipv6Layer::autoconf_count() const {
+  return static_cast<std::size_t>(std::count_if(addrs_.begin(), addrs_.end(),
+                                                [](const Ipv6LocalAddr& l) { return l.autoconf; }));
+}
+
 bool Ipv6Layer::is_local(const Ipv6Addr& a) const {
   for (const Ipv6LocalAddr& l : addrs_)
-    if (l.addr == a && l.state == Ipv6AddrState::kPreferred) return true;
+    if (l.addr == a && l.assigned()) return true;
   return false;
 }
 
@@ -98,20 +117,29 @@ Ipv6Addr Ipv6Layer::source_for(const Ipv6Addr& dst) const {
     }
   }
   if (best != nullptr) return best->addr;
-  // No address of the destination's scope: any preferred one.
+  // No address of the destination's scope: any preferred one; failing
+  // that a deprecated one (RFC 4862 §5.5.4: avoided while another will do).
   for (const Ipv6LocalAddr& l : addrs_)
     if (l.state == Ipv6AddrState::kPreferred) return l.addr;
+  for (const Ipv6LocalAddr& l : addrs_)
+    if (l.state == Ipv6AddrState::kDeprecated) return l.addr;
   return Ipv6Addr::any();
 }
 
 bool Ipv6Layer::next_hop(const Ipv6Addr& dst, Ipv6Addr* hop) const {
   // RFC 4861 §5.2: on-link when link-local or inside a prefix of ours;
   // otherwise the default router.
+  // An autoconfigured address says nothing about what is on-link (RFC 5942
+  // §4); a router's Prefix Information with the L flag does (RFC 4861
+  // §6.3.4). The configured gateway comes before a learned router.
   *hop = dst;
   if (dst.is_link_local()) return true;
   for (const Ipv6LocalAddr& l : addrs_)
-    if (!l.addr.is_link_local() && dst.in_prefix(l.addr, l.prefix_len)) return true;
-  const Ipv6Addr gw = stack_.config().netif.gateway6;
+    if (!l.autoconf && !l.addr.is_link_local() && dst.in_prefix(l.addr, l.prefix_len)) return true;
+  const RouterDiscovery& rd = stack_.nd().routers();
+  if (rd.on_link(dst)) return true;
+  Ipv6Addr gw = stack_.config().netif.gateway6;
+  if (gw.is_unspecified()) gw = rd.default_router();
   if (gw.is_unspecified()) return false;
   *hop = gw;
   return true;
@@ -174,6 +202,7 @@ void Ipv6Layer::input(Mbuf* m, bool l2_multicast) {
   // (RFC 8200 §4.2; RFC 4443 §2.4 (e.3)); 11 does not.
   const bool pp_multicast_ok =
       pp && walk.param_code == wire::kParamProblemOption && !walk.param_problem_unless_multicast;
+  meta.router_alert = walk.router_alert;
   switch (walk.status) {
     case wire::Ipv6WalkStatus::kUpper:
       meta.next_header = walk.upper;
@@ -181,7 +210,7 @@ void Ipv6Layer::input(Mbuf* m, bool l2_multicast) {
     case wire::Ipv6WalkStatus::kNoNextHeader:
       return drop(m, rx_no_next_);  // RFC 8200 §4.7: nothing to deliver
     case wire::Ipv6WalkStatus::kFragment:
-      return fragment(m, meta, walk.frag);
+      return fragment(m, meta, walk.frag, walk.headers);
     case wire::Ipv6WalkStatus::kTruncated:
       return drop(m, drop_malformed_);
     case wire::Ipv6WalkStatus::kBadOption:
@@ -196,7 +225,8 @@ void Ipv6Layer::input(Mbuf* m, bool l2_multicast) {
   }
 }
 
-void Ipv6Layer::fragment(Mbuf* m, Ipv6Meta& meta, const wire::Ipv6FragmentInfo& f) {
+void Ipv6Layer::fragment(Mbuf* m, Ipv6Meta& meta, const wire::Ipv6FragmentInfo& f,
+                         std::size_t walk_headers) {
   const std::uint32_t len = m->pkt_len - static_cast<std::uint32_t>(f.data_offset);
   // RFC 8200 §4.5: a fragment with M set whose length is not a multiple of
   // 8, and one that would end past 65535, are refused with Parameter
@@ -208,15 +238,25 @@ void Ipv6Layer::fragment(Mbuf* m, Ipv6Meta& meta, const wire::Ipv6FragmentInfo& 
     return refuse(m, meta, drop_fragment_too_big_, true, wire::kParamProblemHeaderField,
                   static_cast<std::uint32_t>(f.header_offset + 2), false);
   // RFC 7112 §5: the first fragment carries the whole header chain, up to
-  // and including the upper-layer header; one that does not is refused
-  // with code 3. Here the fragmentable part must start with the upper
-  // layer (extension headers behind a Fragment header are not walked) and
-  // the first fragment must hold its first 8 bytes.
-  if (wire::ipv6_is_extension(f.next_header) || f.next_header == wire::kIpProtoNoNext)
-    return drop(m, drop_fragment_chain_);
-  if (f.offset_bytes == 0 && len < 8)
-    return refuse(m, meta, drop_fragment_chain_, true, wire::kParamProblemChainIncomplete, 0,
-                  false);
+  // and including the upper-layer header (its first 8 bytes here); one
+  // that does not is refused with code 3. The extension headers behind the
+  // Fragment header are walked like those before it (Hop-by-Hop and
+  // another Fragment header do not belong there).
+  if (f.offset_bytes == 0) {
+    if (m->next != nullptr &&
+        !mbuf_pullup(
+            &m,
+            std::min<std::uint32_t>(
+                m->pkt_len, static_cast<std::uint32_t>(f.data_offset + wire::kMaxHeaderChain)),
+            stack_.pool()))
+      return drop(m, drop_no_mbuf_);
+    const auto part = std::as_const(*m).span().subspan(f.data_offset);
+    const auto w = wire::walk_ipv6_fragmentable(part, f.next_header, walk_headers);
+    if (w.status == wire::Ipv6WalkStatus::kTruncated ||
+        (w.status == wire::Ipv6WalkStatus::kUpper && part.size() - w.upper_offset < 8))
+      return refuse(m, meta, drop_fragment_chain_, true, wire::kParamProblemChainIncomplete, 0,
+                    false);
+  }
   // RFC 8200 §4.5: fragments are reassembled by source, destination and
   // identification (and here the Next Header they carry, which a sender
   // repeats in every fragment).
@@ -227,7 +267,38 @@ void Ipv6Layer::fragment(Mbuf* m, Ipv6Meta& meta, const wire::Ipv6FragmentInfo& 
   m = reasm_.add(key, f.offset_bytes, f.more, m, stack_.now());
   if (m == nullptr) return;  // held, or refused and counted
   meta.next_header = f.next_header;
-  deliver(m, meta, 0, -1);
+  if (!wire::ipv6_is_extension(f.next_header) && f.next_header != wire::kIpProtoNoNext)
+    return deliver(m, meta, 0, -1);
+  reassembled_chain(m, meta, walk_headers);
+}
+
+void Ipv6Layer::reassembled_chain(Mbuf* m, Ipv6Meta& meta, std::size_t headers) {
+  // The headers behind the Fragment header, now whole: the same walk, its
+  // refusals counted as before the Fragment header (no Parameter Problem:
+  // the packet it would quote is gone).
+  const std::uint8_t first = meta.next_header;
+  if (!mbuf_pullup(&m, std::min<std::uint32_t>(m->pkt_len, wire::kMaxHeaderChain), stack_.pool()))
+    return drop(m, drop_no_mbuf_);
+  const auto w = wire::walk_ipv6_fragmentable(std::as_const(*m).span(), first, headers);
+  switch (w.status) {
+    case wire::Ipv6WalkStatus::kUpper:
+      meta.next_header = w.upper;
+      return deliver(m, meta, w.upper_offset, -1);
+    case wire::Ipv6WalkStatus::kNoNextHeader:
+      return drop(m, rx_no_next_);
+    case wire::Ipv6WalkStatus::kTruncated:
+      return drop(m, drop_malformed_);
+    case wire::Ipv6WalkStatus::kBadOption:
+      return drop(m, drop_bad_option_);
+    case wire::Ipv6WalkStatus::kHopByHopLate:
+      return drop(m, drop_hbh_late_);
+    case wire::Ipv6WalkStatus::kRouting:
+      return drop(m, drop_routing_);
+    case wire::Ipv6WalkStatus::kTooManyHeaders:
+      return drop(m, drop_too_many_headers_);
+    case wire::Ipv6WalkStatus::kFragment:
+      return drop(m, drop_fragment_chain_);
+  }
 }
 
 void Ipv6Layer::deliver(Mbuf* m, Ipv6Meta& meta, std::size_t upper_offset, long nh_field) {
@@ -267,7 +338,7 @@ Mbuf* Ipv6Layer::add_header(Mbuf* m, const Ipv6Addr& src, const Ipv6Addr& dst,
   r.src = src;
   r.dst = dst;
   r.next_header = next_header;
-  r.hop_limit = opts.hop_limit != 0 ? opts.hop_limit : stack_.config().default_ttl;
+  r.hop_limit = opts.hop_limit != 0 ? opts.hop_limit : hop_limit_;
   r.traffic_class = opts.traffic_class;
   r.payload_len = static_cast<std::uint16_t>(head->pkt_len);
   std::byte* p = head->prepend(kHlen);
@@ -319,7 +390,7 @@ SendResult Ipv6Layer::send(Mbuf* m, const Ipv6Addr& src, const Ipv6Addr& dst,
 }
 
 std::uint32_t Ipv6Layer::mtu_toward(const Ipv6Addr& dst) const {
-  return pmtu_.mtu(dst, stack_.config().netif.mtu, stack_.now());
+  return pmtu_.mtu(dst, link_mtu_, stack_.now());
 }
 
 SendResult Ipv6Layer::to_link(Mbuf* packet, const MacAddr* mac, const Ipv6Addr& hop) {

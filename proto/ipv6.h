@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/counters.h"
+#include "core/instant.h"
 #include "core/mac_addr.h"
 #include "core/mbuf.h"
 #include "core/random.h"
@@ -39,6 +40,12 @@ struct Ipv6Config {
   // RFC 4862 §5.1 DupAddrDetectTransmits (default 1); 0 turns DAD off and
   // addresses are usable at once.
   std::uint32_t dad_transmits = 1;
+  // RFC 4861 §10 host constants for router solicitations when
+  // NetifConfig::slaac is on: MAX_RTR_SOLICITATIONS (0: none sent),
+  // RTR_SOLICITATION_INTERVAL, MAX_RTR_SOLICITATION_DELAY.
+  std::uint32_t router_solicitations = 3;
+  Duration router_solicitation_interval = std::chrono::seconds(4);
+  Duration max_router_solicitation_delay = std::chrono::seconds(1);
   ReassemblyConfig reassembly = ipv6_reassembly_defaults();
 };
 
@@ -52,6 +59,7 @@ struct Ipv6Meta {
   bool dst_multicast = false;  // to a group we belong to
   bool to_tentative = false;   // to an address DAD has not cleared (only ND may see it)
   bool l2_multicast = false;   // arrived in a link-layer multicast frame
+  bool router_alert = false;   // Hop-by-Hop carried a Router Alert (MLD, RFC 3810 §5)
   // RFC 4443 §2.4 (e): no ICMPv6 error about a packet to a multicast
   // address or link-layer multicast, or from a source that is not one node
   // (the exceptions, Packet Too Big and option code 2, pass `multicast_ok`).
@@ -71,16 +79,31 @@ struct Ipv6TxOptions {
 };
 
 enum class Ipv6AddrState : std::uint8_t {
-  kTentative,  // DAD running (RFC 4862 §5.4): not used, packets to it dropped
-  kPreferred,  // usable
-  kDuplicate,  // DAD found another owner: never used
+  kTentative,   // DAD running (RFC 4862 §5.4): not used, packets to it dropped
+  kPreferred,   // usable
+  kDuplicate,   // DAD found another owner: never used
+  kDeprecated,  // RFC 4862 §5.5.4: its preferred lifetime is over; it still
+                // receives, and is a source only for what already uses it
 };
+
+inline constexpr Instant kForever = Instant::max();
 
 struct Ipv6LocalAddr {
   Ipv6Addr addr;
   std::uint8_t prefix_len = 64;
   Ipv6AddrState state = Ipv6AddrState::kTentative;
   std::uint32_t dad_sent = 0;  // solicitations DAD has sent for it
+  Instant dad_next{};          // when DAD next sends a probe or decides
+  // Formed by stateless autoconfiguration (proto/slaac.h) from a router's
+  // prefix: its lifetimes (RFC 4862 §5.5.3), and it does not make the
+  // prefix on-link (RFC 5942 §4). Configured addresses live forever.
+  bool autoconf = false;
+  Instant preferred_until = kForever;
+  Instant valid_until = kForever;
+  // An address packets may be received on (not tentative or duplicate).
+  bool assigned() const {
+    return state == Ipv6AddrState::kPreferred || state == Ipv6AddrState::kDeprecated;
+  }
 };
 
 class Ipv6Layer {
@@ -102,11 +125,20 @@ class Ipv6Layer {
     protocols_[next_header] = handler;
   }
 
-  // Addresses: link-local first, then the configured ones.
+  // Addresses: link-local first, then the configured ones, then those
+  // stateless autoconfiguration formed. The room for all is reserved at
+  // construction (kMaxAutoconfAddrs), so adding one never allocates.
+  static constexpr std::size_t kMaxAutoconfAddrs = 4;
   std::vector<Ipv6LocalAddr>& addrs() { return addrs_; }
   const std::vector<Ipv6LocalAddr>& addrs() const { return addrs_; }
   Ipv6LocalAddr* find_local(const Ipv6Addr& a);
-  // A preferred address of ours.
+  // Adds an autoconfigured address (tentative; the caller starts DAD).
+  // False when kMaxAutoconfAddrs are there already.
+  bool add_autoconf(const Ipv6LocalAddr& a);
+  // Removes an address (its valid lifetime ended).
+  void remove(Ipv6Addr a);
+  std::size_t autoconf_count() const;
+  // An assigned (preferred or deprecated) address of ours.
   bool is_local(const Ipv6Addr& a) const;
   // RFC 6724 §5, simplified to rules 1, 2 and 8: the address itself, then
   // one of the destination's scope (link-local for link-local and
@@ -122,6 +154,14 @@ class Ipv6Layer {
   // output fragments to it.
   PathMtuCache& path_mtu() { return pmtu_; }
   std::uint32_t mtu_toward(const Ipv6Addr& dst) const;
+  // The link's MTU for IPv6: the interface's, or what a router's MTU
+  // option said within bounds (RFC 4861 §6.3.4, proto/router_discovery.h).
+  std::uint32_t link_mtu() const { return link_mtu_; }
+  void set_link_mtu(std::uint32_t mtu) { link_mtu_ = mtu; }
+  // The hop limit of what we send: StackConfig::default_ttl, or a router's
+  // Cur Hop Limit (RFC 4861 §6.3.4).
+  std::uint8_t hop_limit() const { return hop_limit_; }
+  void set_hop_limit(std::uint8_t h) { hop_limit_ = h; }
 
  private:
   bool next_hop(const Ipv6Addr& dst, Ipv6Addr* hop) const;
@@ -140,7 +180,11 @@ class Ipv6Layer {
   // named it sits, for a Parameter Problem (-1: a reassembled packet,
   // whose header is gone).
   void deliver(Mbuf* m, Ipv6Meta& meta, std::size_t upper_offset, long nh_field);
-  void fragment(Mbuf* m, Ipv6Meta& meta, const wire::Ipv6FragmentInfo& f);
+  // `walk_headers`: extension headers up to and with the Fragment header.
+  void fragment(Mbuf* m, Ipv6Meta& meta, const wire::Ipv6FragmentInfo& f, std::size_t walk_headers);
+  // A reassembled packet (data at the fragmentable part) whose part starts
+  // with extension headers (meta.next_header names the first).
+  void reassembled_chain(Mbuf* m, Ipv6Meta& meta, std::size_t headers);
   void refuse(Mbuf* m, const Ipv6Meta& meta, Counter& reason, bool param_problem, std::uint8_t code,
               std::uint32_t pointer, bool multicast_ok);
   void drop(Mbuf* m, Counter& reason);
@@ -149,6 +193,8 @@ class Ipv6Layer {
   std::vector<Ipv6LocalAddr> addrs_;
   IpReassembler reasm_;
   PathMtuCache pmtu_;
+  std::uint32_t link_mtu_;
+  std::uint8_t hop_limit_;
   Rng rng_;  // fragment identifications
   std::array<Ipv6Protocol*, 256> protocols_{};
 

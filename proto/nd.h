@@ -1,14 +1,19 @@
 // Neighbor Discovery (RFC 4861) on the wire: solicitations answered for our
 // addresses, advertisements fed to the neighbor cache, solicitations sent
-// for it, and duplicate address detection (RFC 4862 §5.4, proto/dad.h) for
-// the interface's addresses.
+// for it, duplicate address detection (RFC 4862 §5.4, proto/dad.h) for
+// the interface's addresses, router discovery (proto/router_discovery.h)
+// stateless autoconfiguration (proto/slaac.h) and MLD reports for the
+// addresses' groups (proto/mld.h).
 #pragma once
 
 #include "core/counters.h"
 #include "core/mbuf.h"
 #include "proto/dad.h"
 #include "proto/ipv6.h"
+#include "proto/mld.h"
 #include "proto/neighbor_cache.h"
+#include "proto/router_discovery.h"
+#include "proto/slaac.h"
 #include "proto/wire/ndp.h"
 
 namespace ustack {
@@ -19,13 +24,23 @@ class NdLayer final : public NeighborIo {
  public:
   explicit NdLayer(Stack& stack);
 
-  // Starts DAD for every tentative address.
-  void start(Instant now) { dad_.start(now); }
+  // Starts DAD for every tentative address, and router solicitation when
+  // router discovery is on.
+  // RFC 4862 §5.4.2: the groups are joined (MLD) before DAD probes.
+  void start(Instant now) {
+    mld_.update(now);
+    dad_.start(now);
+    routers_.start(now);
+  }
   // A Neighbor Solicitation or Advertisement (data at the ICMPv6 header,
   // checksum verified); takes ownership.
   void input(Mbuf* m, const Ipv6Meta& meta);
   NeighborCache& neighbors() { return cache_; }
   Dad& dad() { return dad_; }
+  RouterDiscovery& routers() { return routers_; }
+  const RouterDiscovery& routers() const { return routers_; }
+  Slaac& slaac() { return slaac_; }
+  Mld& mld() { return mld_; }
 
   // NeighborIo
   void nd_send_solicit(const Ipv6Addr& target, const MacAddr* unicast) override;
@@ -44,6 +59,9 @@ class NdLayer final : public NeighborIo {
   Stack& stack_;
   NeighborCache cache_;
   Dad dad_;
+  RouterDiscovery routers_;
+  Slaac slaac_;
+  Mld mld_;
   Counter& rx_solicit_;
   Counter& rx_advert_;
   Counter& tx_advert_;

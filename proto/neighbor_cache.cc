@@ -1,7 +1,5 @@
 #include "proto/neighbor_cache.h"
 
-#include <bit>
-
 #include "proto/pending_frames.h"
 
 namespace ustack {
@@ -24,24 +22,19 @@ NeighborCache::NeighborCache(const NeighborConfig& cfg, TimerWheel& timers, Coun
       timers_(timers),
       io_(io),
       rng_(seed ^ 0x6e64),
-      slab_(cfg.max_entries),
-      hash_key_(rng_.next() | 1),
+      table_(cfg.max_entries, Hash{rng_.next() | 1}, counters.get("nd.evicted"),
+             counters.get("nd.drop.table_full")),
       c_learned_(counters.get("nd.learned")),
       c_solicits_(counters.get("nd.tx.solicit")),
       c_queued_(counters.get("nd.queued")),
       c_queue_full_(counters.get("nd.drop.queue_full")),
       c_failed_(counters.get("nd.resolve_failed")),
       c_failed_pkts_(counters.get("nd.drop.unresolved")),
-      c_evicted_(counters.get("nd.evicted")),
-      c_table_full_(counters.get("nd.drop.table_full")),
       c_advert_unknown_(counters.get("nd.drop.advert_no_entry")),
       c_advert_ignored_(counters.get("nd.advert_ignored")),
       c_probe_failed_(counters.get("nd.probe_failed")) {
-  const std::size_t n = std::bit_ceil(std::size_t{cfg.max_entries});
-  buckets_.assign(n, -1);
-  bucket_mask_ = n - 1;
   for (std::uint32_t i = 0; i < cfg.max_entries; ++i) {
-    Entry& e = slab_[static_cast<std::int32_t>(i)];
+    Entry& e = table_.slab()[static_cast<std::int32_t>(i)];
     e.cache = this;
     e.timer.set_callback(&NeighborCache::on_timer, &e);
   }
@@ -51,62 +44,30 @@ NeighborCache::~NeighborCache() {
   clear();
 }
 
-std::size_t NeighborCache::bucket_of(const Ipv6Addr& ip) const {
-  // A keyed multiply-fold of the two halves: the key is random per cache,
-  // so a peer cannot pick addresses that share a chain.
-  std::uint64_t w[2];
-  std::memcpy(w, ip.b.data(), 16);
-  const std::uint64_t h = (w[0] * hash_key_) ^ (w[1] * 0x9e3779b97f4a7c15ull + hash_key_);
-  return static_cast<std::size_t>(h ^ (h >> 29) ^ (h >> 47)) & bucket_mask_;
-}
-
 NeighborCache::Entry* NeighborCache::find(const Ipv6Addr& ip) const {
-  for (std::int32_t i = buckets_[bucket_of(ip)]; i >= 0; i = slab_[i].next)
-    if (slab_[i].ip == ip) return &slab_[i];
-  return nullptr;
+  return table_.find(ip);
 }
 
 NeighborCache::Entry* NeighborCache::insert(const Ipv6Addr& ip, Instant now) {
-  if (slab_.full() && evict_one() == nullptr) {
-    c_table_full_.inc();
-    return nullptr;
-  }
-  const std::int32_t i = slab_.take();
-  Entry& e = slab_[i];
-  e.ip = ip;
-  e.mac = MacAddr{};
-  e.state = State::kIncomplete;
-  e.tries = 0;
-  e.reachable_until = now;
-  e.pending = PendingFrames{};
-  const std::size_t b = bucket_of(ip);
-  e.next = buckets_[b];
-  buckets_[b] = i;
-  return &e;
-}
-
-// Frees the first entry the clock hand finds that is not resolving (those
-// hold packets and a solicitation in flight).
-NeighborCache::Entry* NeighborCache::evict_one() {
-  Entry* e = slab_.next_victim(
-      [](const Entry& x) { return x.state != State::kFree && x.state != State::kIncomplete; });
-  if (e != nullptr) {
-    remove(*e);
-    c_evicted_.inc();
-  }
+  // A full table gives up the first entry the clock hand finds that is not
+  // resolving (those hold packets and a solicitation in flight).
+  Entry* e = table_.insert(
+      ip, [](const Entry& x) { return x.state != State::kFree && x.state != State::kIncomplete; },
+      [this](Entry& victim) { remove(victim); });
+  if (e == nullptr) return nullptr;
+  e->mac = MacAddr{};
+  e->state = State::kIncomplete;
+  e->tries = 0;
+  e->reachable_until = now;
+  e->pending = PendingFrames{};
   return e;
 }
 
 void NeighborCache::remove(Entry& e) {
   release_pending(e, /*send=*/false);
   timers_.cancel(e.timer);
-  const auto idx = slab_.index_of(e);
-  std::int32_t* link = &buckets_[bucket_of(e.ip)];
-  while (*link != idx) link = &slab_[*link].next;
-  *link = e.next;
-  e.next = -1;
   e.state = State::kFree;
-  slab_.give_back(e);
+  table_.remove(e);
 }
 
 void NeighborCache::solicit(Entry& e, Instant now) {
@@ -301,7 +262,7 @@ const MacAddr* NeighborCache::peek(const Ipv6Addr& ip) const {
 
 void NeighborCache::clear() {
   for (std::uint32_t i = 0; i < cfg_.max_entries; ++i) {
-    Entry& e = slab_[static_cast<std::int32_t>(i)];
+    Entry& e = table_.slab()[static_cast<std::int32_t>(i)];
     if (e.state != State::kFree) remove(e);
   }
 }

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -33,7 +34,7 @@
 #include "core/mbuf.h"
 #include "core/random.h"
 #include "core/timer_wheel.h"
-#include "proto/entry_slab.h"
+#include "proto/cache_table.h"
 #include "proto/ip_addr.h"
 
 namespace ustack {
@@ -102,15 +103,25 @@ class NeighborCache {
   // Forgets everything, freeing waiting packets.
   void clear();
 
-  std::size_t size() const { return slab_.used(); }
+  std::size_t size() const { return table_.used(); }
   std::size_t pending_packets() const { return pending_total_; }
 
  private:
   struct Entry;
+  // A keyed multiply-fold of the two halves: the key is random per cache,
+  // so a peer cannot pick addresses that share a chain.
+  struct Hash {
+    std::uint64_t key;
+    std::size_t operator()(const Ipv6Addr& ip) const {
+      std::uint64_t w[2];
+      std::memcpy(w, ip.b.data(), 16);
+      const std::uint64_t h = (w[0] * key) ^ (w[1] * 0x9e3779b97f4a7c15ull + key);
+      return static_cast<std::size_t>(h ^ (h >> 29) ^ (h >> 47));
+    }
+  };
 
   Entry* find(const Ipv6Addr& ip) const;
   Entry* insert(const Ipv6Addr& ip, Instant now);
-  Entry* evict_one();
   void remove(Entry& e);
   void solicit(Entry& e, Instant now);
   void set_reachable(Entry& e, Instant now);
@@ -118,16 +129,12 @@ class NeighborCache {
   void release_pending(Entry& e, bool send);
   bool enqueue(Entry& e, Mbuf* frame);
   static void on_timer(Timer& t, void* arg);
-  std::size_t bucket_of(const Ipv6Addr& ip) const;
 
   NeighborConfig cfg_;
   TimerWheel& timers_;
   NeighborIo& io_;
   Rng rng_;
-  EntrySlab<Entry> slab_;
-  std::vector<std::int32_t> buckets_;  // first entry of each chain, -1 none
-  std::size_t bucket_mask_ = 0;
-  std::uint64_t hash_key_;
+  CacheTable<Entry, Ipv6Addr, Hash> table_;
   std::size_t pending_total_ = 0;
 
   Counter& c_learned_;
@@ -136,8 +143,6 @@ class NeighborCache {
   Counter& c_queue_full_;
   Counter& c_failed_;
   Counter& c_failed_pkts_;
-  Counter& c_evicted_;
-  Counter& c_table_full_;
   Counter& c_advert_unknown_;
   Counter& c_advert_ignored_;
   Counter& c_probe_failed_;

@@ -22,7 +22,12 @@ struct NetifConfig {
   bool ipv6 = false;
   std::vector<Ipv6Cidr> addrs6;
   Ipv6Addr gateway6;  // ::: no default route
-  bool ipv6_enabled() const { return ipv6 || !addrs6.empty(); }
+  // Router advertisements are followed (proto/router_discovery.h): default
+  // routers, on-link prefixes, the link MTU, and addresses formed from the
+  // routers' prefixes (stateless autoconfiguration, RFC 4862). Off: they
+  // are counted and dropped. Turns IPv6 on.
+  bool slaac = false;
+  bool ipv6_enabled() const { return ipv6 || slaac || !addrs6.empty(); }
 };
 
 }  // namespace ustack

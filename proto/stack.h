@@ -124,6 +124,11 @@ class Stack final : public PacketHandler {
   // extension headers): what the MSS leaves out of the MTU (RFC 9293
   // §3.7.1; RFC 8200 §8.3).
   static constexpr std::uint32_t ip_header_len(const IpAddr& a) { return a.is_v6() ? 40 : 20; }
+  // The link MTU for `a`'s family: IPv6's may have been set by a router
+  // (RFC 4861 §6.3.4).
+  std::uint32_t link_mtu(const IpAddr& a) const {
+    return a.is_v6() && ipv6_enabled() ? ipv6_->link_mtu() : cfg_.netif.mtu;
+  }
 
  private:
   StackConfig cfg_;

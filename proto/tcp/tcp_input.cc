@@ -52,7 +52,8 @@ void TcpLayer::apply_syn_options(TcpConn& c, const Segment& seg) {
   }
   c.sack_ok_ = cfg_.sack_permitted && o.sack_permitted;
   // RFC 9293 §3.7.1 / RFC 8200 §8.3: the MTU less the IP and TCP headers.
-  const std::uint32_t our_mss = stack_.config().netif.mtu - 20 - Stack::ip_header_len(c.key_.local);
+  const std::uint32_t our_mss =
+      stack_.link_mtu(c.key_.local) - 20 - Stack::ip_header_len(c.key_.local);
   c.mss_ = std::min(peer_mss, our_mss) - (c.ts_ok_ ? 12u : 0u);
 }
 

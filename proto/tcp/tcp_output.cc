@@ -120,7 +120,7 @@ bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint
   const bool syn = (flags & wire::kTcpSyn) != 0;
   wire::TcpOptions o;
   if (syn) {
-    c.adv_mss_ = static_cast<std::uint16_t>(stack_.config().netif.mtu - 20 -
+    c.adv_mss_ = static_cast<std::uint16_t>(stack_.link_mtu(c.key_.local) - 20 -
                                             Stack::ip_header_len(c.key_.local));
     o.mss = c.adv_mss_;
     // In a SYN,ACK only what the peer offered (RFC 7323 §2.2, §3.2; RFC 2018).

@@ -25,7 +25,7 @@ void TcpLayer::send_cookie_synack(TcpListener& l, const Segment& syn) {
   const std::uint32_t iss =
       syn_cookie_make(cookie_key_, syn.key, syn.seq.raw(), peer_mss, cookie_clock());
   wire::TcpOptions o;
-  o.mss = static_cast<std::uint16_t>(stack_.config().netif.mtu - 20 -
+  o.mss = static_cast<std::uint16_t>(stack_.link_mtu(syn.key.local) - 20 -
                                      Stack::ip_header_len(syn.key.local));
   // Window scale and SACK-permitted survive only in our timestamp: without
   // timestamps the SYN,ACK offers neither (the connection goes without).

@@ -11,7 +11,7 @@ namespace {
 // data length (not counting these two bytes) and data, except Pad1.
 // Returns kUpper when every option may be skipped.
 Ipv6WalkStatus walk_options(std::span<const std::byte> packet, std::size_t start, std::size_t len,
-                            Ipv6Walk& w) {
+                            bool hop_by_hop, Ipv6Walk& w) {
   std::size_t i = start + 2;
   const std::size_t end = start + len;
   while (i < end) {
@@ -23,6 +23,7 @@ Ipv6WalkStatus walk_options(std::span<const std::byte> packet, std::size_t start
     if (end - i < 2) return Ipv6WalkStatus::kTruncated;
     const std::size_t olen = 2 + std::size_t{load_u8(&packet[i + 1])};
     if (olen > end - i) return Ipv6WalkStatus::kTruncated;
+    if (type == kIpv6OptRouterAlert && hop_by_hop) w.router_alert = true;
     // PadN and Router Alert (RFC 2711: a host has nothing to do with it)
     // are known; anything else is unknown to this host (no jumbograms).
     if (type != kIpv6OptPadN && type != kIpv6OptRouterAlert) {
@@ -46,14 +47,14 @@ Ipv6WalkStatus walk_options(std::span<const std::byte> packet, std::size_t start
   return Ipv6WalkStatus::kUpper;
 }
 
-}  // namespace
-
-Ipv6Walk walk_ipv6_headers(std::span<const std::byte> packet) {
+// The walk from the header `nh` names at `off` of `packet`, whose Next
+// Header byte is at `nh_field`. `fragmentable`: `packet` is a reassembled
+// fragmentable part (RFC 8200 §4.5), where neither Hop-by-Hop (§4.1: only
+// right after the IPv6 header) nor another Fragment header belongs.
+Ipv6Walk walk_chain(std::span<const std::byte> packet, std::uint8_t nh, std::size_t nh_field,
+                    std::size_t off, std::size_t headers, bool fragmentable) {
   Ipv6Walk w;
-  if (packet.size() < Ipv6View::kHeaderLen) return w;  // kTruncated
-  std::uint8_t nh = load_u8(&packet[Ipv6View::kNextHeaderOffset]);
-  std::size_t nh_field = Ipv6View::kNextHeaderOffset;
-  std::size_t off = Ipv6View::kHeaderLen;
+  w.headers = headers;
   for (;;) {
     if (!ipv6_is_extension(nh)) {
       if (nh == kIpProtoNoNext) {
@@ -71,7 +72,7 @@ Ipv6Walk walk_ipv6_headers(std::span<const std::byte> packet) {
       return w;
     }
     ++w.headers;
-    if (nh == kIpProtoHopByHop && off != Ipv6View::kHeaderLen) {
+    if (nh == kIpProtoHopByHop && (fragmentable || off != Ipv6View::kHeaderLen)) {
       // RFC 8200 §4.1/§4: only first; elsewhere an unrecognized value.
       w.status = Ipv6WalkStatus::kHopByHopLate;
       w.send_param_problem = true;
@@ -95,7 +96,7 @@ Ipv6Walk walk_ipv6_headers(std::span<const std::byte> packet) {
     switch (nh) {
       case kIpProtoHopByHop:
       case kIpProtoDestOpts: {
-        const Ipv6WalkStatus s = walk_options(packet, off, len, w);
+        const Ipv6WalkStatus s = walk_options(packet, off, len, nh == kIpProtoHopByHop, w);
         if (s != Ipv6WalkStatus::kUpper) {
           w.status = s;
           return w;
@@ -123,7 +124,7 @@ Ipv6Walk walk_ipv6_headers(std::span<const std::byte> packet) {
         f.next_header = next;
         f.header_offset = off;
         f.data_offset = off + 8;
-        if (f.offset_bytes == 0 && !f.more) {
+        if (f.offset_bytes == 0 && !f.more && !fragmentable) {
           // RFC 6946 §4: an atomic fragment is processed in isolation.
           w.atomic_fragment = true;
           break;
@@ -137,6 +138,22 @@ Ipv6Walk walk_ipv6_headers(std::span<const std::byte> packet) {
     nh_field = off;
     off += len;
   }
+}
+
+}  // namespace
+
+Ipv6Walk walk_ipv6_headers(std::span<const std::byte> packet) {
+  if (packet.size() < Ipv6View::kHeaderLen) return {};  // kTruncated
+  return walk_chain(packet, load_u8(&packet[Ipv6View::kNextHeaderOffset]),
+                    Ipv6View::kNextHeaderOffset, Ipv6View::kHeaderLen, 0, false);
+}
+
+Ipv6Walk walk_ipv6_fragmentable(std::span<const std::byte> part, std::uint8_t first,
+                                std::size_t headers) {
+  Ipv6Walk w = walk_chain(part, first, 0, 0, headers, true);
+  // Offsets here are into the part, not a packet an error could quote.
+  w.send_param_problem = false;
+  return w;
 }
 
 }  // namespace ustack::wire

@@ -78,6 +78,7 @@ struct Ipv6Walk {
   Ipv6FragmentInfo frag;              // kFragment
   bool atomic_fragment = false;       // an atomic fragment was passed (RFC 6946)
   std::size_t headers = 0;            // extension headers walked
+  bool router_alert = false;          // a Router Alert option in Hop-by-Hop (RFC 2711)
   // When the packet is refused with an ICMPv6 Parameter Problem: its code
   // and pointer (offset from the start of the IPv6 header, RFC 4443 §3.4).
   bool send_param_problem = false;
@@ -89,6 +90,16 @@ struct Ipv6Walk {
 // Walks the chain of `packet` (the IPv6 header and as much of what follows
 // as is contiguous; at least the fixed header). Reads nothing outside it.
 Ipv6Walk walk_ipv6_headers(std::span<const std::byte> packet);
+
+// The same walk over the fragmentable part of a fragmented packet (RFC
+// 8200 §4.5), from the header `first` (the Fragment header's Next Header)
+// at its first byte: the extension headers behind a Fragment header, once
+// reassembled or within a first fragment. `headers`: those walked before
+// the Fragment header (with it), toward kMaxExtHeaders. Hop-by-Hop there is
+// kHopByHopLate, another Fragment header kFragment; no Parameter Problem
+// is asked for (the offsets are not into a packet an error could quote).
+Ipv6Walk walk_ipv6_fragmentable(std::span<const std::byte> part, std::uint8_t first,
+                                std::size_t headers);
 
 // True for the Next Header values this walk treats as extension headers.
 constexpr bool ipv6_is_extension(std::uint8_t nh) {

@@ -3,6 +3,7 @@
 IPv6 address, and the kernel's `ping -6` to a running ustack server (root,
 in namespaces that are removed even on failure).
 usage: ipv6_test.py USTACK PEERS_DIR"""
+import json
 import os
 import subprocess
 import tempfile
@@ -17,6 +18,21 @@ USTACK = sys.argv[1]
 PEERS = sys.argv[2]
 PY = "/usr/bin/python3"
 V6 = ["--ip", "10.0.0.1/24", "--ip6", "fd00::1/64"]
+
+
+def slaac_address(prefix, mac):
+    """PREFIX (a /64 given as "fd00::") with the modified EUI-64 interface
+    identifier of MAC (RFC 4291 Appendix A): what RFC 4862 §5.5.3 forms."""
+    b = [int(x, 16) for x in mac.split(":")]
+    iid = [b[0] ^ 2, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]]
+    words = [f"{iid[i] << 8 | iid[i + 1]:x}" for i in range(0, 8, 2)]
+    return prefix[:-1] + ":".join(words)  # PREFIX has its four groups: "fd00:0:0:7::"
+
+
+def counters(name):
+    r = run([USTACK, "stats", "--name", name, "--json"], timeout=20)
+    expect(r.returncode == 0, f"ustack stats: exit {r.returncode}: {r.stderr.strip()}")
+    return json.loads(r.stdout)["workers"][0]["counters"]
 
 
 def serve(n, cmd, args):
@@ -141,6 +157,41 @@ if os.geteuid() == 0:
                     expect(r.returncode == 0, addr + ": " + r.stdout + r.stderr)
                 st = run([USTACK, "stats", "--name", name])
                 expect("ipv6.rx" in st.stdout and "nd.tx.advert" in st.stdout, st.stdout)
+            finally:
+                out, err = stop(serve)
+            expect(serve.returncode == 0, out + err)
+
+    @case("serve with slaac: scapy's router advertisement from the kernel's namespace gives "
+          "ustack an address the kernel pings and echoes over TCP; router lifetime 0 ends it")
+    def _():
+        with Netns("6r", ipv6=True) as n, tempfile.TemporaryDirectory() as d:
+            name = f"ratest{os.getpid()}"
+            serve, mac = echo_serve(USTACK, n, d, name, 50, interface_extra="slaac = true\n")
+            try:
+                time.sleep(1.5)  # the link-local address through DAD; the first solicitation
+                c = counters(name)
+                expect(c.get("nd.tx.router_solicit", 0) >= 1, str(c))
+                src = "fe80::2"  # the kernel side's router address (scapy sends it as is)
+                r = run(n.B([PY, f"{PEERS}/send_ra.py", n.ifb, src, "fd00:0:0:7::", "1800"]))
+                expect(r.returncode == 0, r.stdout + r.stderr)
+                time.sleep(1.5)  # DAD of the new address
+                addr = slaac_address("fd00:0:0:7::", mac)
+                c = counters(name)
+                expect(c.get("ipv6.slaac.formed") == 1 and c.get("nd.ra.router_added") == 1,
+                       str(c))
+                # The kernel reaches it through the same prefix, on-link there.
+                run(n.B(["ip", "-6", "addr", "add", "fd00:0:0:7::2/64", "dev", n.ifb, "nodad"]))
+                r = run(n.B(["ping", "-6", "-n", "-c", "3", "-i", "0.2", "-W", "2", addr]))
+                expect(r.returncode == 0 and "3 received" in r.stdout, addr + ": " + r.stdout +
+                       r.stderr)
+                r = run(n.B([PY, f"{PEERS}/tcp_client.py", addr, "7007", "echo", "20000"]))
+                expect(r.returncode == 0, addr + ": " + r.stdout + r.stderr)
+                r = run(n.B([PY, f"{PEERS}/send_ra.py", n.ifb, src, "fd00:0:0:7::", "0"]))
+                expect(r.returncode == 0, r.stdout + r.stderr)
+                time.sleep(0.3)
+                c = counters(name)
+                expect(c.get("nd.ra.router_expired") == 1, str(c))
+                expect(c.get("nd.rx.router_advert") == 2, str(c))
             finally:
                 out, err = stop(serve)
             expect(serve.returncode == 0, out + err)

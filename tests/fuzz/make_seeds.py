@@ -15,7 +15,8 @@ from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, Raw, fragment,
                        raw, IPv6, ICMPv6EchoRequest, ICMPv6ND_NS, ICMPv6ND_NA,
                        ICMPv6NDOptSrcLLAddr, ICMPv6NDOptDstLLAddr, IPv6ExtHdrHopByHop,
                        IPv6ExtHdrDestOpt, IPv6ExtHdrRouting, IPv6ExtHdrFragment, HBHOptUnknown,
-                       PadN, fragment6)
+                       PadN, fragment6, ICMPv6ND_RA, ICMPv6NDOptMTU, ICMPv6NDOptPrefixInfo,
+                       ICMPv6MLQuery2, RouterAlert)
 
 out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
 A_MAC, B_MAC = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
@@ -93,9 +94,23 @@ frames6 = {
     "v6_routing0": eth(ip6 / IPv6ExtHdrRouting(type=0, addresses=["fd00::3"], segleft=1) /
                        UDP(sport=5000, dport=7)),
     "v6_atomic": eth(ip6 / IPv6ExtHdrFragment(offset=0, m=0, id=5) / UDP(sport=5000, dport=7)),
+    # Router discovery and SLAAC (B has slaac on), an MLD query.
+    "v6_router_advert": eth(IPv6(src="fe80::1", dst="ff02::1", hlim=255) /
+                            ICMPv6ND_RA(chlim=64, routerlifetime=1800) /
+                            ICMPv6NDOptSrcLLAddr(lladdr=A_MAC) / ICMPv6NDOptMTU(mtu=1400) /
+                            ICMPv6NDOptPrefixInfo(prefix="2001:db8:1::", prefixlen=64, L=1, A=1,
+                                                  validlifetime=600, preferredlifetime=300),
+                            dst="33:33:00:00:00:01"),
+    "v6_mld_query": eth(IPv6(src="fe80::1", dst="ff02::1", hlim=1) /
+                        IPv6ExtHdrHopByHop(options=[RouterAlert()]) / ICMPv6MLQuery2(mrd=100),
+                        dst="33:33:00:00:00:01"),
 }
 frags6 = [eth(f) for f in fragment6(ip6 / IPv6ExtHdrFragment(id=0x1234) /
                                      UDP(sport=5000, dport=7) / Raw(b"0123456789" * 300), 1280)]
+frags6_ext = [eth(f) for f in fragment6(ip6 / IPv6ExtHdrFragment(id=0x2345) /
+                                         IPv6ExtHdrDestOpt(options=[PadN(optdata=b"\0" * 4)]) /
+                                         UDP(sport=5000, dport=7) / Raw(b"0123456789" * 200),
+                                         1280)]
 overlap6 = [eth(ip6 / IPv6ExtHdrFragment(offset=0, m=1, id=7, nh=17) / Raw(b"a" * 16)),
             eth(ip6 / IPv6ExtHdrFragment(offset=1, m=0, id=7, nh=17) / Raw(b"b" * 16))]
 
@@ -141,8 +156,11 @@ for name, f in frames6.items():
 write("stack_frames", "v6_udp_fragments", records(frags6))
 write("stack_frames", "v6_udp_fragments_reversed", records(list(reversed(frags6))))
 write("stack_frames", "v6_overlap", records(overlap6))
+write("stack_frames", "v6_fragments_dest_opts", records(frags6_ext))
 for i, f in enumerate(frags6):
     write("wire_ipv6", f"fragment_{i}", raw(f[IPv6]))
+for i, f in enumerate(frags6_ext):
+    write("wire_ipv6", f"fragment_dest_opts_{i}", raw(f[IPv6]))
 
 # tcp_conn: SYN options byte, then 9-byte operations (see tcp_conn_fuzz.cc).
 def op(kind, flags=0x10, dseq=0, dack=0, win=0xff, len8=0, sel=0):

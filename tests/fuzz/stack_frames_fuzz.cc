@@ -47,6 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   o.pool_size = 512;
   o.ipv6 = true;
   o.dad_transmits = 0;
+  o.b_slaac = true;  // B follows router advertisements (router discovery, SLAAC)
   ustack::testing::TwoStacks t(o);
   ustack::testing::EchoServer tcp_echo;
   UdpEcho udp_echo;

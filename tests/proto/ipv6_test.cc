@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "proto/link_tap.h"
 #include "proto/two_stacks.h"
 #include "proto/udp_apps.h"
 #include "proto/wire/ethernet.h"
@@ -202,15 +203,7 @@ class Hostile {
   }
   // Sends an IPv6 packet in a frame from A's MAC, as A's driver would.
   void send(const std::vector<std::uint8_t>& packet, const MacAddr& dst) {
-    Mbuf* m = t.a.pool->alloc();
-    ASSERT_NE(m, nullptr);
-    std::byte* p = m->append(static_cast<std::uint16_t>(14 + packet.size()));
-    wire::store_mac(p, dst);
-    wire::store_mac(p + 6, t.link->a().mac());
-    wire::store_be16(p + 12, wire::kEtherTypeIpv6);
-    std::memcpy(p + 14, packet.data(), packet.size());
-    ASSERT_EQ(t.link->a().tx_burst(0, &m, 1), 1u);
-    for (int i = 0; i < 4; ++i) t.step();
+    testing::send_from_a(t, std::as_bytes(std::span(packet)), dst);
   }
   // An ND message from `src` to `dst` with hop limit 255, to B's MAC or `mac`.
   void inject_nd(const wire::NdMessage& msg, const Ipv6Addr& src, const Ipv6Addr& dst,
@@ -402,6 +395,35 @@ TEST(Ipv6Reassembly, MalformedFragmentsGetParameterProblem) {
   EXPECT_EQ(h.a("icmpv6.rx.error"), ++pp);
   h.drop("ipv6.drop.fragment_header_chain", kFragNoHeader);  // RFC 7112: code 3
   EXPECT_EQ(h.a("icmpv6.rx.error"), ++pp);
+  EXPECT_EQ(h.t.b.stack->ipv6().reassembler().datagrams(), 0u);
+}
+
+TEST(Ipv6Reassembly, ExtensionHeadersBehindTheFragmentHeaderAreWalked) {
+  using namespace wire::v6vectors;
+  Hostile h;
+  testing::UdpCollector sink;
+  std::string err;
+  ASSERT_NE(h.t.b.stack->udp().open(sink, 7, &err), nullptr) << err;
+  // scapy's fragment6 of UDP behind a Destination Options header behind
+  // the Fragment header: walked once reassembled (RFC 8200 §4.5).
+  h.inject(kFragDestOpt2);
+  h.inject(kFragDestOpt1);
+  ASSERT_EQ(sink.got.size(), 1u);
+  EXPECT_EQ(sink.got[0].size(), 2000u);
+  EXPECT_EQ(h.b("ipv6.reasm.ok"), 1u);
+  // What the walk refuses there is refused after reassembly, counted (no
+  // Parameter Problem: the packet it would quote is gone).
+  const std::uint64_t pp = h.a("icmpv6.rx.error");
+  h.inject(kFragBadOption1);
+  h.drop("ipv6.drop.bad_option", kFragBadOption2);
+  h.inject(kFragHopByHop1);
+  h.drop("ipv6.drop.hop_by_hop_not_first", kFragHopByHop2);
+  EXPECT_EQ(h.a("icmpv6.rx.error"), pp);
+  // A first fragment whose chain does not reach the upper layer: RFC 7112
+  // §5, Parameter Problem code 3.
+  h.drop("ipv6.drop.fragment_header_chain", kFragChainCut);
+  EXPECT_EQ(h.a("icmpv6.rx.error"), pp + 1);
+  EXPECT_EQ(sink.got.size(), 1u);
   EXPECT_EQ(h.t.b.stack->ipv6().reassembler().datagrams(), 0u);
 }
 

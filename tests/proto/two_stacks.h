@@ -45,6 +45,7 @@ struct LinkOptions {
   bool ipv6 = false;
   std::vector<Ipv6Cidr> a_addrs6, b_addrs6;
   std::uint32_t dad_transmits = 1;
+  bool b_slaac = false;  // B follows router advertisements (NetifConfig::slaac)
 };
 
 class TwoStacks {
@@ -58,9 +59,9 @@ class TwoStacks {
     link = Memlink::create(lc, clock, &err);
     EXPECT_NE(link, nullptr) << err;
     make_host(a, "a", link->a(), kAddrA, o.a_gateway, o,
-              o.a_addrs6.empty() ? std::vector{Ipv6Cidr{kAddr6A, 64}} : o.a_addrs6);
+              o.a_addrs6.empty() ? std::vector{Ipv6Cidr{kAddr6A, 64}} : o.a_addrs6, false);
     make_host(b, "b", link->b(), kAddrB, Ipv4Addr{}, o,
-              o.b_addrs6.empty() ? std::vector{Ipv6Cidr{kAddr6B, 64}} : o.b_addrs6);
+              o.b_addrs6.empty() ? std::vector{Ipv6Cidr{kAddr6B, 64}} : o.b_addrs6, o.b_slaac);
     link->set_rx_pool(0, a.pool.get());
     link->set_rx_pool(1, b.pool.get());
   }
@@ -108,7 +109,7 @@ class TwoStacks {
 
  private:
   void make_host(Host& h, const char* name, Port& port, Ipv4Addr addr, Ipv4Addr gateway,
-                 const LinkOptions& o, const std::vector<Ipv6Cidr>& addrs6) {
+                 const LinkOptions& o, const std::vector<Ipv6Cidr>& addrs6, bool slaac) {
     h.pool = make_pool(o.pool_size, 2048, name);
     WorkerConfig wc;
     wc.name = name;
@@ -125,6 +126,7 @@ class TwoStacks {
     sc.tcp = o.tcp;
     if (o.ipv6) {
       sc.netif.addrs6 = addrs6;
+      sc.netif.slaac = slaac;
       sc.ipv6.dad_transmits = o.dad_transmits;
     }
     h.stack = std::make_unique<Stack>(sc, *h.pool, h.worker->timers(), h.worker->counters(), tx,

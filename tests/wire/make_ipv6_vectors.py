@@ -12,7 +12,9 @@ from scapy.all import (IPv6, UDP, TCP, Raw, ICMPv6EchoRequest, ICMPv6EchoReply,
                        IPv6ExtHdrFragment, ICMPv6ND_NS, ICMPv6ND_NA,
                        ICMPv6NDOptSrcLLAddr, ICMPv6NDOptDstLLAddr, ICMPv6PacketTooBig,
                        ICMPv6ParamProblem, ICMPv6DestUnreach, PadN, HBHOptUnknown, raw,
-                       fragment6)
+                       fragment6, ICMPv6ND_RA, ICMPv6ND_RS, ICMPv6NDOptMTU,
+                       ICMPv6NDOptPrefixInfo, ICMPv6Unknown, ICMPv6MLQuery, ICMPv6MLQuery2,
+                       ICMPv6MLReport2, ICMPv6MLDMultAddrRec, RouterAlert)
 from scapy.utils6 import in6_getnsma, in6_getnsmac, in6_mactoifaceid
 from socket import AF_INET6, inet_pton, inet_ntop
 
@@ -56,6 +58,40 @@ vectors = [
     ("kFragBadLength", 'IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(offset=0, m=1, id=8, nh=17)/Raw(b"c" * 12)'),
     ("kFragTooBig", 'IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(offset=8189, m=0, id=9, nh=17)/Raw(b"d" * 32)'),
     ("kFragNoHeader", 'IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(offset=0, m=1, id=10, nh=17)'),
+    # Router discovery (RFC 4861 §4.1, §4.2, §6.1.2): a full advertisement,
+    # then ones each check refuses.
+    ("kRouterAdvert", 'IPv6(src="fe80::1", dst="ff02::1", hlim=255)/ICMPv6ND_RA(chlim=64, routerlifetime=1800)/ICMPv6NDOptSrcLLAddr(lladdr="02:00:00:00:00:0a")/ICMPv6NDOptMTU(mtu=1400)/ICMPv6NDOptPrefixInfo(prefix="2001:db8:1::", prefixlen=64, L=1, A=1, validlifetime=86400, preferredlifetime=14400)'),
+    ("kRaManyOptions", 'IPv6(src="fe80::1", dst="ff02::1", hlim=255)/ICMPv6ND_RA(chlim=64, routerlifetime=1800)/ICMPv6NDOptPrefixInfo(prefix="2001:db8:2::", prefixlen=48, L=1, A=0, validlifetime=0xffffffff, preferredlifetime=0xffffffff)/ICMPv6NDOptPrefixInfo(prefix="2001:db8:3::", prefixlen=64, L=0, A=1, validlifetime=600, preferredlifetime=300)/ICMPv6NDOptSrcLLAddr(lladdr="02:00:00:00:00:0a")/Raw(b"\\x63\\x01" + b"\\0" * 6)'),
+    ("kRaFromGlobal", 'IPv6(src="fd00::1", dst="ff02::1", hlim=255)/ICMPv6ND_RA(chlim=64, routerlifetime=1800)'),
+    ("kRaHopLimit64", 'IPv6(src="fe80::1", dst="ff02::1", hlim=64)/ICMPv6ND_RA(chlim=64, routerlifetime=1800)'),
+    ("kRaCode1", 'IPv6(src="fe80::1", dst="ff02::1", hlim=255)/ICMPv6ND_RA(code=1, routerlifetime=1800)'),
+    ("kRaShort", 'IPv6(src="fe80::1", dst="ff02::1", hlim=255)/ICMPv6Unknown(type=134, msgbody=b"\\0" * 4)'),
+    ("kRaZeroLengthOption", 'IPv6(src="fe80::1", dst="ff02::1", hlim=255)/ICMPv6ND_RA(chlim=64, routerlifetime=1800)/Raw(b"\\x05\\x00" + b"\\0" * 6)'),
+    ("kRaOptionPastEnd", 'IPv6(src="fe80::1", dst="ff02::1", hlim=255)/ICMPv6ND_RA(chlim=64, routerlifetime=1800)/Raw(b"\\x01\\x02" + b"\\0" * 6)'),
+    ("kRaBadPrefixOptionLength", 'IPv6(src="fe80::1", dst="ff02::1", hlim=255)/ICMPv6ND_RA(chlim=64, routerlifetime=1800)/ICMPv6NDOptPrefixInfo(len=3, prefix="2001:db8:1::", prefixlen=64)'),
+    ("kRaBadMtuOptionLength", 'IPv6(src="fe80::1", dst="ff02::1", hlim=255)/ICMPv6ND_RA(chlim=64, routerlifetime=1800)/Raw(b"\\x05\\x02" + b"\\0" * 14)'),
+    ("kRouterSolicit", 'IPv6(src="fe80::1", dst="ff02::2", hlim=255)/ICMPv6ND_RS()/ICMPv6NDOptSrcLLAddr(lladdr="02:00:00:00:00:0a")'),
+    ("kRouterSolicitUnspecified", 'IPv6(src="::", dst="ff02::2", hlim=255)/ICMPv6ND_RS()'),
+    # MLD (RFC 3810 §5): queries, good and each check §6.2 makes failing,
+    # and a report as a host sends it.
+    ("kMldQuery", 'IPv6(src="fe80::1", dst="ff02::1", hlim=1)/IPv6ExtHdrHopByHop(options=[RouterAlert()])/ICMPv6MLQuery2(mrd=1000)'),
+    ("kMldQueryV1", 'IPv6(src="fe80::1", dst="ff02::1", hlim=1)/IPv6ExtHdrHopByHop(options=[RouterAlert()])/ICMPv6MLQuery(mrd=500)'),
+    ("kMldQueryGroup", 'IPv6(src="fe80::1", dst="ff02::1:ff00:2", hlim=1)/IPv6ExtHdrHopByHop(options=[RouterAlert()])/ICMPv6MLQuery2(mrd=2000, mladdr="ff02::1:ff00:2")'),
+    ("kMldQueryOtherGroup", 'IPv6(src="fe80::1", dst="ff02::1", hlim=1)/IPv6ExtHdrHopByHop(options=[RouterAlert()])/ICMPv6MLQuery2(mrd=2000, mladdr="ff02::1:ff00:9")'),
+    ("kMldQueryNoRouterAlert", 'IPv6(src="fe80::1", dst="ff02::1", hlim=1)/ICMPv6MLQuery2(mrd=1000)'),
+    ("kMldQueryHopLimit255", 'IPv6(src="fe80::1", dst="ff02::1", hlim=255)/IPv6ExtHdrHopByHop(options=[RouterAlert()])/ICMPv6MLQuery2(mrd=1000)'),
+    ("kMldQueryFromGlobal", 'IPv6(src="fd00::1", dst="ff02::1", hlim=1)/IPv6ExtHdrHopByHop(options=[RouterAlert()])/ICMPv6MLQuery2(mrd=1000)'),
+    ("kMldQueryShortSources", 'IPv6(src="fe80::1", dst="ff02::1", hlim=1)/IPv6ExtHdrHopByHop(options=[RouterAlert()])/ICMPv6MLQuery2(mrd=1000, sources_number=2)'),
+    ("kMldReport", 'IPv6(src="fe80::1", dst="ff02::16", hlim=1)/IPv6ExtHdrHopByHop(options=[RouterAlert()])/ICMPv6MLReport2(records=[ICMPv6MLDMultAddrRec(rtype=4, dst="ff02::1:ff00:2"), ICMPv6MLDMultAddrRec(rtype=4, dst="ff02::1:ff00:a")])'),
+    # Extension headers behind a Fragment header (RFC 8200 §4.5): in the
+    # fragmentable part, walked once reassembled.
+    ("kFragDestOpt1", 'fragment6(IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(id=0x2345)/IPv6ExtHdrDestOpt(options=[PadN(optdata=bytes(4))])/UDP(sport=5000, dport=7)/Raw(b"0123456789" * 200), 1280)[0]'),
+    ("kFragDestOpt2", 'fragment6(IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(id=0x2345)/IPv6ExtHdrDestOpt(options=[PadN(optdata=bytes(4))])/UDP(sport=5000, dport=7)/Raw(b"0123456789" * 200), 1280)[1]'),
+    ("kFragBadOption1", 'fragment6(IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(id=0x2346)/IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x5e, optdata=bytes(2))])/UDP(sport=5000, dport=7)/Raw(b"0123456789" * 200), 1280)[0]'),
+    ("kFragBadOption2", 'fragment6(IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(id=0x2346)/IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x5e, optdata=bytes(2))])/UDP(sport=5000, dport=7)/Raw(b"0123456789" * 200), 1280)[1]'),
+    ("kFragHopByHop1", 'fragment6(IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(id=0x2347)/IPv6ExtHdrHopByHop()/UDP(sport=5000, dport=7)/Raw(b"0123456789" * 200), 1280)[0]'),
+    ("kFragHopByHop2", 'fragment6(IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(id=0x2347)/IPv6ExtHdrHopByHop()/UDP(sport=5000, dport=7)/Raw(b"0123456789" * 200), 1280)[1]'),
+    ("kFragChainCut", 'IPv6(src="fd00::1", dst="fd00::2")/IPv6ExtHdrFragment(offset=0, m=1, id=12, nh=60)/Raw(b"\\x11\\x01" + bytes(6))'),
     ("kPortUnreachable", 'IPv6(src="fd00::1", dst="fd00::2")/ICMPv6DestUnreach(code=4)/IPv6(src="fd00::2", dst="fd00::1")/UDP(sport=5000, dport=9)/Raw(b"x")'),
 ]
 

@@ -37,7 +37,8 @@ from scapy.all import (ARP, ICMP, IP, TCP, UDP, AsyncSniffer, Dot1Q, Ether,  # n
                        Raw, conf, fragment, get_if_hwaddr, raw, sendp, srp1, IPv6,
                        IPv6ExtHdrHopByHop, IPv6ExtHdrDestOpt, IPv6ExtHdrRouting,
                        IPv6ExtHdrFragment, HBHOptUnknown, ICMPv6ND_NA, ICMPv6ND_NS,
-                       ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr)
+                       ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr, fragment6, ICMPv6ND_RA,
+                       ICMPv6NDOptPrefixInfo, ICMPv6MLQuery2, RouterAlert)
 
 conf.verb = 0
 MY_MAC = get_if_hwaddr(IFACE)
@@ -296,6 +297,23 @@ def _():
              E6 / ip6 / IPv6ExtHdrFragment(offset=1, m=0, id=77, nh=17) / Raw(b"b" * 16),
              E6 / ip6 / IPv6ExtHdrFragment(offset=8189, m=0, id=78, nh=17) / Raw(b"c" * 32)],
             {"ipv6.reasm.overlap": 1, "ipv6.drop.fragment_too_big": 1})
+
+
+@case("IPv6: headers behind a Fragment header are walked once reassembled; a router "
+      "advertisement (serve without slaac) and an MLD query from a global source are counted")
+def _():
+    ip6 = IPv6(src=K6, dst=U6)
+    u = UDP(sport=5000, dport=ECHO_PORT) / Raw(b"y" * 2000)
+    bad = fragment6(ip6 / IPv6ExtHdrFragment(id=0x4321) /
+                    IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x5e, optdata=b"ab")]) / u, 1280)
+    hbh = fragment6(ip6 / IPv6ExtHdrFragment(id=0x4322) / IPv6ExtHdrHopByHop() / u, 1280)
+    ra = (ALL_NODES / IPv6(src="fe80::99", dst="ff02::1", hlim=255) / ICMPv6ND_RA() /
+          ICMPv6NDOptPrefixInfo(prefix="2001:db8:9::", prefixlen=64))
+    mld = (ALL_NODES / IPv6(src=K6, dst="ff02::1", hlim=1) /
+           IPv6ExtHdrHopByHop(options=[RouterAlert()]) / ICMPv6MLQuery2())
+    attack6([E6 / f for f in bad] + [E6 / f for f in hbh] + [ra, mld],
+            {"ipv6.drop.bad_option": 1, "ipv6.drop.hop_by_hop_not_first": 1,
+             "nd.ra.drop.slaac_off": 1, "mld.drop.source_not_link_local": 1})
 
 
 @case("IPv6: bogus neighbor discovery: a claim on ustack's address, unasked adverts, hop limit 64")
