@@ -39,6 +39,10 @@ struct Ipv6Config {
   // RFC 4862 §5.1 DupAddrDetectTransmits (default 1); 0 turns DAD off and
   // addresses are usable at once.
   std::uint32_t dad_transmits = 1;
+  // Off on the cores but 0 of a multi-core host: they learn from the
+  // copies of neighbor discovery core 0 hands them, and only core 0
+  // answers (proto/flow_steer.h), as ArpConfig::reply_requests.
+  bool answer_solicitations = true;
   ReassemblyConfig reassembly = ipv6_reassembly_defaults();
 };
 

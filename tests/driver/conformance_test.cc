@@ -969,6 +969,108 @@ TEST(UringTap, VnetHeaderChecksumOffload) {
   EXPECT_EQ(pool->in_use(), 0u);
 }
 
+// The same over IPv6: a UDP checksum we leave to the kernel (the field
+// holds the IPv6 pseudo-header sum, RFC 8200 §8.1) reaches its UDP6
+// socket, and the same frame without the request, whose sum is wrong, is
+// dropped.
+TEST(UringTap, VnetHeaderChecksumOffloadIpv6) {
+  std::string why;
+  if (!testing::can_make_namespaces(&why)) GTEST_SKIP() << why;
+  NetnsPair::Options o;
+  o.veth = false;
+  auto pair = NetnsPair::create(o, &why);
+  ASSERT_NE(pair, nullptr) << why;
+  auto pool = testing::make_pool(1024, 2048, "vnet6");
+  UringTapConfig cfg;
+  cfg.iface = pair->if_b();
+  cfg.rx_pools = {pool.get()};
+  cfg.vnet_hdr = true;
+  cfg.kernel_cidr = "10.0.0.2/24";
+  std::unique_ptr<Port> port;
+  int udp = -1;
+  std::string err;
+  pair->run_in_b([&] {
+    port = open_uring_tap(cfg, &err);
+    udp = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  });
+  ASSERT_NE(port, nullptr) << err;
+  ASSERT_GE(udp, 0);
+  EXPECT_TRUE(port->capabilities().tx_l4_cksum);
+  const std::string ns = "ip netns exec " + pair->ns_b() + " ";
+  ASSERT_EQ(testing::sh(ns + "sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf." +
+                        pair->if_b() + ".disable_ipv6=0"),
+            0);
+  ASSERT_EQ(testing::sh("ip -n " + pair->ns_b() + " -6 addr add fd00::2/64 dev " + pair->if_b() +
+                        " nodad"),
+            0);
+  ASSERT_EQ(testing::sh("ip -n " + pair->ns_b() + " -6 neigh add fd00::1 lladdr " +
+                        port->mac().to_string() + " dev " + pair->if_b()),
+            0);
+  sockaddr_in6 me{};
+  me.sin6_family = AF_INET6;
+  me.sin6_port = htons(5555);
+  ASSERT_EQ(inet_pton(AF_INET6, "fd00::2", &me.sin6_addr), 1);
+  ASSERT_EQ(bind(udp, reinterpret_cast<sockaddr*>(&me), sizeof me), 0) << std::strerror(errno);
+  MacAddr kmac;
+  {
+    ifreq ifr{};
+    std::memcpy(ifr.ifr_name, pair->if_b().c_str(), pair->if_b().size());
+    ASSERT_EQ(ioctl(udp, SIOCGIFHWADDR, &ifr), 0);
+    std::memcpy(kmac.b.data(), ifr.ifr_hwaddr.sa_data, 6);
+  }
+  std::uint8_t src[16], dst[16];
+  ASSERT_EQ(inet_pton(AF_INET6, "fd00::1", src), 1);
+  ASSERT_EQ(inet_pton(AF_INET6, "fd00::2", dst), 1);
+  const auto udp_frame = [&](const char* text, bool offload) {
+    const auto len = static_cast<std::uint16_t>(std::strlen(text));
+    const auto ulen = static_cast<std::uint16_t>(8 + len);
+    Mbuf* m = pool->alloc();
+    if (m == nullptr) return m;
+    auto* f = reinterpret_cast<std::uint8_t*>(m->append(static_cast<std::uint16_t>(54 + ulen)));
+    std::memset(f, 0, 54 + ulen);
+    std::memcpy(f, kmac.b.data(), 6);
+    std::memcpy(f + 6, port->mac().b.data(), 6);
+    put16(f + 12, 0x86dd);
+    std::uint8_t* ip = f + 14;
+    ip[0] = 0x60;
+    put16(ip + 4, ulen);
+    ip[6] = 17;
+    ip[7] = 64;
+    std::memcpy(ip + 8, src, 16);
+    std::memcpy(ip + 24, dst, 16);
+    std::uint8_t* u = ip + 40;
+    put16(u, 7777);
+    put16(u + 2, 5555);
+    put16(u + 4, ulen);
+    std::memcpy(u + 8, text, len);
+    // The pseudo-header: both addresses, the length, the next header.
+    std::uint32_t pseudo = ulen + 17u;
+    for (int i = 0; i < 16; i += 2)
+      pseudo += static_cast<std::uint32_t>(src[i] << 8 | src[i + 1]) +
+                static_cast<std::uint32_t>(dst[i] << 8 | dst[i + 1]);
+    put16(u + 6, static_cast<std::uint16_t>(~csum16(nullptr, 0, pseudo)));
+    if (offload) m->ol_flags = ol::kTxUdpCksum | ol::kTxIpv6;
+    m->l2_len = 14;
+    m->l3_len = 40;
+    m->l4_len = 8;
+    return m;
+  };
+  Mbuf* frames[2] = {udp_frame("not offloaded: a bad sum", false),
+                     udp_frame("IPv6 sum completed by the kernel", true)};
+  ASSERT_TRUE(frames[0] && frames[1]);
+  ASSERT_EQ(port->tx_burst(0, frames, 2), 2);
+  timeval tv{5, 0};
+  setsockopt(udp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[256] = {};
+  const ssize_t r = recv(udp, buf, sizeof buf - 1, 0);
+  ASSERT_GT(r, 0) << std::strerror(errno);
+  EXPECT_STREQ(buf, "IPv6 sum completed by the kernel");
+  EXPECT_EQ(port->stats(0).tx_packets, 2u) << "the kernel took both frames";
+  close(udp);
+  port.reset();
+  EXPECT_EQ(pool->in_use(), 0u);
+}
+
 #endif  // USTACK_HAVE_URING
 
 }  // namespace

@@ -187,9 +187,9 @@ TEST(Toeplitz, AgreesWithDpdkSoftRss) {
       }
       in6.sport = tuple.sport;
       in6.dport = tuple.dport;
-      ASSERT_EQ(t.hash_v6(s6, d6, tuple.sport, tuple.dport),
-                rte_softrss(reinterpret_cast<std::uint32_t*>(&in6), RTE_THASH_V6_L4_LEN,
-                            key->data()));
+      ASSERT_EQ(
+          t.hash_v6(s6, d6, tuple.sport, tuple.dport),
+          rte_softrss(reinterpret_cast<std::uint32_t*>(&in6), RTE_THASH_V6_L4_LEN, key->data()));
     }
   }
 }
