@@ -863,7 +863,9 @@ struct VnetTap {
   ~VnetTap() {
     if (udp >= 0) close(udp);
     port.reset();
-    if (pool) EXPECT_EQ(pool->in_use(), 0u);
+    if (pool) {
+      EXPECT_EQ(pool->in_use(), 0u);
+    }
   }
 };
 

@@ -265,7 +265,7 @@ TEST(Checksum, Ipv6OffloadSeedGivesTheSoftwareChecksum) {
 }
 
 TEST(Checksum, OffloadedChecksumCompletedInSoftware) {
-  auto pool = testing::make_pool(4);
+  auto pool = ustack::testing::make_pool(4);
   Rng rng(12);
   const Ipv6Addr src = *Ipv6Addr::parse("fd00::1");
   const Ipv6Addr dst = *Ipv6Addr::parse("fd00::2");
