@@ -410,6 +410,18 @@ if os.geteuid() == 0:
             expect(any(": 3 requests, " in l for l in out.splitlines()),
                    f"no connection with 3 requests: {out}")
 
+def scan_script(addr):
+    """Python that tries 40 closed ports of `addr` (IPv4 or IPv6) in well
+    under a second: a port scan to ids."""
+    family = "socket.AF_INET6" if ":" in addr else "socket.AF_INET"
+    return ("import socket\n"
+            "for p in range(2000, 2040):\n"
+            f"  s=socket.socket({family}); s.settimeout(0.2)\n"
+            f"  try: s.connect(('{addr}', p))\n"
+            "  except OSError: pass\n"
+            "  s.close()\n")
+
+
 if os.geteuid() == 0:
     @case("ids: new flows, a port scan and an ARP conflict are reported")
     def _():
@@ -419,13 +431,7 @@ if os.geteuid() == 0:
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             time.sleep(0.5)
             # A scan: 40 closed ports in well under a second (the kernel resets each).
-            scan = ("import socket\n"
-                    "for p in range(2000, 2040):\n"
-                    "  s=socket.socket(); s.settimeout(0.2)\n"
-                    "  try: s.connect(('10.0.0.1', p))\n"
-                    "  except OSError: pass\n"
-                    "  s.close()\n")
-            run(n.B([PY, "-c", scan]))
+            run(n.B([PY, "-c", scan_script("10.0.0.1")]))
             # An ARP reply giving 10.0.0.2 another MAC (raw frame from B).
             arp = ("import socket,struct\n"
                    f"s=socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(('{n.ifb}', 0))\n"
@@ -447,13 +453,7 @@ if os.geteuid() == 0:
             ids = subprocess.Popen(n.A([USTACK, "ids", "-i", n.ifa, "--seconds", "4"]),
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             time.sleep(0.5)
-            scan = ("import socket\n"
-                    "for p in range(2000, 2040):\n"
-                    "  s=socket.socket(socket.AF_INET6); s.settimeout(0.2)\n"
-                    "  try: s.connect(('fd00::1', p))\n"
-                    "  except OSError: pass\n"
-                    "  s.close()\n")
-            run(n.B([PY, "-c", scan]))
+            run(n.B([PY, "-c", scan_script("fd00::1")]))
             run(n.B(["ping", "-6", "-c", "1", "fd00::1"]))
             out, err = ids.communicate(timeout=20)
             expect(ids.returncode == 0, out + err)
