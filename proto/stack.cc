@@ -103,9 +103,9 @@ void Stack::set_core_links(CoreLinks links) {
 namespace {
 
 // A Router Advertisement, Neighbor Solicitation or Advertisement, or
-// Redirect right behind the IPv6 header (RFC 4861 §4: what a host learns
-// neighbors and routers from; none of them may be fragmented or behind
-// other headers in practice, §11.2's hop limit 255 rule aside).
+// Redirect right behind the IPv6 header: the messages of RFC 4861 §4 a
+// host learns neighbors and routers from. They come without extension
+// headers in practice; one that has them stays core 0's alone.
 bool is_neighbor_discovery(const Mbuf& m) {
   constexpr std::size_t kIcmp = 14 + wire::Ipv6View::kHeaderLen;
   if (m.data_len < kIcmp + 1 || wire::load_be16(m.data() + 12) != wire::kEtherTypeIpv6 ||
