@@ -19,8 +19,8 @@ int cmd_dump(const Argv& argv) {
       {"ring", {"--ring"}, true, "V", "af_packet ring: 2 (default) or 3"},
       {"write", {"-w", "--write"}, true, "FILE", "also write the frames to a pcap file"},
       {"count", {"-c", "--count"}, true, "N", "stop after N frames (default: Ctrl-C)"},
-      {"proto", {"--proto"}, true, "P", "only arp, icmp, udp or tcp"},
-      {"host", {"--host"}, true, "ADDR", "only frames from or to ADDR"},
+      {"proto", {"--proto"}, true, "P", "only arp, icmp, icmp6, udp or tcp"},
+      {"host", {"--host"}, true, "ADDR", "only frames from or to ADDR (IPv4 or IPv6)"},
       {"port", {"--port"}, true, "PORT", "only UDP/TCP frames from or to PORT"},
       {"quiet", {"-q", "--quiet"}, false, "", "no per-frame lines (with -w)"},
       {"help", {"-h", "--help"}, false, "", "this help"},
@@ -48,18 +48,20 @@ int cmd_dump(const Argv& argv) {
     want = FrameFacts::Kind::kArp;
   } else if (proto == "icmp") {
     want = FrameFacts::Kind::kIcmp;
+  } else if (proto == "icmp6") {
+    want = FrameFacts::Kind::kIcmp6;
   } else if (proto == "udp") {
     want = FrameFacts::Kind::kUdp;
   } else if (proto == "tcp") {
     want = FrameFacts::Kind::kTcp;
   } else if (!proto.empty()) {
-    std::fprintf(stderr, "ustack dump: --proto is arp, icmp, udp or tcp, not '%s'\n",
+    std::fprintf(stderr, "ustack dump: --proto is arp, icmp, icmp6, udp or tcp, not '%s'\n",
                  proto.c_str());
     return kExitUsage;
   }
-  std::optional<Ipv4Addr> host;
+  std::optional<IpAddr> host;
   if (args.has("host")) {
-    host = Ipv4Addr::parse(args.get("host"));
+    host = IpAddr::parse(args.get("host"));
     if (!host) {
       std::fprintf(stderr, "ustack dump: bad address '%s' for --host\n", args.get("host").c_str());
       return kExitUsage;

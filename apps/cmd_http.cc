@@ -145,7 +145,7 @@ std::string build_request(const std::string& method, const Url& u, const std::st
 
 int cmd_http(const Argv& argv) {
   std::vector<cli::OptionSpec> specs = host_options();
-  specs.push_back(dns_option_spec());
+  for (auto& s : dns_option_specs()) specs.push_back(std::move(s));
   specs.push_back({"method", {"-X", "--method"}, true, "METHOD", "GET (default; POST with data)"});
   specs.push_back({"data", {"-d", "--data"}, true, "TEXT", "request body"});
   specs.push_back({"data_file", {"--data-file"}, true, "FILE", "request body from a file"});
@@ -161,7 +161,7 @@ int cmd_http(const Argv& argv) {
   std::string err;
   HostOptions ho;
   double timeout = 30;
-  std::optional<Ipv4Addr> dns;
+  DnsChoice dns;
   if (!read_host_options(args, &ho, &err) || !read_dns_option(args, &dns, &err) ||
       !args.get_double("timeout", 0.1, 86400, &timeout, &err)) {
     std::fprintf(stderr, "ustack http: %s\n", err.c_str());
@@ -199,7 +199,7 @@ int cmd_http(const Argv& argv) {
     fetch.head.push_back(method == "HEAD");
   }
   if (!host_arg_usable(first.host, dns)) {
-    std::fprintf(stderr, "ustack http: '%s' is not an IPv4 address; give --dns ADDR for names\n",
+    std::fprintf(stderr, "ustack http: '%s' is not an IP address; give --dns ADDR for names\n",
                  first.host.c_str());
     return kExitUsage;
   }

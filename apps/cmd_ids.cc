@@ -1,6 +1,8 @@
 // ustack ids: watches an interface and prints one line per new flow (the
 // seed printed a tuple per frame), and flags what looks wrong: malformed
 // frames, SYN floods, port scans, ARP replies that give an address a new MAC.
+// IPv4 and IPv6 flows are one kind of thing (apps/decode.h gives both as
+// IpAddr); an IPv6 address is printed in brackets before its port (RFC 5952 §6).
 #include <time.h>
 
 #include <cstdio>
@@ -14,7 +16,6 @@
 #include "apps/host.h"
 #include "proto/wire/arp.h"
 #include "proto/wire/ethernet.h"
-#include "proto/wire/ipv4.h"
 #include "proto/wire/tcp.h"
 
 namespace ustack::app {
@@ -42,13 +43,12 @@ class Ids {
     }
     if (f.kind == FrameFacts::Kind::kArp) return arp(m);
     if (!f.has_ip) return;
-    const auto key =
-        std::make_tuple(static_cast<int>(f.kind), f.src.to_u32(), f.sport, f.dst.to_u32(), f.dport);
+    const auto key = std::make_tuple(static_cast<int>(f.kind), f.src, f.sport, f.dst, f.dport);
     if (flows_.insert(key).second) {
-      std::printf("flow %s %s:%u > %s:%u\n", kind_name(f.kind), f.src.to_string().c_str(), f.sport,
-                  f.dst.to_string().c_str(), f.dport);
+      std::printf("flow %s %s:%u > %s:%u\n", kind_name(f.kind), bracketed(f.src).c_str(), f.sport,
+                  bracketed(f.dst).c_str(), f.dport);
     }
-    if (f.kind == FrameFacts::Kind::kTcp) tcp(m, f, ns);
+    if (f.kind == FrameFacts::Kind::kTcp) tcp(f, ns);
   }
 
   std::uint64_t frames() const { return frames_; }
@@ -64,9 +64,16 @@ class Ids {
         return "udp";
       case FrameFacts::Kind::kIcmp:
         return "icmp";
+      case FrameFacts::Kind::kIcmp6:
+        return "icmp6";
       default:
         return "ip";
     }
+  }
+
+  // "10.0.0.1" or "[fd00::1]", ready for ":port" (RFC 5952 §6).
+  static std::string bracketed(const IpAddr& a) {
+    return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
   }
 
   void arp(const Mbuf& m) {
@@ -85,20 +92,17 @@ class Ids {
     }
   }
 
-  void tcp(const Mbuf& m, const FrameFacts& f, std::int64_t ns) {
-    const auto eth = wire::EthernetView::parse(m.span());
-    const auto ip = eth ? wire::Ipv4View::parse_quoted(eth->payload()) : std::nullopt;
-    const auto t = ip ? wire::TcpView::parse(ip->payload()) : std::nullopt;
-    if (!t || !t->syn() || t->ack()) return;
+  void tcp(const FrameFacts& f, std::int64_t ns) {
+    if (!(f.tcp_flags & wire::kTcpSyn) || (f.tcp_flags & wire::kTcpAck)) return;
     // A SYN without ACK opens something: count per destination and per source.
-    Window& d = syn_by_dst_[f.dst.to_u32()];
+    Window& d = syn_by_dst_[f.dst];
     roll(d, ns);
     if (++d.count == t_.syn_per_window) {
       ++anomalies_;
       std::printf("ALERT syn flood: %u SYNs to %s within %.1f s\n", d.count,
                   f.dst.to_string().c_str(), static_cast<double>(t_.window_ns) / 1e9);
     }
-    Scan& s = scans_[f.src.to_u32()];
+    Scan& s = scans_[f.src];
     if (ns - s.start > t_.window_ns) {
       s.start = ns;
       s.ports.clear();
@@ -132,10 +136,10 @@ class Ids {
 
   Thresholds t_;
   std::uint64_t frames_ = 0, anomalies_ = 0;
-  std::set<std::tuple<int, std::uint32_t, std::uint16_t, std::uint32_t, std::uint16_t>> flows_;
+  std::set<std::tuple<int, IpAddr, std::uint16_t, IpAddr, std::uint16_t>> flows_;
   std::map<std::uint32_t, MacAddr> arp_;
-  std::map<std::uint32_t, Window> syn_by_dst_;
-  std::map<std::uint32_t, Scan> scans_;
+  std::map<IpAddr, Window> syn_by_dst_;
+  std::map<IpAddr, Scan> scans_;
 };
 
 }  // namespace

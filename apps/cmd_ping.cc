@@ -27,7 +27,7 @@ int cmd_ping(const Argv& argv) {
   std::vector<cli::OptionSpec> specs = host_options();
   specs.push_back(
       {"dest", {"-dest", "--dest"}, true, "HOST", "address (or name, with --dns) to ping"});
-  specs.push_back(dns_option_spec());
+  for (auto& s : dns_option_specs()) specs.push_back(std::move(s));
   specs.push_back(
       {"count", {"-c", "--count"}, true, "N", "stop after N replies (default: Ctrl-C)"});
   specs.push_back({"interval",
@@ -52,7 +52,7 @@ int cmd_ping(const Argv& argv) {
   HostOptions ho;
   unsigned long long count = 0, size = 56, ttl = 64;
   double interval = 1.0, wait = 2.0;
-  std::optional<Ipv4Addr> dns;
+  DnsChoice dns;
   if (!read_host_options(args, &ho, &err) || !read_dns_option(args, &dns, &err) ||
       !args.get_uint("count", 1, 1ull << 32, &count, &err) ||
       !args.get_uint("size", 0, 65507, &size, &err) || !args.get_uint("ttl", 1, 255, &ttl, &err) ||

@@ -89,7 +89,7 @@ int cmd_tcpclient(const Argv& argv) {
   std::vector<cli::OptionSpec> specs = host_options();
   specs.push_back(
       {"addr", {"-addr", "--addr"}, true, "HOST", "server address (or name, with --dns)"});
-  specs.push_back(dns_option_spec());
+  for (auto& s : dns_option_specs()) specs.push_back(std::move(s));
   specs.push_back({"port", {"-port", "--port"}, true, "PORT", "server port"});
   specs.push_back({"data",
                    {"-data", "--data"},
@@ -109,7 +109,7 @@ int cmd_tcpclient(const Argv& argv) {
   HostOptions ho;
   unsigned long long port = 0, nbytes = 0;
   double timeout = 60;
-  std::optional<Ipv4Addr> dns;
+  DnsChoice dns;
   if (!read_host_options(args, &ho, &err) || !read_dns_option(args, &dns, &err) ||
       !args.get_uint("port", 1, 65535, &port, &err) ||
       !args.get_uint("bytes", 0, 1ull << 40, &nbytes, &err) ||

@@ -85,7 +85,7 @@ int cmd_udpclient(const Argv& argv) {
   std::vector<cli::OptionSpec> specs = host_options();
   specs.push_back(
       {"addr", {"-addr", "--addr"}, true, "HOST", "server address (or name, with --dns)"});
-  specs.push_back(dns_option_spec());
+  for (auto& s : dns_option_specs()) specs.push_back(std::move(s));
   specs.push_back({"port", {"-port", "--port", "-p"}, true, "PORT", "server port (default 7)"});
   specs.push_back({"count", {"-c", "--count"}, true, "N", "datagrams to send (default 10)"});
   specs.push_back(
@@ -116,7 +116,7 @@ int cmd_udpclient(const Argv& argv) {
   HostOptions ho;
   unsigned long long port = 7, count = 10, size = 64;
   double rate = 100, wait = 1, timeout = 3600;
-  std::optional<Ipv4Addr> dns;
+  DnsChoice dns;
   if (!read_host_options(args, &ho, &err) || !read_dns_option(args, &dns, &err) ||
       !args.get_uint("port", 1, 65535, &port, &err) ||
       !args.get_uint("count", 1, 10000000, &count, &err) ||

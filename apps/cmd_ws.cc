@@ -195,7 +195,7 @@ class WsClient : public TcpStream {
 
 int cmd_ws(const Argv& argv) {
   std::vector<cli::OptionSpec> specs = host_options();
-  specs.push_back(dns_option_spec());
+  for (auto& s : dns_option_specs()) specs.push_back(std::move(s));
   specs.push_back({"text", {"--text"}, true, "TEXT", "a text message to send (default: hello)"});
   specs.push_back(
       {"binary", {"--binary"}, true, "BYTES", "send a binary message of BYTES instead"});
@@ -224,7 +224,7 @@ int cmd_ws(const Argv& argv) {
   WsPlan plan;
   unsigned long long binary = 0, count = 1, fragment = 0, close_code = 1000, max_message = 16 << 20;
   double timeout = 30;
-  std::optional<Ipv4Addr> dns;
+  DnsChoice dns;
   if (!read_host_options(args, &ho, &err) || !read_dns_option(args, &dns, &err) ||
       !args.get_uint("binary", 0, 1ull << 30, &binary, &err) ||
       !args.get_uint("count", 0, 1000000, &count, &err) ||
@@ -248,7 +248,7 @@ int cmd_ws(const Argv& argv) {
     return kExitUsage;
   }
   if (!host_arg_usable(url.host, dns)) {
-    std::fprintf(stderr, "ustack ws: '%s' is not an IPv4 address; give --dns ADDR for names\n",
+    std::fprintf(stderr, "ustack ws: '%s' is not an IP address; give --dns ADDR for names\n",
                  url.host.c_str());
     return kExitUsage;
   }

@@ -163,7 +163,12 @@ bool dns_parse_response(std::span<const std::byte> msg, DnsResponse* out, std::s
       return Reader::fail(error, "an answer's data runs past the end of the message");
     if (rec.type == dns::kTypeA && rec.klass == dns::kClassIn) {
       if (rdlen != 4) return Reader::fail(error, "an A record's data is not 4 bytes");
-      rec.a = Ipv4Addr::from_u32(wire::load_be32(msg.data() + pos));
+      rec.addr = IpAddr::v4(Ipv4Addr::from_u32(wire::load_be32(msg.data() + pos)));
+    } else if (rec.type == dns::kTypeAaaa && rec.klass == dns::kClassIn) {
+      // RFC 3596 §2.2: "a 128 bit IPv6 address is encoded in the data
+      // portion of an AAAA resource record".
+      if (rdlen != 16) return Reader::fail(error, "an AAAA record's data is not 16 bytes");
+      rec.addr = IpAddr::v6(Ipv6Addr::from_bytes(msg.data() + pos));
     } else if (rec.type == dns::kTypeCname) {
       std::size_t p = pos;
       if (!r.name(&p, &rec.target, error)) return false;
@@ -177,8 +182,8 @@ bool dns_parse_response(std::span<const std::byte> msg, DnsResponse* out, std::s
   return true;
 }
 
-bool dns_follow_answer(const DnsResponse& r, const std::string& qname, std::vector<Ipv4Addr>* addrs,
-                       std::string* canonical, std::string* error) {
+bool dns_follow_answer(const DnsResponse& r, const std::string& qname, std::uint16_t qtype,
+                       std::vector<IpAddr>* addrs, std::string* canonical, std::string* error) {
   std::string name = qname;
   for (int links = 0;; ++links) {
     const DnsRecord* cname = nullptr;
@@ -191,8 +196,8 @@ bool dns_follow_answer(const DnsResponse& r, const std::string& qname, std::vect
   }
   addrs->clear();
   for (const DnsRecord& rec : r.answers)
-    if (rec.type == dns::kTypeA && rec.klass == dns::kClassIn && rec.name == name)
-      addrs->push_back(rec.a);
+    if (rec.type == qtype && rec.klass == dns::kClassIn && rec.name == name)
+      addrs->push_back(rec.addr);
   *canonical = name;
   return true;
 }

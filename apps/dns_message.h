@@ -1,4 +1,4 @@
-// DNS messages (RFC 1035 §4) for the stub resolver: the query a stub sends
+// DNS messages (RFC 1035 §4; AAAA records, RFC 3596) for the stub resolver: the query a stub sends
 // and a bounds-checked parser of the response. Every read is checked
 // against the message's end; compressed names (§4.1.4) may only point
 // backwards, to before the name that points, so a loop cannot form, and a
@@ -19,6 +19,7 @@ namespace ustack::app {
 namespace dns {
 inline constexpr std::uint16_t kTypeA = 1;
 inline constexpr std::uint16_t kTypeCname = 5;
+inline constexpr std::uint16_t kTypeAaaa = 28;  // RFC 3596 §2.1
 inline constexpr std::uint16_t kClassIn = 1;
 inline constexpr std::uint16_t kPort = 53;
 // RFC 1035 §4.2.1: messages over UDP are at most 512 bytes (no EDNS here).
@@ -30,7 +31,7 @@ struct DnsRecord {
   std::uint16_t type = 0;
   std::uint16_t klass = 0;
   std::uint32_t ttl = 0;
-  Ipv4Addr a;          // type A
+  IpAddr addr;         // type A (IPv4) or AAAA (IPv6), class IN
   std::string target;  // type CNAME: the canonical name, lower case
 };
 
@@ -60,12 +61,12 @@ std::vector<std::byte> dns_build_query(std::uint16_t id, const std::string& name
 // the header, question or answer section is malformed or runs past the end.
 bool dns_parse_response(std::span<const std::byte> msg, DnsResponse* out, std::string* error);
 
-// The addresses the answer gives for `qname`: A records of `qname` or of the
-// end of its CNAME chain (RFC 1034 §3.6.2, §5.3.3), in order. *canonical is
-// the chain's end (qname itself without CNAMEs). false and *error when the
-// chain loops or is over 16 links long.
-bool dns_follow_answer(const DnsResponse& r, const std::string& qname, std::vector<Ipv4Addr>* addrs,
-                       std::string* canonical, std::string* error);
+// The addresses the answer gives for `qname`: the records of `qtype` (A or
+// AAAA) of `qname` or of the end of its CNAME chain (RFC 1034 §3.6.2,
+// §5.3.3), in order. *canonical is the chain's end (qname itself without
+// CNAMEs). false and *error when the chain loops or is over 16 links long.
+bool dns_follow_answer(const DnsResponse& r, const std::string& qname, std::uint16_t qtype,
+                       std::vector<IpAddr>* addrs, std::string* canonical, std::string* error);
 
 // RFC 1035 §4.1.1's RCODE names ("NXDOMAIN" for 3, as dig prints them).
 const char* dns_rcode_name(std::uint8_t rcode);

@@ -29,6 +29,7 @@ bool DnsResolver::start(std::string_view name, Instant now, std::string* error) 
   restarts_ = 0;
   queries_ = 0;
   ignored_ = 0;
+  no_data_ = false;
   addrs_.clear();
   canonical_.clear();
   error_.clear();
@@ -54,9 +55,9 @@ bool DnsResolver::send_query(Instant now) {
     fail("cannot open a UDP port for DNS: " + err);
     return false;
   }
-  socket_->connect(IpAddr::v4(o_.server), o_.port);
+  socket_->connect(o_.server, o_.port);
   id_ = static_cast<std::uint16_t>(secure_random32());
-  const std::vector<std::byte> q = dns_build_query(id_, current_, dns::kTypeA);
+  const std::vector<std::byte> q = dns_build_query(id_, current_, o_.qtype);
   const SendResult r = socket_->send(q);
   if (r != SendResult::kOk && r != SendResult::kNoBuffers) {
     fail("cannot send to DNS server " + o_.server.to_string() + ": " + to_string(r));
@@ -89,8 +90,8 @@ void DnsResolver::on_datagram(UdpSocket&, UdpDatagram& d) {
   mbuf_free(d.payload);
   const std::span<const std::byte> msg(buf, n);
   // RFC 5452 §4.1: the answer must come from where the query went.
-  if (state_ != State::kRunning || d.src != IpAddr::v4(o_.server) || d.src_port != o_.port ||
-      n < 2 || wire::load_be16(buf) != id_) {
+  if (state_ != State::kRunning || d.src != o_.server || d.src_port != o_.port || n < 2 ||
+      wire::load_be16(buf) != id_) {
     ++ignored_;
     return;
   }
@@ -99,7 +100,7 @@ void DnsResolver::on_datagram(UdpSocket&, UdpDatagram& d) {
   std::string err;
   if (!dns_parse_response(msg, &r, &err))
     return fail("malformed answer from " + server + ": " + err);
-  if (!r.response || r.opcode != 0 || r.qname != current_ || r.qtype != dns::kTypeA ||
+  if (!r.response || r.opcode != 0 || r.qname != current_ || r.qtype != o_.qtype ||
       r.qclass != dns::kClassIn) {
     ++ignored_;  // RFC 5452 §3: not the answer to our question
     return;
@@ -111,7 +112,7 @@ void DnsResolver::on_datagram(UdpSocket&, UdpDatagram& d) {
   if (r.rcode != 0)
     return fail(server + " answered " + dns_rcode_name(r.rcode) + " for '" + current_ + "'");
   std::string canonical;
-  if (!dns_follow_answer(r, current_, &addrs_, &canonical, &err))
+  if (!dns_follow_answer(r, current_, o_.qtype, &addrs_, &canonical, &err))
     return fail("bad answer from " + server + ": " + err);
   if (!addrs_.empty()) {
     canonical_ = canonical;
@@ -119,8 +120,13 @@ void DnsResolver::on_datagram(UdpSocket&, UdpDatagram& d) {
     state_ = State::kDone;
     return;
   }
-  if (canonical == current_)
-    return fail("'" + current_ + "' has no IPv4 address (no A record from " + server + ")");
+  if (canonical == current_) {
+    fail(o_.qtype == dns::kTypeAaaa
+             ? "'" + current_ + "' has no IPv6 address (no AAAA record from " + server + ")"
+             : "'" + current_ + "' has no IPv4 address (no A record from " + server + ")");
+    no_data_ = true;
+    return;
+  }
   if (++restarts_ > kMaxRestarts)
     return fail("the CNAME chain of '" + name_ + "' is longer than the resolver follows");
   current_ = canonical;

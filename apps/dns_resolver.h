@@ -1,12 +1,14 @@
 // A DNS stub resolver (RFC 1035, RFC 1123 §6.1.3) over ustack's UDP: one
-// name at a time to one server, A records, CNAME chains followed.
+// name at a time to one server (an IPv4 or IPv6 address), A or AAAA records
+// (RFC 3596), CNAME chains followed. Which type to ask for, and in which
+// order, is the caller's (apps/host_lookup.h).
 //
 // Against forged answers (RFC 5452 §9.1, §9.2): every query, retries
 // included, goes from a fresh socket on a source port drawn at random from
 // 1024-65535 with a random transaction ID, both from the kernel's random
 // source; an answer counts only when it comes from the server's address
 // and port 53 to that port, carries the ID, has QR set and repeats the
-// question (name, type A, class IN) (§3, §4.1). Anything else is ignored
+// question (name, the type asked, class IN) (§3, §4.1). Anything else is ignored
 // and counted. A malformed answer that carries our ID ends the lookup with
 // the parser's reason. Timeouts and retries are driven by poll(now).
 #pragma once
@@ -23,7 +25,8 @@
 namespace ustack::app {
 
 struct DnsResolverOptions {
-  Ipv4Addr server;
+  IpAddr server;
+  std::uint16_t qtype = dns::kTypeA;  // or dns::kTypeAaaa
   std::uint16_t port = dns::kPort;
   Duration timeout = std::chrono::seconds(1);  // per attempt
   int attempts = 3;                            // queries before giving up
@@ -44,7 +47,10 @@ class DnsResolver final : public UdpHandler {
 
   bool done() const { return state_ != State::kRunning; }
   bool ok() const { return state_ == State::kDone; }
-  const std::vector<Ipv4Addr>& addresses() const { return addrs_; }
+  const std::vector<IpAddr>& addresses() const { return addrs_; }
+  // Failed only because the name has no record of the type asked (NOERROR
+  // with an empty answer: RFC 2308 §2.2's NODATA): another type may exist.
+  bool no_data() const { return no_data_; }
   const std::string& canonical() const { return canonical_; }  // the CNAME chain's end
   const std::string& error() const { return error_; }
   int queries_sent() const { return queries_; }
@@ -70,7 +76,8 @@ class DnsResolver final : public UdpHandler {
   int queries_ = 0;
   Instant deadline_{};
   std::uint64_t ignored_ = 0;
-  std::vector<Ipv4Addr> addrs_;
+  bool no_data_ = false;
+  std::vector<IpAddr> addrs_;
   std::string canonical_;
   std::string error_;
 };

@@ -90,6 +90,15 @@ int serve_on_cores(const char* cmd, const ServeConfig& cfg, std::uint64_t stop_a
       return kExitUsage;
     }
   }
+  if (cfg.host.slaac) {
+    // Router advertisements reach core 0 alone (ICMPv6, proto/flow_steer.h):
+    // the other cores would not have the addresses SLAAC forms.
+    std::fprintf(stderr,
+                 "ustack %s: slaac runs on one core (router advertisements reach core 0 "
+                 "alone); give one core, or give the address with ip6\n",
+                 cmd);
+    return kExitUsage;
+  }
   std::vector<std::unique_ptr<CoreServers>> cores;  // outlives the host's stacks
   std::string err;
   install_signal_handlers();

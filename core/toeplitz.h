@@ -9,9 +9,10 @@
 // bits of K starting at bit i. Tables hold that XOR for every byte value at
 // every input position: one lookup per input byte.
 //
-// Input for IPv4/TCP or UDP (the order NICs use): source address,
-// destination address, source port, destination port, in network byte
-// order, as the packet carries them.
+// Input for TCP or UDP over IPv4 or IPv6 (the order NICs use, Microsoft's
+// NDIS_HASH_TCP_IPV4/IPV6): source address, destination address, source
+// port, destination port, in network byte order, as the packet carries
+// them; 12 bytes for IPv4, 36 for IPv6. Without the ports: 8 or 32 bytes.
 #pragma once
 
 #include <array>
@@ -56,6 +57,18 @@ class Toeplitz {
   std::uint32_t hash_v4(std::uint32_t src, std::uint32_t dst, std::uint16_t sport,
                         std::uint16_t dport) const;
   std::uint32_t hash_v4(std::uint32_t src, std::uint32_t dst) const;
+  // IPv6 addresses as their 16 bytes in network order, ports in host order.
+  using V6Bytes = std::array<std::uint8_t, 16>;
+  std::uint32_t hash_v6(const V6Bytes& src, const V6Bytes& dst, std::uint16_t sport,
+                        std::uint16_t dport) const {
+    return hash_v6(src, dst) ^ table_[32][sport >> 8] ^ table_[33][sport & 0xff] ^
+           table_[34][dport >> 8] ^ table_[35][dport & 0xff];
+  }
+  std::uint32_t hash_v6(const V6Bytes& src, const V6Bytes& dst) const {
+    std::uint32_t h = 0;
+    for (std::size_t i = 0; i < 16; ++i) h ^= table_[i][src[i]] ^ table_[16 + i][dst[i]];
+    return h;
+  }
 
   const RssKey& key() const { return key_; }
 

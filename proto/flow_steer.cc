@@ -1,6 +1,10 @@
 #include "proto/flow_steer.h"
 
+#include <algorithm>
+
 #include "proto/wire/bytes.h"
+#include "proto/wire/ipv6.h"
+#include "proto/wire/ipv6_ext.h"
 
 namespace ustack {
 
@@ -15,9 +19,8 @@ std::uint16_t FlowSteer::owner_of_frame(const Mbuf& m) const {
     type = wire::load_be16(p + off);
   }
   off += 2;
-  // IPv6 belongs to core 0 even when the NIC hashed it (a NIC hashes IPv6
-  // TCP and UDP too): its neighbor cache, DAD and connections live there.
-  if ((m.ol_flags & ol::kRxRssHash) != 0 && type != 0x86dd) return reta_.queue_of(m.rss_hash);
+  if (type == 0x86dd) return owner_of_ipv6(m, off);
+  if ((m.ol_flags & ol::kRxRssHash) != 0) return reta_.queue_of(m.rss_hash);
   // What a NIC hashes (Microsoft RSS: TCP/UDP over IPv4 with the ports,
   // other IPv4 and fragments with the addresses only). Only the first
   // segment is read; a frame too short for the fields goes to core 0,
@@ -36,6 +39,31 @@ std::uint16_t FlowSteer::owner_of_frame(const Mbuf& m) const {
     return reta_.queue_of(hash_->hash_v4(src, dst, sport, dport));
   }
   return reta_.queue_of(hash_->hash_v4(src, dst));
+}
+
+std::uint16_t FlowSteer::owner_of_ipv6(const Mbuf& m, std::size_t off) const {
+  // The list in flow_steer.h. Only the first segment is read; a frame too
+  // short for what is needed goes to core 0, whose stack counts it.
+  const std::size_t len = m.data_len;
+  if (len < off + wire::Ipv6View::kHeaderLen) return 0;
+  const auto packet = std::span<const std::byte>(m.data() + off, len - off);
+  std::uint8_t upper = wire::load_u8(&packet[wire::Ipv6View::kNextHeaderOffset]);
+  std::size_t upper_offset = wire::Ipv6View::kHeaderLen;
+  if (wire::ipv6_is_extension(upper)) {
+    // Rare: walked with the stack's own bounds (RFC 8504 §5.3).
+    const wire::Ipv6Walk w =
+        wire::walk_ipv6_headers(packet.first(std::min(packet.size(), wire::kMaxHeaderChain)));
+    if (w.status != wire::Ipv6WalkStatus::kUpper) return 0;
+    upper = w.upper;
+    upper_offset = w.upper_offset;
+  }
+  if (upper != 6 && upper != 17) return 0;
+  if ((m.ol_flags & ol::kRxRssHash) != 0) return reta_.queue_of(m.rss_hash);
+  if (packet.size() < upper_offset + 4) return 0;
+  const Ipv6Addr src = Ipv6Addr::from_bytes(&packet[8]);
+  const Ipv6Addr dst = Ipv6Addr::from_bytes(&packet[24]);
+  return owner_v6(src, dst, wire::load_be16(&packet[upper_offset]),
+                  wire::load_be16(&packet[upper_offset + 2]));
 }
 
 }  // namespace ustack

@@ -422,6 +422,7 @@ SendResult Ipv6Layer::fragment_out(Mbuf* m, const Ipv6Addr& src, const Ipv6Addr&
     drop(m, drop_too_big_);
     return SendResult::kTooBig;
   }
+  if ((m->ol_flags & (ol::kTxTcpCksum | ol::kTxUdpCksum)) != 0) wire::tx_l4_checksum_in_software(m);
   const std::uint32_t per = (mtu - wire::Ipv6View::kHeaderLen - kFragHeader) & ~7u;
   const std::uint32_t len = m->pkt_len;
   const auto ident = static_cast<std::uint32_t>(rng_.next());

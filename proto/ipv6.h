@@ -46,6 +46,10 @@ struct Ipv6Config {
   std::uint32_t router_solicitations = 3;
   Duration router_solicitation_interval = std::chrono::seconds(4);
   Duration max_router_solicitation_delay = std::chrono::seconds(1);
+  // Off on the cores but 0 of a multi-core host: they learn from the
+  // copies of neighbor discovery core 0 hands them, and only core 0
+  // answers (proto/flow_steer.h), as ArpConfig::reply_requests.
+  bool answer_solicitations = true;
   ReassemblyConfig reassembly = ipv6_reassembly_defaults();
 };
 

@@ -86,6 +86,7 @@ void NdLayer::solicitation(const wire::NdMessage& ns, const Ipv6Meta& meta) {
   }
   if (!meta.src.is_unspecified() && ns.source_mac)
     cache_.on_source_link_addr(meta.src, *ns.source_mac, stack_.now());
+  if (!stack_.config().ipv6.answer_solicitations) return;  // a copy from core 0
   // §7.2.4: the advertisement goes back to the solicitation's source, or
   // to all nodes (Solicited clear) when that was the unspecified address;
   // Override set (the address is not anycast), Router clear (a host).

@@ -4,6 +4,7 @@
 
 #include "proto/wire/bytes.h"
 #include "proto/wire/ethernet.h"
+#include "proto/wire/icmpv6.h"
 #include "proto/wire/ipv4.h"
 #include "proto/wire/ipv6.h"
 
@@ -96,7 +97,25 @@ void Stack::set_core_links(CoreLinks links) {
   c_handed_in_ = &counters_.get("steer.rx.handed_in");
   c_ring_full_ = &counters_.get("steer.drop.ring_full");
   c_arp_copies_ = &counters_.get("steer.tx.arp_copies");
+  c_nd_copies_ = &counters_.get("steer.tx.nd_copies");
 }
+
+namespace {
+
+// A Router Advertisement, Neighbor Solicitation or Advertisement, or
+// Redirect right behind the IPv6 header: the messages of RFC 4861 §4 a
+// host learns neighbors and routers from. They come without extension
+// headers in practice; one that has them stays core 0's alone.
+bool is_neighbor_discovery(const Mbuf& m) {
+  constexpr std::size_t kIcmp = 14 + wire::Ipv6View::kHeaderLen;
+  if (m.data_len < kIcmp + 1 || wire::load_be16(m.data() + 12) != wire::kEtherTypeIpv6 ||
+      wire::load_u8(m.data() + 14 + wire::Ipv6View::kNextHeaderOffset) != wire::kIpProtoIcmpv6)
+    return false;
+  const std::uint8_t type = wire::load_u8(m.data() + kIcmp);
+  return type >= wire::kIcmpv6RouterAdvert && type <= wire::kIcmpv6Redirect;
+}
+
+}  // namespace
 
 void Stack::steer_input(Mbuf* m) {
   const FlowSteer& s = *links_.steer;
@@ -112,19 +131,28 @@ void Stack::steer_input(Mbuf* m) {
     }
     return;
   }
-  if (s.self() == 0 && s.cores() > 1 && m->data_len >= 14 &&
-      wire::load_be16(m->data() + 12) == wire::kEtherTypeArp)
-    share_arp(*m);
+  share_neighbor_frame(*m);
   ethernet_->input(m);
 }
 
-void Stack::share_arp(const Mbuf& m) {
+void Stack::share_neighbor_frame(const Mbuf& m) {
+  // Core 0's, whether the frame came on its queue or from another core's
+  // (a NIC hashes ICMPv6 over the addresses, af_packet fanout ARP too).
+  if (links_.steer->self() != 0 || m.data_len < 14) return;
+  if (wire::load_be16(m.data() + 12) == wire::kEtherTypeArp) {
+    share_copies(m, c_arp_copies_);
+  } else if (is_neighbor_discovery(m)) {
+    share_copies(m, c_nd_copies_);
+  }
+}
+
+void Stack::share_copies(const Mbuf& m, Counter* copies) {
   // A copy each (not a clone: core 0 may answer in place in the original).
   for (std::uint16_t k = 1; k < links_.steer->cores(); ++k) {
     Mbuf* copy = mbuf_copy(&m, pool_);
     if (copy == nullptr) return;
     if (links_.to[k]->enqueue(copy)) {
-      c_arp_copies_->inc();
+      copies->inc();
     } else {
       c_ring_full_->inc();
       mbuf_free(copy);
@@ -137,6 +165,7 @@ void Stack::poll_inbound() {
   for (SpscRing<Mbuf*>* r : links_.from) {
     for (int i = 0; i < 32 && r->dequeue(m); ++i) {
       c_handed_in_->inc();
+      share_neighbor_frame(*m);
       ethernet_->input(m);
     }
   }

@@ -84,8 +84,9 @@ class Stack final : public PacketHandler {
   // Multi-core (proto/flow_steer.h): this stack is core `steer->self()`.
   // Received frames of flows another core owns go to to[owner]; frames the
   // others hand over come from `from` (polled once per iteration). Core 0
-  // receives ARP (not IPv4: queue 0) and hands each other core a copy to
-  // learn from; only core 0 answers (ArpConfig::reply_requests).
+  // receives ARP and IPv6 neighbor discovery (proto/flow_steer.h) and hands
+  // each other core a copy to learn from; only core 0 answers
+  // (ArpConfig::reply_requests, Ipv6Config::answer_solicitations).
   // Setup only, before traffic; the rings and `steer` outlive the stack.
   struct CoreLinks {
     const FlowSteer* steer = nullptr;
@@ -144,8 +145,10 @@ class Stack final : public PacketHandler {
   Counter* c_handed_in_ = nullptr;
   Counter* c_ring_full_ = nullptr;
   Counter* c_arp_copies_ = nullptr;
+  Counter* c_nd_copies_ = nullptr;
   void steer_input(Mbuf* m);
-  void share_arp(const Mbuf& m);
+  void share_neighbor_frame(const Mbuf& m);
+  void share_copies(const Mbuf& m, Counter* copies);
   void poll_inbound();
   std::unique_ptr<EthernetLayer> ethernet_;
   std::unique_ptr<ArpLayer> arp_;

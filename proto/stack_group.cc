@@ -38,6 +38,7 @@ void StackGroup::build(Port& port, const Clock& clock, const StackConfig& base,
     StackConfig sc = base;
     if (base.netif.mac == MacAddr{}) sc.netif.mac = port.mac();
     sc.arp.reply_requests = base.arp.reply_requests && k == 0;
+    sc.ipv6.answer_solicitations = base.ipv6.answer_solicitations && k == 0;
     sc.netif.gratuitous_arp = base.netif.gratuitous_arp && k == 0;
     if (base.seed != 0) sc.seed = base.seed * 0x9e3779b97f4a7c15ull + k;
     c.stack = std::make_unique<Stack>(sc, *c.pool, c.worker->timers(), c.worker->counters(), tx,

@@ -117,13 +117,16 @@ SendResult UdpLayer::send(UdpSocket& s, IpAddr dst, std::uint16_t port, Mbuf* pa
   wire::store_be16(h + 4, static_cast<std::uint16_t>(len));
   wire::store_be16(h + 6, 0);
   m->l4_len = 8;
-  const bool fits = len + Stack::ip_header_len(dst) <= stack_.config().netif.mtu;
-  if (stack_.caps().tx_l4_cksum && fits && dst.is_v4()) {
+  // A datagram that leaves in fragments is summed here: a driver sums one
+  // frame, and only the first fragment holds the header (IPv6 toward the
+  // path MTU, RFC 8201).
+  const std::uint32_t mtu =
+      dst.is_v6() ? stack_.ipv6().mtu_toward(dst.as_v6()) : stack_.config().netif.mtu;
+  const bool fits = len + Stack::ip_header_len(dst) <= mtu;
+  if (stack_.caps().tx_l4_cksum && fits) {
     // The driver completes the sum over the datagram.
-    wire::store_be16(
-        h + 6, wire::ipv4_pseudo_header_for_offload(src.as_v4(), dst.as_v4(), wire::kIpProtoUdp,
-                                                    static_cast<std::uint16_t>(len), false));
-    m->ol_flags |= ol::kTxUdpCksum | ol::kTxIpv4;
+    wire::store_be16(h + 6, wire::ip_pseudo_header_for_offload(src, dst, wire::kIpProtoUdp, len));
+    m->ol_flags |= ol::kTxUdpCksum | wire::tx_family_flag(src);
   } else {
     const std::uint32_t sum = wire::checksum_mbuf(
         m, 0, len, wire::ip_pseudo_header_sum(src, dst, wire::kIpProtoUdp, len));

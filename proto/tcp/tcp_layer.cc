@@ -291,10 +291,8 @@ void TcpListener::close() {
 bool TcpLayer::owns(const ConnKey& k) const {
   const FlowSteer* s = stack_.steer();
   if (s == nullptr) return true;
-  // IPv6 frames, like every frame that is not IPv4, belong to core 0
-  // (proto/flow_steer.h): the NIC's hash here covers IPv4 only.
-  if (k.remote.is_v6()) return s->self() == 0;
-  return s->owner_v4(k.remote.as_v4(), k.local.as_v4(), k.remote_port, k.local_port) == s->self();
+  // The flow as the peer sends it, either family (proto/flow_steer.h).
+  return s->owner(k.remote, k.local, k.remote_port, k.local_port) == s->self();
 }
 
 TcpConn* TcpLayer::connect(IpAddr addr, std::uint16_t port, TcpHandler& handler, std::string* error,

@@ -207,16 +207,16 @@ bool TcpLayer::send_segment(TcpConn& c, SeqNum seq, std::uint32_t len, std::uint
 
 void TcpLayer::finish_and_send(Mbuf* m, std::byte* h, const ConnKey& key, bool offload) {
   // The checksum field (h + 16) is 0. The driver's checksum when it offers
-  // one (IPv4 here), else ours over the chain with the pseudo-header of the
-  // family (RFC 9293 §3.1; RFC 8200 §8.1).
+  // one (either family: the field holds the family's pseudo-header sum),
+  // else ours over the chain with the pseudo-header of the family (RFC 9293
+  // §3.1; RFC 8200 §8.1).
   const IpAddr& src = key.local;
   const IpAddr& dst = key.remote;
   const std::uint32_t total = m->pkt_len;
-  if (offload && src.is_v4()) {
-    wire::store_be16(
-        h + 16, wire::ipv4_pseudo_header_for_offload(src.as_v4(), dst.as_v4(), wire::kIpProtoTcp,
-                                                     static_cast<std::uint16_t>(total), false));
-    m->ol_flags |= ol::kTxTcpCksum | ol::kTxIpv4;
+  if (offload) {
+    wire::store_be16(h + 16,
+                     wire::ip_pseudo_header_for_offload(src, dst, wire::kIpProtoTcp, total));
+    m->ol_flags |= ol::kTxTcpCksum | wire::tx_family_flag(src);
   } else {
     wire::store_be16(
         h + 16, wire::checksum_finish(wire::checksum_mbuf(

@@ -117,6 +117,24 @@ inline std::uint32_t ip_pseudo_header_sum(const IpAddr& src, const IpAddr& dst,
                                 static_cast<std::uint16_t>(l4_len));
 }
 
+// What goes in the TCP/UDP field when the driver computes an IPv6 checksum:
+// the pseudo-header partial sum (RFC 8200 §8.1), not complemented, as
+// DPDK's rte_ipv6_phdr_cksum gives it and a virtio-net header expects.
+inline std::uint16_t ipv6_pseudo_header_for_offload(const Ipv6Addr& src, const Ipv6Addr& dst,
+                                                    std::uint8_t next_header,
+                                                    std::uint32_t l4_len) {
+  return static_cast<std::uint16_t>(ipv6_pseudo_header_sum(src, dst, next_header, l4_len));
+}
+
+// Either family, and the offload flag that names it (ol::kTxIpv4/kTxIpv6).
+inline std::uint16_t ip_pseudo_header_for_offload(const IpAddr& src, const IpAddr& dst,
+                                                  std::uint8_t protocol, std::uint32_t l4_len) {
+  return static_cast<std::uint16_t>(ip_pseudo_header_sum(src, dst, protocol, l4_len));
+}
+inline std::uint32_t tx_family_flag(const IpAddr& a) {
+  return a.is_v6() ? ol::kTxIpv6 : ol::kTxIpv4;
+}
+
 // The ICMPv6 / TCP / UDP checksum of a contiguous IPv6 upper-layer message
 // (checksum field as it is): 0 when verifying a correct one.
 inline std::uint16_t ipv6_l4_checksum(const Ipv6Addr& src, const Ipv6Addr& dst,
@@ -211,6 +229,22 @@ inline bool tx_ip_checksum_offloaded(const Mbuf& m) {
 // ipv4_pseudo_header_for_offload() into the field instead of the checksum.
 inline bool tx_l4_checksum_offloaded(const Mbuf& m) {
   return (m.ol_flags & (ol::kTxTcpCksum | ol::kTxUdpCksum | ol::kTxTcpSeg)) != 0;
+}
+
+// Completes here a TCP or UDP checksum that was left to the driver (the
+// field holds the pseudo-header sum, ol::kTxTcpCksum or kTxUdpCksum set),
+// for a packet that is fragmented after all: a driver sums one frame, and
+// only the first fragment holds the header. `m` starts with the TCP or UDP
+// header, in its first segment. Clears the requests.
+inline void tx_l4_checksum_in_software(Mbuf* m) {
+  const bool tcp = (m->ol_flags & ol::kTxTcpCksum) != 0;
+  const std::size_t field = tcp ? 16 : 6;
+  std::uint16_t c = checksum_finish(checksum_mbuf(m, 0, m->pkt_len));
+  if (c == 0 && !tcp) c = 0xffff;  // RFC 768, RFC 8200 §8.1: zero means none
+  const std::byte bytes[2] = {std::byte(c >> 8), std::byte(c & 0xff)};
+  m->data()[field] = bytes[0];
+  m->data()[field + 1] = bytes[1];
+  m->ol_flags &= ~(ol::kTxTcpCksum | ol::kTxUdpCksum | ol::kTxIpv4 | ol::kTxIpv6);
 }
 
 }  // namespace ustack::wire

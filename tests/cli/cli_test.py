@@ -252,6 +252,32 @@ if os.geteuid() == 0:
                 records += 1
             expect(records == 4 and off == len(data), f"{records} pcap records")
 
+    @case("dump: IPv6 lines (neighbor discovery, ICMPv6 echo, TCP) and --host with an IPv6 address")
+    def _():
+        with Netns("6", kernel_ipv6_a=True) as n:
+            dump = subprocess.Popen(n.A([USTACK, "dump", "-i", n.ifa, "-c", "6", "--host",
+                                         "fd00::2"]),
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(0.5)
+            run(n.B(["ping", "-6", "-c", "1", "fd00::1"]))
+            # A closed port: the kernel in A resets the SYN.
+            conn = ("import socket\n"
+                    "s=socket.socket(socket.AF_INET6); s.settimeout(2)\n"
+                    "try: s.connect(('fd00::1', 9))\n"
+                    "except OSError: pass\n")
+            run(n.B([PY, "-c", conn]))
+            out, err = dump.communicate(timeout=20)
+            expect(dump.returncode == 0, out + err)
+            expect(re.search(r"IP6 fd00::2 > ff02::1:ff00:1: ICMP6, neighbor solicitation, who has "
+                             r"fd00::1, length 32", out), out)
+            expect("IP6 fd00::1 > fd00::2: ICMP6, neighbor advertisement, tgt is fd00::1" in out, out)
+            expect(re.search(r"IP6 fd00::2 > fd00::1: ICMP6, echo request, id \d+, seq 1, length 64",
+                             out), out)
+            expect("IP6 fd00::1 > fd00::2: ICMP6, echo reply" in out, out)
+            expect(re.search(r"IP6 fd00::2\.\d+ > fd00::1\.9: Flags \[S\], seq \d+, win \d+, "
+                             r"options \[mss 1440,", out), out)
+            expect(re.search(r"IP6 fd00::1\.9 > fd00::2\.\d+: Flags \[R\.\]", out), out)
+
     @case("dump: unknown interface")
     def _():
         usage_error(["dump", "-i", "nosuchif0"], "interface 'nosuchif0' does not exist")
@@ -384,6 +410,18 @@ if os.geteuid() == 0:
             expect(any(": 3 requests, " in l for l in out.splitlines()),
                    f"no connection with 3 requests: {out}")
 
+def scan_script(addr):
+    """Python that tries 40 closed ports of `addr` (IPv4 or IPv6) in well
+    under a second: a port scan to ids."""
+    family = "socket.AF_INET6" if ":" in addr else "socket.AF_INET"
+    return ("import socket\n"
+            "for p in range(2000, 2040):\n"
+            f"  s=socket.socket({family}); s.settimeout(0.2)\n"
+            f"  try: s.connect(('{addr}', p))\n"
+            "  except OSError: pass\n"
+            "  s.close()\n")
+
+
 if os.geteuid() == 0:
     @case("ids: new flows, a port scan and an ARP conflict are reported")
     def _():
@@ -393,13 +431,7 @@ if os.geteuid() == 0:
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             time.sleep(0.5)
             # A scan: 40 closed ports in well under a second (the kernel resets each).
-            scan = ("import socket\n"
-                    "for p in range(2000, 2040):\n"
-                    "  s=socket.socket(); s.settimeout(0.2)\n"
-                    "  try: s.connect(('10.0.0.1', p))\n"
-                    "  except OSError: pass\n"
-                    "  s.close()\n")
-            run(n.B([PY, "-c", scan]))
+            run(n.B([PY, "-c", scan_script("10.0.0.1")]))
             # An ARP reply giving 10.0.0.2 another MAC (raw frame from B).
             arp = ("import socket,struct\n"
                    f"s=socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(('{n.ifb}', 0))\n"
@@ -414,5 +446,20 @@ if os.geteuid() == 0:
             expect("flow tcp 10.0.0.2:" in out, out)
             expect("ALERT port scan: 10.0.0.2 tried" in out, out)
             expect("ALERT arp conflict: 10.0.0.2 moved from" in out and "02:aa:bb:cc:dd:ee" in out, out)
+
+    @case("ids: IPv6 flows and a port scan over IPv6 are reported as IPv4 ones")
+    def _():
+        with Netns("6i", kernel_ipv6_a=True) as n:
+            ids = subprocess.Popen(n.A([USTACK, "ids", "-i", n.ifa, "--seconds", "4"]),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(0.5)
+            run(n.B([PY, "-c", scan_script("fd00::1")]))
+            run(n.B(["ping", "-6", "-c", "1", "fd00::1"]))
+            out, err = ids.communicate(timeout=20)
+            expect(ids.returncode == 0, out + err)
+            expect(re.search(r"flow tcp \[fd00::2\]:\d+ > \[fd00::1\]:2000", out), out)
+            expect("flow icmp6 [fd00::2]:0 > [fd00::1]:0" in out, out)
+            expect("ALERT port scan: fd00::2 tried" in out and "ports of fd00::1" in out, out)
+            expect("ALERT malformed" not in out, out)
 
 finish()

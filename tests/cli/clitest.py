@@ -72,11 +72,14 @@ class Netns:
     """Namespaces A (ustack, no kernel address) and B (Linux, 10.0.0.2),
     named uniquely ("ustk<pid><tag>", which ci/test sweeps) and removed on
     exit, even after a failure. With ipv6=True, B also runs IPv6 with
-    fd00::2/64 (no DAD: usable at once); A's kernel never does."""
+    fd00::2/64 (no DAD: usable at once); A's kernel does only with
+    kernel_ipv6_a=True (fd00::1/64, for the commands that watch the kernel's
+    traffic, dump and ids), and otherwise never."""
 
-    def __init__(self, tag="c", ipv6=False):
+    def __init__(self, tag="c", ipv6=False, kernel_ipv6_a=False):
         self.tag = tag
-        self.ipv6 = ipv6
+        self.ipv6 = ipv6 or kernel_ipv6_a
+        self.kernel_ipv6_a = kernel_ipv6_a
 
     def __enter__(self):
         tag = f"{os.getpid() % 100000}{self.tag}"
@@ -95,6 +98,9 @@ class Netns:
         if self.ipv6:
             steps.remove(f"ip netns exec {self.b} sysctl -qw net.ipv6.conf.all.disable_ipv6=1")
             steps.append(f"ip -n {self.b} -6 addr add fd00::2/64 dev {self.ifb} nodad")
+        if self.kernel_ipv6_a:
+            steps.remove(f"ip netns exec {self.a} sysctl -qw net.ipv6.conf.all.disable_ipv6=1")
+            steps.append(f"ip -n {self.a} -6 addr add fd00::1/64 dev {self.ifa} nodad")
         try:
             for cmd in steps:
                 subprocess.run(cmd, shell=True, check=True, capture_output=True)

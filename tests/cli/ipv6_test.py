@@ -5,6 +5,7 @@ in namespaces that are removed even on failure).
 usage: ipv6_test.py USTACK PEERS_DIR"""
 import json
 import os
+import re
 import subprocess
 import tempfile
 import sys
@@ -144,6 +145,25 @@ if os.geteuid() == 0:
                 expect("[fd00::2]:7007" in r.stdout + r.stderr, r.stdout + r.stderr)
             finally:
                 echo.wait(timeout=30)
+
+    @case("tcpserver --cores 0,1 --ip6: IPv6 connections spread over both workers")
+    def _():
+        if (os.cpu_count() or 1) < 2:
+            return
+        with Netns("6m", ipv6=True) as n:
+            srv = serve(n, "tcpserver", ["-port", "8888", "--cores", "0,1", "--count", "100"])
+            try:
+                r = run(n.B([PY, f"{PEERS}/many_tcp.py", "client", "fd00::1", "8888", "100",
+                             "2000", "16", "60"]), timeout=90)
+            finally:
+                out, err = stop(srv, sig=None, timeout=30)
+            expect(r.returncode == 0 and "100 done, 0 failed" in r.stdout, r.stdout + r.stderr)
+            expect(srv.returncode == 0, f"exit {srv.returncode}: {out}{err}")
+            # Both workers took IPv6 flows (before, every IPv6 flow was core 0's).
+            totals = [int(x) for x in re.findall(r"^tcpserver: (\d+) connections, 0 failed$",
+                                                 out, re.M)]
+            expect(len(totals) == 2 and sum(totals) >= 100 and min(totals) > 0,
+                   f"per worker {totals}: {out[-600:]}")
 
     @case("serve with ip6 in [interface]: a TCP echo over both families, ustack stats")
     def _():

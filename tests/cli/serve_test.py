@@ -135,7 +135,7 @@ def _():
     config_error(HTTPD, "no [interface] table")
 
 
-@case("serve: cores listed twice or none; iperf3 on several cores is refused")
+@case("serve: cores listed twice or none; iperf3 and slaac on several cores are refused")
 def _():
     config_error("cores = [0, 0]\n" + IFACE + HTTPD, "core 0 is listed twice", "1:1")
     config_error("cores = []\n" + IFACE + HTTPD, "cores is empty")
@@ -144,6 +144,11 @@ def _():
     r = run([USTACK, "serve", path], timeout=20)
     expect(r.returncode == 2, f"exit {r.returncode}: {r.stderr}")
     expect("iperf3 runs on one core" in r.stderr and len(r.stderr.strip().splitlines()) == 1,
+           r.stderr)
+    path = write("slaacmulti.toml", "cores = [0, 1]\n" + IFACE + "slaac = true\n" + HTTPD)
+    r = run([USTACK, "serve", path], timeout=20)
+    expect(r.returncode == 2, f"exit {r.returncode}: {r.stderr}")
+    expect("slaac runs on one core" in r.stderr and len(r.stderr.strip().splitlines()) == 1,
            r.stderr)
 
 

@@ -893,31 +893,109 @@ TEST(UringTap, OddFrames) {
   EXPECT_EQ(peer_pool->in_use(), 0u);
 }
 
+// A uring_tap with virtio-net headers whose kernel side is in namespace B
+// (10.0.0.2/24), a UDP socket of `family` made there, and the kernel side's
+// MAC: what the checksum offload tests of both families share.
+struct VnetTap {
+  std::unique_ptr<NetnsPair> pair;
+  std::unique_ptr<MbufPool> pool;
+  std::unique_ptr<Port> port;
+  int udp = -1;
+  MacAddr kmac;
+  ~VnetTap() {
+    if (udp >= 0) close(udp);
+    port.reset();
+    if (pool) {
+      EXPECT_EQ(pool->in_use(), 0u);
+    }
+  }
+};
+
+// Fills *t; a gtest failure when anything cannot be made.
+void open_vnet_tap(int family, VnetTap* t) {
+  std::string why;
+  NetnsPair::Options o;
+  o.veth = false;
+  t->pair = NetnsPair::create(o, &why);
+  ASSERT_NE(t->pair, nullptr) << why;
+  t->pool = testing::make_pool(1024, 2048, "vnet");
+  UringTapConfig cfg;
+  cfg.iface = t->pair->if_b();
+  cfg.rx_pools = {t->pool.get()};
+  cfg.vnet_hdr = true;
+  cfg.kernel_cidr = "10.0.0.2/24";
+  std::string err;
+  t->pair->run_in_b([&] {
+    t->port = open_uring_tap(cfg, &err);
+    t->udp = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  });
+  ASSERT_NE(t->port, nullptr) << err;
+  ASSERT_GE(t->udp, 0);
+  EXPECT_TRUE(t->port->capabilities().tx_l4_cksum);
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, t->pair->if_b().c_str(), t->pair->if_b().size());
+  ASSERT_EQ(ioctl(t->udp, SIOCGIFHWADDR, &ifr), 0);
+  std::memcpy(t->kmac.b.data(), ifr.ifr_hwaddr.sa_data, 6);
+}
+
+// A UDP datagram 7777 -> 5555 carrying `text` behind the IP header `ip`
+// (`ip_len` bytes, the family's EtherType), whose checksum field holds
+// `pseudo` folded and complemented: the pseudo-header sum a driver
+// continues. With `offload` the checksum is left to the kernel
+// (ol::kTxUdpCksum and `family_flag`); without it the sum is wrong.
+Mbuf* vnet_udp_frame(VnetTap& t, std::uint16_t ether_type, const std::uint8_t* ip,
+                     std::size_t ip_len, std::uint32_t pseudo, const char* text, bool offload,
+                     std::uint32_t family_flag) {
+  const auto len = static_cast<std::uint16_t>(std::strlen(text));
+  const auto ulen = static_cast<std::uint16_t>(8 + len);
+  Mbuf* m = t.pool->alloc();
+  if (m == nullptr) return m;
+  const std::size_t total = 14 + ip_len + ulen;
+  auto* f = reinterpret_cast<std::uint8_t*>(m->append(static_cast<std::uint16_t>(total)));
+  std::memset(f, 0, total);
+  std::memcpy(f, t.kmac.b.data(), 6);
+  std::memcpy(f + 6, t.port->mac().b.data(), 6);
+  put16(f + 12, ether_type);
+  std::memcpy(f + 14, ip, ip_len);
+  std::uint8_t* u = f + 14 + ip_len;
+  put16(u, 7777);
+  put16(u + 2, 5555);
+  put16(u + 4, ulen);
+  std::memcpy(u + 8, text, len);
+  put16(u + 6, static_cast<std::uint16_t>(~csum16(nullptr, 0, pseudo + ulen)));
+  if (offload) m->ol_flags = ol::kTxUdpCksum | family_flag;
+  m->l2_len = 14;
+  m->l3_len = static_cast<std::uint16_t>(ip_len);
+  m->l4_len = 8;
+  return m;
+}
+
+// Sends `bad` (a wrong sum, not offloaded) then `good` (offloaded): the
+// kernel must drop the first, so the first datagram its socket sees is the
+// second one.
+void expect_only_offloaded_arrives(VnetTap& t, Mbuf* bad, Mbuf* good, const char* good_text) {
+  Mbuf* frames[2] = {bad, good};
+  ASSERT_TRUE(bad && good);
+  ASSERT_EQ(t.port->tx_burst(0, frames, 2), 2);
+  timeval tv{5, 0};
+  setsockopt(t.udp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[256] = {};
+  const ssize_t r = recv(t.udp, buf, sizeof buf - 1, 0);
+  ASSERT_GT(r, 0) << std::strerror(errno);
+  EXPECT_STREQ(buf, good_text);
+  EXPECT_EQ(t.port->stats(0).tx_packets, 2u) << "the kernel took both frames";
+}
+
 // With virtio-net headers: checksums the kernel left undone arrive marked
 // good, and a UDP checksum we leave to the kernel reaches its socket.
 TEST(UringTap, VnetHeaderChecksumOffload) {
   std::string why;
   if (!testing::can_make_namespaces(&why)) GTEST_SKIP() << why;
-  NetnsPair::Options o;
-  o.veth = false;
-  auto pair = NetnsPair::create(o, &why);
-  ASSERT_NE(pair, nullptr) << why;
-  auto pool = testing::make_pool(1024, 2048, "vnet");
-  UringTapConfig cfg;
-  cfg.iface = pair->if_b();
-  cfg.rx_pools = {pool.get()};
-  cfg.vnet_hdr = true;
-  cfg.kernel_cidr = "10.0.0.2/24";
-  std::unique_ptr<Port> port;
-  int udp = -1;
-  std::string err;
-  pair->run_in_b([&] {
-    port = open_uring_tap(cfg, &err);
-    udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  });
-  ASSERT_NE(port, nullptr) << err;
-  ASSERT_GE(udp, 0);
-  EXPECT_TRUE(port->capabilities().tx_l4_cksum);
+  VnetTap t;
+  ASSERT_NO_FATAL_FAILURE(open_vnet_tap(AF_INET, &t));
+  const int udp = t.udp;
+  const auto& port = t.port;
+  const auto& pair = t.pair;
   const std::string mac = port->mac().to_string();
   ASSERT_EQ(testing::sh("ip -n " + pair->ns_b() + " neigh add 10.0.0.1 lladdr " + mac + " dev " +
                         pair->if_b()),
@@ -954,61 +1032,61 @@ TEST(UringTap, VnetHeaderChecksumOffload) {
   mbuf_free(got);
 
   // Us -> the kernel's socket, UDP checksum left to the kernel: the field
-  // holds the pseudo-header sum (not complemented), as for a NIC. The same
-  // frame without the offload request carries a wrong checksum, which the
-  // kernel must drop: the first datagram its socket sees is the second one.
-  MacAddr kmac;
-  {
-    ifreq ifr{};
-    std::memcpy(ifr.ifr_name, pair->if_b().c_str(), pair->if_b().size());
-    ASSERT_EQ(ioctl(udp, SIOCGIFHWADDR, &ifr), 0);
-    std::memcpy(kmac.b.data(), ifr.ifr_hwaddr.sa_data, 6);
-  }
-  const auto udp_frame = [&](const char* text, bool offload) {
-    const auto len = static_cast<std::uint16_t>(std::strlen(text));
-    const auto ulen = static_cast<std::uint16_t>(8 + len);
-    Mbuf* m = pool->alloc();
-    if (m == nullptr) return m;
-    auto* f = reinterpret_cast<std::uint8_t*>(m->append(static_cast<std::uint16_t>(34 + ulen)));
-    std::memset(f, 0, 34 + ulen);
-    std::memcpy(f, kmac.b.data(), 6);
-    std::memcpy(f + 6, port->mac().b.data(), 6);
-    put16(f + 12, 0x0800);
-    std::uint8_t* ip = f + 14;
-    ip[0] = 0x45;
-    put16(ip + 2, static_cast<std::uint16_t>(20 + ulen));
-    ip[8] = 64;
-    ip[9] = 17;
-    put32(ip + 12, 0x0a000001);
-    put32(ip + 16, 0x0a000002);
+  // holds the pseudo-header sum (not complemented), as for a NIC.
+  std::uint8_t ip[20] = {0x45};
+  ip[8] = 64;
+  ip[9] = 17;
+  put32(ip + 12, 0x0a000001);
+  put32(ip + 16, 0x0a000002);
+  const std::uint32_t pseudo = 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 17;
+  const auto frame = [&](const char* text, bool offload) {
+    put16(ip + 2, static_cast<std::uint16_t>(28 + std::strlen(text)));
+    put16(ip + 10, 0);
     put16(ip + 10, csum16(ip, 20));
-    std::uint8_t* u = ip + 20;
-    put16(u, 7777);
-    put16(u + 2, 5555);
-    put16(u + 4, ulen);
-    std::memcpy(u + 8, text, len);
-    const std::uint32_t pseudo = 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 17 + ulen;
-    put16(u + 6, static_cast<std::uint16_t>(~csum16(nullptr, 0, pseudo)));
-    if (offload) m->ol_flags = ol::kTxUdpCksum | ol::kTxIpv4;
-    m->l2_len = 14;
-    m->l3_len = 20;
-    m->l4_len = 8;
-    return m;
+    return vnet_udp_frame(t, 0x0800, ip, 20, pseudo, text, offload, ol::kTxIpv4);
   };
-  Mbuf* frames[2] = {udp_frame("not offloaded: a bad sum", false),
-                     udp_frame("sum completed by the kernel", true)};
-  ASSERT_TRUE(frames[0] && frames[1]);
-  ASSERT_EQ(port->tx_burst(0, frames, 2), 2);
-  timeval tv{5, 0};
-  setsockopt(udp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  char buf[256] = {};
-  const ssize_t r = recv(udp, buf, sizeof buf - 1, 0);
-  ASSERT_GT(r, 0) << std::strerror(errno);
-  EXPECT_STREQ(buf, "sum completed by the kernel");
-  EXPECT_EQ(port->stats(0).tx_packets, 2u) << "the kernel took both frames";
-  close(udp);
-  port.reset();
-  EXPECT_EQ(pool->in_use(), 0u);
+  expect_only_offloaded_arrives(t, frame("not offloaded: a bad sum", false),
+                                frame("sum completed by the kernel", true),
+                                "sum completed by the kernel");
+}
+
+// The same over IPv6: a UDP checksum we leave to the kernel (the field
+// holds the IPv6 pseudo-header sum, RFC 8200 §8.1, and the mbuf
+// ol::kTxIpv6) reaches its UDP6 socket.
+TEST(UringTap, VnetHeaderChecksumOffloadIpv6) {
+  std::string why;
+  if (!testing::can_make_namespaces(&why)) GTEST_SKIP() << why;
+  VnetTap t;
+  ASSERT_NO_FATAL_FAILURE(open_vnet_tap(AF_INET6, &t));
+  const std::string ns = t.pair->ns_b(), ifb = t.pair->if_b();
+  ASSERT_EQ(testing::sh("ip netns exec " + ns + " sysctl -qw net.ipv6.conf.all.disable_ipv6=0 " +
+                        "net.ipv6.conf." + ifb + ".disable_ipv6=0"),
+            0);
+  ASSERT_EQ(testing::sh("ip -n " + ns + " -6 addr add fd00::2/64 dev " + ifb + " nodad"), 0);
+  ASSERT_EQ(testing::sh("ip -n " + ns + " -6 neigh add fd00::1 lladdr " +
+                        t.port->mac().to_string() + " dev " + ifb),
+            0);
+  sockaddr_in6 me{};
+  me.sin6_family = AF_INET6;
+  me.sin6_port = htons(5555);
+  ASSERT_EQ(inet_pton(AF_INET6, "fd00::2", &me.sin6_addr), 1);
+  ASSERT_EQ(bind(t.udp, reinterpret_cast<sockaddr*>(&me), sizeof me), 0) << std::strerror(errno);
+  std::uint8_t ip[40] = {0x60};
+  ip[6] = 17;
+  ip[7] = 64;
+  ASSERT_EQ(inet_pton(AF_INET6, "fd00::1", ip + 8), 1);
+  ASSERT_EQ(inet_pton(AF_INET6, "fd00::2", ip + 24), 1);
+  // The pseudo-header: both addresses, the next header (and the length,
+  // added by vnet_udp_frame).
+  std::uint32_t pseudo = 17;
+  for (int i = 8; i < 40; i += 2) pseudo += static_cast<std::uint32_t>(ip[i] << 8 | ip[i + 1]);
+  const auto frame = [&](const char* text, bool offload) {
+    put16(ip + 4, static_cast<std::uint16_t>(8 + std::strlen(text)));
+    return vnet_udp_frame(t, 0x86dd, ip, 40, pseudo, text, offload, ol::kTxIpv6);
+  };
+  expect_only_offloaded_arrives(t, frame("not offloaded: a bad sum", false),
+                                frame("IPv6 sum completed by the kernel", true),
+                                "IPv6 sum completed by the kernel");
 }
 
 #endif  // USTACK_HAVE_URING

@@ -81,10 +81,15 @@ std::unique_ptr<NetnsPair> NetnsPair::create(const Options& o, std::string* erro
     steps = {
         "ip netns add " + p->ns_a_,
         "ip netns add " + p->ns_b_,
-        "ip netns exec " + p->ns_b_ + " sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-        "ip netns exec " + p->ns_b_ + " sysctl -qw net.ipv6.conf.default.disable_ipv6=1",
         "ip" + b + " link set lo up",
     };
+    // With peer_cidr6 the TAP gets IPv6 (from "default"); the test adds
+    // the address once the driver has made the TAP.
+    if (o.peer_cidr6.empty()) {
+      steps.push_back("ip netns exec " + p->ns_b_ + " sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
+      steps.push_back("ip netns exec " + p->ns_b_ +
+                      " sysctl -qw net.ipv6.conf.default.disable_ipv6=1");
+    }
   }
   for (const std::string& s : steps) {
     std::string out;

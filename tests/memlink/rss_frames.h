@@ -1,5 +1,5 @@
 // Frames for the RSS tests of memlink: Ethernet (optionally 802.1Q) + IPv4
-// + the first bytes of TCP or UDP, written byte by byte here (not with
+// or IPv6 + the first bytes of TCP or UDP, written byte by byte here (not with
 // proto/), and what a NIC would hash for them, computed from the tuple with
 // core/toeplitz (itself checked against Microsoft's verification suite).
 //
@@ -21,6 +21,7 @@ namespace ustack::rss_test {
 constexpr std::uint8_t kTcp = 6;
 constexpr std::uint8_t kUdp = 17;
 constexpr std::uint8_t kIcmp = 1;
+constexpr std::uint8_t kIcmpv6 = 58;
 
 struct Tuple {
   std::uint32_t src = 0, dst = 0;
@@ -73,6 +74,56 @@ inline Mbuf* ipv4_frame(MbufPool& pool, const Tuple& t, std::uint32_t id,
   if (t.proto != kIcmp) {
     put16(l4, t.sport);
     put16(l4 + 2, t.dport);
+  }
+  std::memcpy(p + shape.len - 4, &id, 4);
+  return m;
+}
+
+// IPv6 (RFC 8200 §3) from `src` to `dst` (16 bytes each) carrying
+// `next_header`: `ext` is a Hop-by-Hop Options header of 8 bytes (PadN) in
+// front of it, `fragment` a Fragment header (offset 0, M set); the ports
+// follow for TCP and UDP. As scapy builds `Ether()/IPv6(src=.., dst=..)/
+// IPv6ExtHdrHopByHop()/TCP(sport=.., dport=..)`, checksums left at zero.
+struct Ipv6Shape {
+  bool ext = false;
+  bool fragment = false;
+  std::uint16_t len = 120;
+};
+inline Mbuf* ipv6_frame(MbufPool& pool, const std::uint8_t* src, const std::uint8_t* dst,
+                        std::uint8_t next_header, std::uint16_t sport, std::uint16_t dport,
+                        std::uint32_t id, const Ipv6Shape& shape = {}) {
+  Mbuf* m = pool.alloc();
+  if (m == nullptr) return nullptr;
+  std::byte* p = m->append(shape.len);
+  std::memset(p, 0, shape.len);
+  for (int i = 0; i < 6; ++i) p[i] = std::byte(0x02), p[6 + i] = std::byte(0x04);
+  put16(p + 12, 0x86dd);
+  std::byte* ip = p + 14;
+  ip[0] = std::byte(0x60);
+  put16(ip + 4, static_cast<std::uint16_t>(shape.len - 54));
+  ip[7] = std::byte(64);
+  std::memcpy(ip + 8, src, 16);
+  std::memcpy(ip + 24, dst, 16);
+  std::byte* nh = ip + 6;
+  std::byte* at = ip + 40;
+  if (shape.ext) {  // Hop-by-Hop: next header, length 0, PadN of 4
+    *nh = std::byte(0);
+    nh = at;
+    at[2] = std::byte(1);
+    at[3] = std::byte(4);
+    at += 8;
+  }
+  if (shape.fragment) {
+    *nh = std::byte(44);
+    nh = at;
+    put16(at + 2, 1);  // offset 0, M
+    put32(at + 4, id);
+    at += 8;
+  }
+  *nh = std::byte(next_header);
+  if (next_header == kTcp || next_header == kUdp) {
+    put16(at, sport);
+    put16(at + 2, dport);
   }
   std::memcpy(p + shape.len - 4, &id, 4);
   return m;

@@ -88,6 +88,31 @@ TEST(MemlinkRss, HashesAFrameAsMicrosoftsVerificationSuiteSays) {
   for (auto& [id, r] : got) EXPECT_TRUE(r.has_hash) << id;
 }
 
+// The first IPv6 vector of the same suite:
+// [3ffe:2501:200:1fff::7]:2794 -> [3ffe:2501:200:3::1]:1766.
+TEST(MemlinkRss, HashesAnIpv6FrameAsMicrosoftsVerificationSuiteSays) {
+  RssLink l(1);
+  const std::uint8_t src[16] = {0x3f, 0xfe, 0x25, 0x01, 0x02, 0x00, 0x1f, 0xff,
+                                0,    0,    0,    0,    0,    0,    0,    7};
+  const std::uint8_t dst[16] = {0x3f, 0xfe, 0x25, 0x01, 0x02, 0x00, 0x00, 0x03,
+                                0,    0,    0,    0,    0,    0,    0,    1};
+  using rss_test::ipv6_frame;
+  Mbuf* frames[4] = {
+      ipv6_frame(*l.pool, src, dst, rss_test::kTcp, 2794, 1766, 0),
+      ipv6_frame(*l.pool, src, dst, rss_test::kUdp, 2794, 1766, 1, {.ext = true}),
+      ipv6_frame(*l.pool, src, dst, rss_test::kTcp, 2794, 1766, 2, {.fragment = true}),
+      ipv6_frame(*l.pool, src, dst, rss_test::kIcmpv6, 0, 0, 3),
+  };
+  ASSERT_EQ(l.link->a().tx_burst(0, frames, 4), 4);
+  auto got = l.drain(1);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].hash, 0x40207d3du) << "4-tuple";
+  EXPECT_EQ(got[1].hash, 0x40207d3du) << "extension headers are skipped";
+  EXPECT_EQ(got[2].hash, 0x2cc18cd5u) << "a fragment hashes the addresses only";
+  EXPECT_EQ(got[3].hash, 0x2cc18cd5u) << "ICMPv6 hashes the addresses";
+  for (auto& [id, r] : got) EXPECT_TRUE(r.has_hash) << id;
+}
+
 class MemlinkRssQueues : public ::testing::TestWithParam<std::uint16_t> {};
 
 TEST_P(MemlinkRssQueues, EveryFrameLandsOnThePredictedQueueFromEveryQueue) {
@@ -209,7 +234,7 @@ TEST(MemlinkRss, UnhashableFramesGoToQueueZeroWithoutAHash) {
   const Tuple t{0x0a000001, 0x0a000002, 40000, 80, rss_test::kTcp};
   std::vector<Mbuf*> frames;
   frames.push_back(rss_test::ether_frame(pool, 0x0806, 0, 42));  // ARP
-  frames.push_back(rss_test::ether_frame(pool, 0x86dd, 1, 80));  // IPv6
+  frames.push_back(rss_test::ether_frame(pool, 0x86dd, 1, 80));  // IPv6 of version 0
   frames.push_back(rss_test::ether_frame(pool, 0x0800, 2, 14));  // Ethernet header only
   frames.push_back(rss_test::ether_frame(pool, 0x8100, 3, 16));  // VLAN tag cut
   Mbuf* runt = pool.alloc();

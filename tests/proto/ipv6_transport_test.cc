@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "proto/tcp_apps.h"
+#include "proto/tcp_pair.h"
 #include "proto/two_stacks.h"
 #include "proto/udp_apps.h"
 #include "proto/wire/checksum.h"
@@ -40,20 +41,9 @@ LinkOptions v6() {
   return o;
 }
 
-struct Pair6 {
-  TwoStacks t;
-  EchoServer server;
-  explicit Pair6(const LinkOptions& o = v6()) : t(o) {
-    std::string err;
-    EXPECT_NE(t.b.stack->tcp().listen(8888, server, &err), nullptr) << err;
-  }
-  TcpConn* connect(EchoClient& c, const IpAddr& to = IpAddr::v6(kAddr6B)) {
-    std::string err;
-    t.sync();
-    TcpConn* conn = t.a.stack->tcp().connect(to, 8888, c, &err);
-    EXPECT_NE(conn, nullptr) << err;
-    return conn;
-  }
+// tcp_test.cc's fixture, connecting to B's IPv6 address.
+struct Pair6 : testing::TcpEchoPair {
+  explicit Pair6(const LinkOptions& o = v6()) : TcpEchoPair(o, IpAddr::v6(kAddr6B)) {}
 };
 
 TEST(TcpIpv6, TwentyKilobyteEchoAndCleanClose) {

@@ -39,9 +39,16 @@ struct MultiHost : StackGroup {
     std::string err;
     EXPECT_TRUE(StackGroup::make_pools(n, pc, &err)) << err;
   }
-  void build(Port& port, const Clock& clock, Ipv4Addr addr, const TcpConfig& tcp) {
+  // With `addr6` (not ::) IPv6 runs too, its address usable at once (no
+  // DAD, whose timers would cost a virtual second).
+  void build(Port& port, const Clock& clock, Ipv4Addr addr, const TcpConfig& tcp,
+             const Ipv6Addr& addr6 = {}) {
     StackConfig sc;
     sc.netif.addrs = {Ipv4Cidr{addr, 24}};
+    if (!addr6.is_unspecified()) {
+      sc.netif.addrs6 = {Ipv6Cidr{addr6, 64}};
+      sc.ipv6.dad_transmits = 0;
+    }
     sc.netif.mtu = port.mtu();
     sc.netif.gratuitous_arp = false;
     sc.seed = addr.to_u32();
@@ -66,10 +73,14 @@ struct MultiOptions {
   // The link steers by RSS with `key` (as a NIC: the frame lands on its
   // owner's queue, its hash attached) instead of queue q to queue q.
   bool link_rss = false;
+  // Both hosts run IPv6 too (kMultiA6, kMultiB6).
+  bool ipv6 = false;
 };
 
 inline const Ipv4Addr kMultiA = Ipv4Addr::from_u32(0x0a000001);  // 10.0.0.1
 inline const Ipv4Addr kMultiB = Ipv4Addr::from_u32(0x0a000002);  // 10.0.0.2
+inline const Ipv6Addr kMultiA6 = *Ipv6Addr::parse("fd00::1");
+inline const Ipv6Addr kMultiB6 = *Ipv6Addr::parse("fd00::2");
 
 class MultiStacks {
  public:
@@ -84,8 +95,8 @@ class MultiStacks {
     EXPECT_NE(link, nullptr) << err;
     a.make_pools(o.cores, o.pool_size, "a");
     b.make_pools(o.cores, o.pool_size, "b");
-    a.build(link->a(), clk_, kMultiA, o.tcp);
-    b.build(link->b(), clk_, kMultiB, o.tcp);
+    a.build(link->a(), clk_, kMultiA, o.tcp, o.ipv6 ? kMultiA6 : Ipv6Addr{});
+    b.build(link->b(), clk_, kMultiB, o.tcp, o.ipv6 ? kMultiB6 : Ipv6Addr{});
     link->set_rx_pool(0, a.cores[0].pool.get());
     link->set_rx_pool(1, b.cores[0].pool.get());
   }

@@ -4,7 +4,8 @@
 // RSS gives it, frames that arrive elsewhere are handed to their owner,
 // active opens pick ports whose replies come back to the opening core,
 // listeners on every core accept their own flows, ARP is answered by core
-// 0 and learned by all.
+// 0 and learned by all. The same over IPv6: TCP flows spread by the IPv6
+// hash, neighbor discovery answered by core 0 and learned by all.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -24,7 +26,7 @@ namespace ustack::testing {
 namespace {
 
 struct EchoRun {
-  explicit EchoRun(MultiStacks& stacks) : s(stacks) {}
+  explicit EchoRun(MultiStacks& stacks, IpAddr to = IpAddr::v4(kMultiB)) : s(stacks), dest(to) {}
   // Listeners on every core of B; `per_core` connections from each core of A.
   void start(std::size_t per_core) {
     listeners.resize(s.b.cores.size());
@@ -40,12 +42,12 @@ struct EchoRun {
       c.id = i;
       c.core = static_cast<std::uint16_t>(i % s.a.cores.size());
       std::string err;
-      c.conn = s.a.cores[c.core].stack->tcp().connect(IpAddr::v4(kMultiB), kPort, c, &err);
+      c.conn = s.a.cores[c.core].stack->tcp().connect(dest, kPort, c, &err);
       ASSERT_NE(c.conn, nullptr) << err;
       // Affinity: the replies of this 4-tuple hash to the opening core.
       const ConnKey& k = c.conn->key();
-      EXPECT_EQ(s.a.cores[c.core].steer->owner_v4(k.remote.as_v4(), k.local.as_v4(), k.remote_port,
-                                                  k.local_port),
+      EXPECT_EQ(k.remote.family, dest.family);
+      EXPECT_EQ(s.a.cores[c.core].steer->owner(k.remote, k.local, k.remote_port, k.local_port),
                 c.core);
     }
   }
@@ -65,14 +67,16 @@ struct EchoRun {
     for (const EchoListener& l : listeners) {
       accepted += l.keys.size();
       // Each core accepted only flows it owns.
-      for (const ConnKey& k : l.keys)
-        EXPECT_EQ(s.b.cores[l.core].steer->owner_v4(k.remote.as_v4(), k.local.as_v4(),
-                                                    k.remote_port, k.local_port),
+      for (const ConnKey& k : l.keys) {
+        EXPECT_EQ(k.remote.family, dest.family);
+        EXPECT_EQ(s.b.cores[l.core].steer->owner(k.remote, k.local, k.remote_port, k.local_port),
                   l.core);
+      }
     }
     EXPECT_EQ(accepted, clients.size());
   }
   MultiStacks& s;
+  IpAddr dest;
   std::vector<EchoListener> listeners;
   std::vector<Client> clients;
 };
@@ -102,6 +106,56 @@ TEST(MultiCore, ThousandConnectionsOverTwoCoresWithHandOver) {
   EXPECT_EQ(s.b.cores[1].counter("arp.tx.reply"), 0u);
   EXPECT_NE(s.a.cores[1].stack->arp().cache().peek(kMultiB), nullptr);
   EXPECT_NE(s.b.cores[1].stack->arp().cache().peek(kMultiA), nullptr);
+}
+
+// IPv6 connections spread over both cores by the IPv6 4-tuple hash, as
+// IPv4 ones do: active opens pick ports whose replies hash home, frames on
+// the wrong queue are handed over, and neighbor discovery is answered by
+// core 0 only and learned by core 1 from the copies core 0 hands it.
+TEST(MultiCore, Ipv6ConnectionsSpreadOverCoresWithHandOver) {
+  MultiOptions o;
+  o.ipv6 = true;
+  MultiStacks s(o);
+  EchoRun r(s, IpAddr::v6(kMultiB6));
+  r.start(200);
+  ASSERT_TRUE(s.run_until([&] { return r.all_closed(); }, 400000));
+  for (int i = 0; i < 1000; ++i) s.step();
+  r.check();
+  for (const EchoListener& l : r.listeners)
+    EXPECT_GT(l.keys.size(), 100u) << "core " << l.core << " of B";
+  EXPECT_GT(s.a.sum("steer.tx.redirected"), 0u);
+  EXPECT_GT(s.b.sum("steer.tx.redirected"), 0u);
+  for (MultiHost* h : {&s.a, &s.b}) {
+    EXPECT_EQ(h->sum("steer.tx.redirected") + h->sum("steer.tx.arp_copies") +
+                  h->sum("steer.tx.nd_copies"),
+              h->sum("steer.rx.handed_in"));
+    EXPECT_GT(h->sum("steer.tx.nd_copies"), 0u);
+    EXPECT_EQ(h->cores[1].counter("nd.tx.advert"), 0u) << "only core 0 answers";
+  }
+  // A's cores solicited B; B's core 0 answered, and A's core 1 learned the
+  // answer from the copy its core 0 handed it. B's core 1 learned A from
+  // the copies of A's solicitations.
+  EXPECT_GT(s.b.cores[0].counter("nd.tx.advert"), 0u);
+  EXPECT_GT(s.a.cores[1].counter("nd.rx.advert"), 0u);
+  EXPECT_GT(s.b.cores[1].counter("nd.rx.solicit"), 0u);
+  EXPECT_EQ(s.a.sum("steer.drop.ring_full") + s.b.sum("steer.drop.ring_full"), 0u);
+  EXPECT_EQ(s.a.sum("tcp.tx.rst") + s.b.sum("tcp.tx.rst"), 0u);
+}
+
+// The same with a link that steers as a NIC does (IPv6 4-tuple hash on
+// every frame): TCP lands on its owner, only ICMPv6 is handed to core 0.
+TEST(MultiCore, Ipv6OverALinkThatSteers) {
+  MultiOptions o;
+  o.ipv6 = true;
+  o.link_rss = true;
+  MultiStacks s(o);
+  EchoRun r(s, IpAddr::v6(kMultiB6));
+  r.start(100);
+  ASSERT_TRUE(s.run_until([&] { return r.all_closed(); }, 400000));
+  for (int i = 0; i < 1000; ++i) s.step();
+  r.check();
+  for (const EchoListener& l : r.listeners) EXPECT_GT(l.keys.size(), 50u) << "core " << l.core;
+  for (MultiHost* h : {&s.a, &s.b}) EXPECT_GT(h->sum("steer.tx.nd_copies"), 0u);
 }
 
 // With the symmetric key a flow hashes alike at both ends; over a link
@@ -195,23 +249,67 @@ TEST(MultiCore, ThreadsPerCore) {
 }
 
 }  // namespace
-// IPv6 belongs to core 0 whatever hash the driver gave (its neighbor
-// cache, DAD and connections live there); IPv4 follows the driver's hash.
-TEST(FlowSteer, Ipv6GoesToCoreZeroEvenWithADriverHash) {
+// Who owns an IPv6 frame (proto/flow_steer.h): TCP and UDP follow the
+// driver's hash as IPv4 does, or the IPv6 4-tuple hash without one, also
+// behind extension headers; ICMPv6 and fragments belong to core 0 whatever
+// the driver hashed.
+TEST(FlowSteer, Ipv6TcpAndUdpFollowTheHashIcmpv6AndFragmentsCoreZero) {
   const Toeplitz hash(kRssKeyMicrosoft);
   const FlowSteer steer(hash, 4, 1);
   auto pool = testing::make_pool(8);
-  for (const std::uint16_t type : {std::uint16_t{0x0800}, std::uint16_t{0x86dd}}) {
+  const Ipv6Addr src = *Ipv6Addr::parse("fd00::2"), dst = *Ipv6Addr::parse("fd00::1");
+  // next header, Hop-by-Hop in front, driver hash; the owner.
+  struct Case {
+    std::uint8_t nh;
+    bool hbh;
+    bool driver_hash;
+    int owner;  // -1: owner_v6 of the 4-tuple
+  };
+  const Case cases[] = {
+      {6, false, true, 3},   {17, false, true, 3},  {6, false, false, -1},
+      {17, true, false, -1}, {58, false, true, 0},  {44, false, true, 0},
+      {58, false, false, 0}, {44, false, false, 0}, {0x3b, false, true, 0},
+  };
+  for (const Case& c : cases) {
     Mbuf* m = pool->alloc();
     ASSERT_NE(m, nullptr);
-    std::byte* p = m->append(60);
-    std::memset(p, 0, 60);
-    wire::store_be16(p + 12, type);
-    m->ol_flags |= ol::kRxRssHash;
-    m->rss_hash = 3;  // the redirection table's queue 3
-    EXPECT_EQ(steer.owner_of_frame(*m), type == 0x86dd ? 0 : 3) << std::hex << type;
+    std::byte* p = m->append(100);
+    std::memset(p, 0, 100);
+    wire::store_be16(p + 12, 0x86dd);
+    std::byte* ip = p + 14;
+    wire::store_u8(ip, 0x60);
+    wire::store_be16(ip + 4, 100 - 54);
+    src.to_bytes(ip + 8);
+    dst.to_bytes(ip + 24);
+    std::byte* l4 = ip + 40;
+    if (c.hbh) {
+      wire::store_u8(ip + 6, 0);
+      wire::store_u8(l4, c.nh);
+      wire::store_u8(l4 + 2, 1);  // PadN of 4
+      wire::store_u8(l4 + 3, 4);
+      l4 += 8;
+    } else {
+      wire::store_u8(ip + 6, c.nh);
+    }
+    if (c.nh == 44) {
+      wire::store_be16(l4 + 2, 1);  // offset 0, M set: a first fragment
+    } else {
+      wire::store_be16(l4, 40000);
+      wire::store_be16(l4 + 2, 80);
+    }
+    if (c.driver_hash) {
+      m->ol_flags |= ol::kRxRssHash;
+      m->rss_hash = 3;  // the redirection table's queue 3
+    }
+    const int want = c.owner >= 0 ? c.owner : steer.owner_v6(src, dst, 40000, 80);
+    EXPECT_EQ(steer.owner_of_frame(*m), want) << int{c.nh} << " hbh " << c.hbh;
     mbuf_free(m);
   }
+  // The IPv6 hash is not IPv4's, and the flows spread.
+  std::set<std::uint16_t> owners;
+  for (std::uint16_t port = 40000; port < 40064; ++port)
+    owners.insert(steer.owner_v6(src, dst, port, 80));
+  EXPECT_EQ(owners.size(), 4u);
 }
 
 }  // namespace ustack::testing

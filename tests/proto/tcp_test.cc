@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "proto/tcp_apps.h"
+#include "proto/tcp_pair.h"
 #include "proto/two_stacks.h"
 
 namespace ustack {
@@ -40,21 +41,7 @@ std::string describe(testing::TwoStacks& t) {
   return s;
 }
 
-struct Pair {
-  TwoStacks t;
-  EchoServer server;
-  explicit Pair(const testing::LinkOptions& o = testing::LinkOptions{}) : t(o) {
-    std::string err;
-    EXPECT_NE(t.b.stack->tcp().listen(8888, server, &err), nullptr) << err;
-  }
-  TcpConn* connect(EchoClient& c) {
-    std::string err;
-    t.sync();
-    TcpConn* conn = t.a.stack->tcp().connect(IpAddr::v4(kAddrB), 8888, c, &err);
-    EXPECT_NE(conn, nullptr) << err;
-    return conn;
-  }
-};
+using Pair = testing::TcpEchoPair;
 
 TEST(Tcp, HandshakeNegotiatesOptions) {
   Pair p;

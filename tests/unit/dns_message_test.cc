@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -41,8 +42,8 @@ void put_rr(Bytes& b, int type, int rdlen) {
   put16(b, rdlen);
 }
 
-// A response to "www.example.test" A IN with `an` answers to follow.
-Bytes response_head(int an, int id = 0x1234, int flags = 0x8180) {
+// A response to "www.example.test" `qtype` IN with `an` answers to follow.
+Bytes response_head(int an, int id = 0x1234, int flags = 0x8180, int qtype = dns::kTypeA) {
   Bytes b;
   put16(b, id);
   put16(b, flags);
@@ -51,13 +52,24 @@ Bytes response_head(int an, int id = 0x1234, int flags = 0x8180) {
   put16(b, 0);
   put16(b, 0);
   put_name(b, "www.example.test");  // at offset 12
-  put16(b, 1);
+  put16(b, qtype);
   put16(b, 1);
   return b;
 }
 
 bool parse(const Bytes& b, DnsResponse* r, std::string* err) {
   return dns_parse_response(b, r, err);
+}
+
+// The addresses of `qtype` a well-formed answer `b` gives for
+// www.example.test (a test failure when it does not parse or follow).
+std::vector<IpAddr> follow(const Bytes& b, std::uint16_t qtype, std::string* canonical) {
+  DnsResponse r;
+  std::string err;
+  std::vector<IpAddr> addrs;
+  EXPECT_TRUE(parse(b, &r, &err)) << err;
+  EXPECT_TRUE(dns_follow_answer(r, "www.example.test", qtype, &addrs, canonical, &err)) << err;
+  return addrs;
 }
 
 TEST(DnsMessage, QueryBytes) {
@@ -68,6 +80,17 @@ TEST(DnsMessage, QueryBytes) {
                       std::byte{'b'},  std::byte{'c'},  std::byte{0}, std::byte{0},   std::byte{1},
                       std::byte{0},    std::byte{1}};
   EXPECT_EQ(q, want);
+}
+
+TEST(DnsMessage, AaaaQueryBytes) {
+  // RFC 3596 §2.1: QTYPE 28, the rest as an A query.
+  const Bytes q = dns_build_query(0xbeef, "a.bc", dns::kTypeAaaa);
+  ASSERT_EQ(q.size(), 22u);
+  EXPECT_EQ(q[18], std::byte{0});
+  EXPECT_EQ(q[19], std::byte{28});
+  EXPECT_EQ(q[21], std::byte{1});
+  const Bytes a = dns_build_query(0xbeef, "a.bc", dns::kTypeA);
+  EXPECT_TRUE(std::equal(q.begin(), q.begin() + 18, a.begin()));
 }
 
 TEST(DnsMessage, NormalizeNames) {
@@ -111,9 +134,10 @@ TEST(DnsMessage, ParsesCompressedCnameChainAndAddresses) {
   EXPECT_EQ(r.answers[1].name, "web.example.test");
   EXPECT_EQ(r.answers[1].target, "srv.test");
   EXPECT_EQ(r.answers[2].name, "srv.test");
-  std::vector<Ipv4Addr> addrs;
+  std::vector<IpAddr> addrs;
   std::string canonical;
-  ASSERT_TRUE(dns_follow_answer(r, "www.example.test", &addrs, &canonical, &err)) << err;
+  ASSERT_TRUE(dns_follow_answer(r, "www.example.test", dns::kTypeA, &addrs, &canonical, &err))
+      << err;
   EXPECT_EQ(canonical, "srv.test");
   ASSERT_EQ(addrs.size(), 1u);
   EXPECT_EQ(addrs[0].to_string(), "10.0.0.7");
@@ -130,8 +154,8 @@ TEST(DnsMessage, CnameLoopIsRefused) {
   DnsResponse r;
   std::string err, canonical;
   ASSERT_TRUE(parse(b, &r, &err)) << err;
-  std::vector<Ipv4Addr> addrs;
-  EXPECT_FALSE(dns_follow_answer(r, "www.example.test", &addrs, &canonical, &err));
+  std::vector<IpAddr> addrs;
+  EXPECT_FALSE(dns_follow_answer(r, "www.example.test", dns::kTypeA, &addrs, &canonical, &err));
   EXPECT_NE(err.find("loops"), std::string::npos) << err;
 }
 
@@ -140,12 +164,57 @@ TEST(DnsMessage, AddressesOfOtherNamesAreNotTaken) {
   put_name(b, "evil.test");
   put_rr(b, dns::kTypeA, 4);
   put(b, {10, 6, 6, 6});
+  std::string canonical;
+  EXPECT_TRUE(follow(b, dns::kTypeA, &canonical).empty());
+}
+
+// An AAAA answer behind a CNAME, with an A record of the same name: each
+// type asked for takes only its own records.
+Bytes aaaa_answer() {
+  Bytes b = response_head(3, 0x1234, 0x8180, dns::kTypeAaaa);
+  put(b, {0xc0, 12});
+  put_rr(b, dns::kTypeCname, 6);
+  put(b, {3, 'v', '6', 'h', 0xc0, 16});  // v6h.example.test
+  const int target = static_cast<int>(b.size() - 6);
+  put(b, {0xc0, target});
+  put_rr(b, dns::kTypeAaaa, 16);
+  put(b, {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53});
+  put(b, {0xc0, target});
+  put_rr(b, dns::kTypeA, 4);
+  put(b, {10, 0, 0, 53});
+  return b;
+}
+
+TEST(DnsMessage, ParsesAaaaRecords) {
+  const Bytes b = aaaa_answer();
   DnsResponse r;
   std::string err, canonical;
   ASSERT_TRUE(parse(b, &r, &err)) << err;
-  std::vector<Ipv4Addr> addrs;
-  ASSERT_TRUE(dns_follow_answer(r, "www.example.test", &addrs, &canonical, &err));
-  EXPECT_TRUE(addrs.empty());
+  EXPECT_EQ(r.qtype, dns::kTypeAaaa);
+  ASSERT_EQ(r.answers.size(), 3u);
+  EXPECT_EQ(r.answers[1].type, dns::kTypeAaaa);
+  EXPECT_EQ(r.answers[1].addr.to_string(), "fd00::53");
+  std::vector<IpAddr> addrs;
+  ASSERT_TRUE(dns_follow_answer(r, "www.example.test", dns::kTypeAaaa, &addrs, &canonical, &err))
+      << err;
+  EXPECT_EQ(canonical, "v6h.example.test");
+  ASSERT_EQ(addrs.size(), 1u);
+  EXPECT_TRUE(addrs[0].is_v6());
+  EXPECT_EQ(addrs[0].to_string(), "fd00::53");
+  ASSERT_TRUE(dns_follow_answer(r, "www.example.test", dns::kTypeA, &addrs, &canonical, &err));
+  ASSERT_EQ(addrs.size(), 1u);
+  EXPECT_EQ(addrs[0].to_string(), "10.0.0.53");
+}
+
+TEST(DnsMessage, NoAaaaRecordIsAnEmptyAnswer) {
+  // NODATA (RFC 2308 §2.2): NOERROR and no record of the type.
+  Bytes b = response_head(1, 0x1234, 0x8180, dns::kTypeAaaa);
+  put(b, {0xc0, 12});
+  put_rr(b, dns::kTypeA, 4);
+  put(b, {10, 0, 0, 53});
+  std::string canonical;
+  EXPECT_TRUE(follow(b, dns::kTypeAaaa, &canonical).empty());
+  EXPECT_EQ(canonical, "www.example.test");
 }
 
 void expect_malformed(const Bytes& b, const std::string& why) {
@@ -242,6 +311,34 @@ TEST(DnsMessage, BadRecordDataIsRefused) {
   put_rr(d, dns::kTypeA, 40);
   put(d, {1, 2, 3, 4});
   expect_malformed(d, "past the end");
+}
+
+TEST(DnsMessage, BadAaaaDataIsRefused) {
+  // RFC 3596 §2.2: sixteen bytes, no more and no fewer.
+  for (const int len : {0, 4, 15, 17}) {
+    Bytes b = response_head(1, 0x1234, 0x8180, dns::kTypeAaaa);
+    put(b, {0xc0, 12});
+    put_rr(b, dns::kTypeAaaa, len);
+    for (int i = 0; i < len; ++i) put(b, {0xfd});
+    expect_malformed(b, "AAAA record's data is not 16 bytes");
+  }
+  // RDLENGTH 16 with fewer bytes left in the message.
+  Bytes d = response_head(1, 0x1234, 0x8180, dns::kTypeAaaa);
+  put(d, {0xc0, 12});
+  put_rr(d, dns::kTypeAaaa, 16);
+  put(d, {0xfd, 0, 0, 0, 0, 0, 0, 0});
+  expect_malformed(d, "past the end");
+}
+
+TEST(DnsMessage, EveryTruncationOfAnAaaaAnswerIsRefused) {
+  const Bytes b = aaaa_answer();
+  DnsResponse r;
+  std::string err;
+  ASSERT_TRUE(parse(b, &r, &err)) << err;
+  for (std::size_t n = 0; n < b.size(); ++n) {
+    const Bytes cut(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
+    EXPECT_FALSE(parse(cut, &r, &err)) << "accepted " << n << " of " << b.size() << " bytes";
+  }
 }
 
 TEST(DnsMessage, HeaderAndQuestionCounts) {

@@ -1,10 +1,14 @@
-// The software Toeplitz hash against Microsoft's RSS verification suite,
+// The software Toeplitz hash against Microsoft's RSS verification suite
+// (IPv4 and IPv6),
 // against the bit-by-bit reference and DPDK's rte_softrss on random input,
 // and the symmetric key's symmetry.
 #include "core/toeplitz.h"
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+
+#include <cstring>
 #include <random>
 
 #if USTACK_HAVE_DPDK
@@ -43,6 +47,51 @@ TEST(Toeplitz, MicrosoftVerificationSuite) {
   for (const Vector& v : kVectors) {
     EXPECT_EQ(t.hash_v4(v.src, v.dst), v.ip_only);
     EXPECT_EQ(t.hash_v4(v.src, v.dst, v.sport, v.dport), v.with_ports);
+  }
+}
+
+// The same document's IPv6 vectors.
+struct Vector6 {
+  const char* dst;
+  std::uint16_t dport;
+  const char* src;
+  std::uint16_t sport;
+  std::uint32_t ip_only, with_ports;
+};
+constexpr Vector6 kVectors6[] = {
+    {"3ffe:2501:200:3::1", 1766, "3ffe:2501:200:1fff::7", 2794, 0x2cc18cd5, 0x40207d3d},
+    {"ff02::1", 4739, "3ffe:501:8::260:97ff:fe40:efab", 14230, 0x0f0c461c, 0xdde51bbf},
+    {"fe80::200:f8ff:fe21:67cf", 38024, "3ffe:1900:4545:3:200:f8ff:fe21:67cf", 44251, 0x4b61e985,
+     0x02d1feef},
+};
+
+Toeplitz::V6Bytes v6(const char* text) {
+  Toeplitz::V6Bytes b{};
+  EXPECT_EQ(inet_pton(AF_INET6, text, b.data()), 1) << text;
+  return b;
+}
+
+TEST(Toeplitz, MicrosoftVerificationSuiteIpv6) {
+  const Toeplitz t(kRssKeyMicrosoft);
+  for (const Vector6& v : kVectors6) {
+    EXPECT_EQ(t.hash_v6(v6(v.src), v6(v.dst)), v.ip_only) << v.src;
+    EXPECT_EQ(t.hash_v6(v6(v.src), v6(v.dst), v.sport, v.dport), v.with_ports) << v.src;
+  }
+}
+
+TEST(Toeplitz, Ipv6HashIsTheTableHashOfItsInput) {
+  std::mt19937 rng(5);
+  const Toeplitz t(kRssKeySymmetric);
+  for (int i = 0; i < 1000; ++i) {
+    std::uint8_t in[36];
+    for (auto& b : in) b = static_cast<std::uint8_t>(rng());
+    Toeplitz::V6Bytes s, d;
+    std::memcpy(s.data(), in, 16);
+    std::memcpy(d.data(), in + 16, 16);
+    const auto sport = static_cast<std::uint16_t>((in[32] << 8) | in[33]);
+    const auto dport = static_cast<std::uint16_t>((in[34] << 8) | in[35]);
+    ASSERT_EQ(t.hash_v6(s, d, sport, dport), Toeplitz::reference(kRssKeySymmetric, in));
+    ASSERT_EQ(t.hash_v6(s, d), Toeplitz::reference(kRssKeySymmetric, std::span(in).first(32)));
   }
 }
 
@@ -116,6 +165,24 @@ TEST(Toeplitz, AgreesWithDpdkSoftRss) {
       const std::uint32_t dpdk3 =
           rte_softrss(reinterpret_cast<std::uint32_t*>(&tuple), RTE_THASH_V4_L3_LEN, key->data());
       ASSERT_EQ(t.hash_v4(tuple.src_addr, tuple.dst_addr), dpdk3);
+      // Addresses in wire order for us; rte_softrss reads 32-bit words in
+      // host order, so its tuple holds each word byte-swapped (what
+      // rte_thash_load_v6_addrs does).
+      Toeplitz::V6Bytes s6, d6;
+      for (auto& b : s6) b = static_cast<std::uint8_t>(rng());
+      for (auto& b : d6) b = static_cast<std::uint8_t>(rng());
+      rte_ipv6_tuple in6{};
+      for (int w = 0; w < 4; ++w) {
+        for (int j = 0; j < 4; ++j) {
+          in6.src_addr[w * 4 + j] = s6[static_cast<std::size_t>(w * 4 + 3 - j)];
+          in6.dst_addr[w * 4 + j] = d6[static_cast<std::size_t>(w * 4 + 3 - j)];
+        }
+      }
+      in6.sport = tuple.sport;
+      in6.dport = tuple.dport;
+      ASSERT_EQ(
+          t.hash_v6(s6, d6, tuple.sport, tuple.dport),
+          rte_softrss(reinterpret_cast<std::uint32_t*>(&in6), RTE_THASH_V6_L4_LEN, key->data()));
     }
   }
 }

@@ -12,6 +12,7 @@
 #include "core/mbuf_pool.h"
 #include "core/random.h"
 #include "proto/wire/bytes.h"
+#include "unit/test_pool.h"
 #include "wire_test_util.h"
 
 namespace ustack::wire {
@@ -241,6 +242,50 @@ TEST(Checksum, OffloadSeedGivesTheSoftwareChecksum) {
   }
   EXPECT_EQ(ipv4_pseudo_header_for_offload(src, dst, 6, 1000, /*tso=*/true),
             ipv4_pseudo_header_sum(src, dst, 6, 0));
+}
+
+// The same for IPv6 (RFC 8200 §8.1's pseudo-header in the field), and a
+// checksum left to the driver completed in software instead (a packet
+// fragmented after all): both give the checksum software computes.
+TEST(Checksum, Ipv6OffloadSeedGivesTheSoftwareChecksum) {
+  Rng rng(10);
+  const Ipv6Addr src = *Ipv6Addr::parse("fd00::1");
+  const Ipv6Addr dst = *Ipv6Addr::parse("fd00::2");
+  for (int i = 0; i < 100; ++i) {
+    auto seg = random_bytes(rng, 20 + rng.below(1480));
+    store_be16(seg.data() + 16, 0);
+    const std::uint16_t software = ipv6_l4_checksum(src, dst, 6, seg);
+    const std::uint16_t seed =
+        ipv6_pseudo_header_for_offload(src, dst, 6, static_cast<std::uint32_t>(seg.size()));
+    EXPECT_EQ(seed, ip_pseudo_header_for_offload(IpAddr::v6(src), IpAddr::v6(dst), 6,
+                                                 static_cast<std::uint32_t>(seg.size())));
+    store_be16(seg.data() + 16, seed);
+    ASSERT_EQ(checksum_finish(checksum_partial(seg)), software);
+  }
+}
+
+TEST(Checksum, OffloadedChecksumCompletedInSoftware) {
+  auto pool = ustack::testing::make_pool(4);
+  Rng rng(12);
+  const Ipv6Addr src = *Ipv6Addr::parse("fd00::1");
+  const Ipv6Addr dst = *Ipv6Addr::parse("fd00::2");
+  for (const std::uint8_t proto : {std::uint8_t{6}, std::uint8_t{17}}) {
+    auto seg = random_bytes(rng, 200);
+    const std::size_t field = proto == 6 ? 16 : 6;
+    store_be16(seg.data() + field, 0);
+    if (proto == 17) store_be16(seg.data() + 4, 200);
+    const std::uint16_t software = ipv6_l4_checksum(src, dst, proto, seg);
+    store_be16(seg.data() + field, ipv6_pseudo_header_for_offload(src, dst, proto, 200));
+    Mbuf* m = pool->alloc();
+    ASSERT_NE(m, nullptr);
+    std::memcpy(m->append(200), seg.data(), 200);
+    m->ol_flags = (proto == 6 ? ol::kTxTcpCksum : ol::kTxUdpCksum) | ol::kTxIpv6;
+    tx_l4_checksum_in_software(m);
+    EXPECT_EQ(load_be16(m->data() + field), software) << int{proto};
+    EXPECT_FALSE(tx_l4_checksum_offloaded(*m));
+    EXPECT_EQ(m->ol_flags & ol::kTxIpv6, 0u);
+    mbuf_free(m);
+  }
 }
 
 // RFC 1624 §4's example: eqn. 3 gives 0x0000 where RFC 1141's gave 0xffff.

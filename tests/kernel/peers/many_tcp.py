@@ -33,7 +33,7 @@ def client(addr, port, count, nbytes, conc, deadline):
 
     while done + failed < count and time.time() < deadline:
         while started < count and started - done - failed < conc:
-            s = socket.socket()
+            s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
             s.setblocking(False)
             s.connect_ex((addr, port))
             sel.register(s, R | W, {"s": s, "data": os.urandom(nbytes), "sent": 0, "got": bytearray()})
