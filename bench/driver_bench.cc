@@ -9,6 +9,10 @@
 //              kernel side; ustack's uring_tap port attaches to the TAP; the
 //              baseline is read() on a plain /dev/net/tun descriptor of the
 //              same TAP.
+//   dpdk       the veth pair again; ustack's dpdk port on DPDK's
+//              net_af_packet PMD (EAL on normal pages) receives on the A
+//              end; the baseline is the same recvfrom() loop. Not run by
+//              default (--drivers dpdk).
 //
 // The sender is a raw AF_PACKET socket in this program (sendmmsg, 64 frames
 // per call, qdisc bypassed), bounded by --frames and --seconds; frames carry
@@ -25,7 +29,7 @@
 // --spin makes both spin instead (pure poll mode).
 //
 // usage: driver_bench [--frames N] [--seconds S] [--sizes 64,1514]
-//                     [--drivers af_packet,uring_tap] [--rounds R]
+//                     [--drivers af_packet,uring_tap,dpdk] [--rounds R]
 //                     [--pace-us P]     one frame every P microseconds
 //                     [--spin]          receivers never sleep (see above)
 //                     [--uring-rx M,..] uring_tap's ways to receive to run: drain,
@@ -65,6 +69,9 @@
 #include "kernel/netns.h"
 #ifdef USTACK_HAVE_URING
 #include "drivers/uring_tap/uring_tap.h"
+#endif
+#ifdef USTACK_HAVE_DPDK
+#include "bench/dpdk_bare.h"
 #endif
 
 namespace ustack {
@@ -372,6 +379,26 @@ std::function<std::uint64_t()> fd_loop(int fd, bool socket, bool spin) {
   };
 }
 
+// The bare loop on a veth end: recvfrom() on an AF_PACKET socket in
+// namespace A.
+void bench_recvfrom(const char* driver, const NetnsPair& pair, Blaster& b, std::uint32_t size,
+                    const Options& o) {
+  int fd = -1;
+  pair.run_in_a([&] {
+    fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    const int rcvbuf = 8 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+    sockaddr_ll sll{};
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(ETH_P_ALL);
+    sll.sll_ifindex = static_cast<int>(if_nametoindex(pair.if_a().c_str()));
+    bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll);
+  });
+  const Measure m = receive_while(b, size, o, fd_loop(fd, true, o.spin));
+  report(driver, size, "recvfrom() AF_PACKET socket", b, m);
+  close(fd);
+}
+
 bool bench_af_packet(const Options& o) {
   std::string err;
   auto pair = NetnsPair::create(NetnsPair::Options{}, &err);
@@ -401,23 +428,68 @@ bool bench_af_packet(const Options& o) {
       const Measure m = receive_while(b, size, o, port_loop(*port, o.spin));
       report("af_packet", size, "ustack af_packet (V3 ring)", b, m);
     }
-    int fd = -1;
-    pair->run_in_a([&] {
-      fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-      const int rcvbuf = 8 << 20;
-      setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
-      sockaddr_ll sll{};
-      sll.sll_family = AF_PACKET;
-      sll.sll_protocol = htons(ETH_P_ALL);
-      sll.sll_ifindex = static_cast<int>(if_nametoindex(pair->if_a().c_str()));
-      bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll);
-    });
-    const Measure m = receive_while(b, size, o, fd_loop(fd, true, o.spin));
-    report("af_packet", size, "recvfrom() AF_PACKET socket", b, m);
-    close(fd);
+    bench_recvfrom("af_packet", *pair, b, size, o);
   }
   return true;
 }
+
+#ifdef USTACK_HAVE_DPDK
+// DPDK's net_af_packet PMD on the same veth end, against a bare
+// rte_eth_rx_burst loop on the same PMD (what dpdk-testpmd's rxonly does),
+// then the recvfrom loop for scale. The EAL starts once, on normal pages,
+// with ustack's first port; each round hot-plugs the vdevs anew. A PMD
+// cannot sleep (no wait_rx), so both DPDK loops spin.
+bool bench_dpdk(const Options& o) {
+  std::string err;
+  auto pair = NetnsPair::create(NetnsPair::Options{}, &err);
+  if (!pair) {
+    std::fprintf(stderr, "dpdk: %s\n", err.c_str());
+    return false;
+  }
+  Blaster b;
+  if (!b.open(pair->ns_b(), pair->if_b(), &err)) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    return false;
+  }
+  for (int round = 0; round < o.rounds * static_cast<int>(o.sizes.size()); ++round) {
+    const std::uint32_t size = o.sizes[static_cast<std::size_t>(round) % o.sizes.size()];
+    {
+      auto pool = make_pool("dpdk");
+      if (!pool) return false;
+      VirtualClock clock;
+      std::shared_ptr<Port> port;
+      PortSpec spec{.driver = "dpdk", .iface = pair->if_a()};
+      spec.rx_pools = {pool.get()};
+      spec.dpdk_args =
+          "--no-huge --no-shconf -m 512 --no-pci -l 0 --log-level=*:warning "
+          "--vdev=net_af_packet0,iface=" +
+          pair->if_a() + ",qdisc_bypass=1,framecnt=4096";
+      pair->run_in_a([&] { port = open_port(spec, clock, &err); });
+      if (!port) {
+        std::fprintf(stderr, "%s\n", err.c_str());
+        return false;
+      }
+      const Measure m = receive_while(b, size, o, port_loop(*port, o.spin));
+      report("dpdk", size, "ustack dpdk (net_af_packet)", b, m);
+    }
+    {
+      std::unique_ptr<bench::DpdkBareRx> bare;
+      pair->run_in_a([&] {
+        bare = bench::DpdkBareRx::open(
+            "net_af_packet9", "iface=" + pair->if_a() + ",qdisc_bypass=1,framecnt=4096", &err);
+      });
+      if (!bare) {
+        std::fprintf(stderr, "%s\n", err.c_str());
+        return false;
+      }
+      const Measure m = receive_while(b, size, o, [&bare] { return bare->poll(); });
+      report("dpdk", size, "rte_eth_rx_burst() loop", b, m);
+    }
+    bench_recvfrom("dpdk", *pair, b, size, o);
+  }
+  return true;
+}
+#endif  // USTACK_HAVE_DPDK
 
 #ifdef USTACK_HAVE_URING
 // A plain descriptor of TAP `name` in the calling thread's namespace.
@@ -577,7 +649,7 @@ int run(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: driver_bench [--frames N] [--seconds S] [--sizes 64,1514] "
-                   "[--drivers af_packet,uring_tap] [--rounds R] [--pace-us P] [--sqpoll] "
+                   "[--drivers af_packet,uring_tap,dpdk] [--rounds R] [--pace-us P] [--sqpoll] "
                    "[--spin] [--uring-rx drain,multishot,linked] [--rx-depth N] [--rx-chains C]\n");
       return 2;
     }
@@ -629,6 +701,10 @@ int run(int argc, char** argv) {
 #ifdef USTACK_HAVE_URING
     } else if (d == "uring_tap") {
       ok = bench_uring_tap(o) && ok;
+#endif
+#ifdef USTACK_HAVE_DPDK
+    } else if (d == "dpdk") {
+      ok = bench_dpdk(o) && ok;
 #endif
     } else {
       std::fprintf(stderr, "driver_bench: no kernel-sender benchmark for '%s'\n", d.c_str());

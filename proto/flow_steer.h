@@ -7,12 +7,17 @@
 //    others, Stack::share_neighbor_frames);
 //  - IPv6 that is not TCP or UDP: ICMPv6 (neighbor discovery, whose
 //    messages core 0 answers and copies to the others like ARP; echo;
-//    errors), and fragments, which core 0 reassembles (RFC 8200 §4.5: a
+//    errors that quote no TCP or UDP packet), and fragments, which core 0
+//    reassembles (RFC 8200 §4.5: a
 //    non-first fragment has no ports to hash, so all of a datagram's
 //    fragments must meet in one place, and the NIC spreads them over the
 //    address hash);
 //  - IPv6 whose extension header chain the walk of proto/wire/ipv6_ext
 //    refuses, so its counters and ICMPv6 errors are core 0's.
+// ICMP and ICMPv6 errors that quote a TCP or UDP packet belong to the core
+// that owns the quoted flow (its connection learns of the error there:
+// Packet Too Big, Fragmentation Needed, port unreachable), whatever a NIC
+// hashed.
 // TCP and UDP over IPv6 are hashed over (source, destination, source port,
 // destination port) after any extension headers, as NDIS_HASH_TCP_IPV6 and
 // NDIS_HASH_UDP_IPV6 ask ("the NIC must identify and skip over any IPv6
@@ -24,9 +29,10 @@
 // hashes back to the opening core (TcpLayer::connect).
 #pragma once
 
-#include <cstdint>
-
 #include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
 
 #include "core/mbuf.h"
 #include "core/toeplitz.h"
@@ -65,6 +71,8 @@ class FlowSteer {
 
  private:
   std::uint16_t owner_of_ipv6(const Mbuf& m, std::size_t off) const;
+  std::optional<std::uint16_t> owner_of_icmp_error_v4(std::span<const std::byte> icmp) const;
+  std::optional<std::uint16_t> owner_of_icmp_error_v6(std::span<const std::byte> icmp) const;
 
   const Toeplitz* hash_;
   RssReta reta_;

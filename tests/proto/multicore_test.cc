@@ -312,4 +312,104 @@ TEST(FlowSteer, Ipv6TcpAndUdpFollowTheHashIcmpv6AndFragmentsCoreZero) {
   EXPECT_EQ(owners.size(), 4u);
 }
 
+// ICMP and ICMPv6 errors go to the core that owns the flow they quote (our
+// packet: source ours, destination the peer's), whatever the outer
+// addresses or the driver's hash say; other ICMP does not.
+TEST(FlowSteer, IcmpErrorsFollowTheQuotedFlow) {
+  const Toeplitz hash(kRssKeyMicrosoft);
+  const FlowSteer steer(hash, 4, 1);
+  auto pool = testing::make_pool(8);
+  const Ipv4Addr us4 = Ipv4Addr::from_u32(0x0a000001), peer4 = Ipv4Addr::from_u32(0x0a000002);
+  const Ipv4Addr router4 = Ipv4Addr::from_u32(0x0a0000fe);
+  const Ipv6Addr us6 = *Ipv6Addr::parse("fd00::1"), peer6 = *Ipv6Addr::parse("fd00::2");
+  const Ipv6Addr router6 = *Ipv6Addr::parse("fd00::fe");
+  // An error (or other ICMP of `type`) from the router quoting our segment
+  // from `port` to the peer's 80.
+  const auto v4 = [&](std::uint8_t type, std::uint16_t port, bool driver_hash) {
+    Mbuf* m = pool->alloc();
+    std::byte* p = m->append(14 + 20 + 8 + 20 + 8);
+    std::memset(p, 0, m->data_len);
+    wire::store_be16(p + 12, 0x0800);
+    std::byte* ip = p + 14;
+    wire::store_u8(ip, 0x45);
+    wire::store_u8(ip + 9, 1);
+    wire::store_be32(ip + 12, router4.to_u32());
+    wire::store_be32(ip + 16, us4.to_u32());
+    std::byte* icmp = ip + 20;
+    wire::store_u8(icmp, type);
+    std::byte* q = icmp + 8;
+    wire::store_u8(q, 0x45);
+    wire::store_u8(q + 9, 6);
+    wire::store_be32(q + 12, us4.to_u32());
+    wire::store_be32(q + 16, peer4.to_u32());
+    wire::store_be16(q + 20, port);
+    wire::store_be16(q + 22, 80);
+    if (driver_hash) {
+      m->ol_flags |= ol::kRxRssHash;
+      m->rss_hash = 3;
+    }
+    return m;
+  };
+  const auto v6 = [&](std::uint8_t type, std::uint16_t port, bool driver_hash) {
+    Mbuf* m = pool->alloc();
+    std::byte* p = m->append(14 + 40 + 8 + 40 + 8);
+    std::memset(p, 0, m->data_len);
+    wire::store_be16(p + 12, 0x86dd);
+    std::byte* ip = p + 14;
+    wire::store_u8(ip, 0x60);
+    wire::store_be16(ip + 4, 8 + 40 + 8);
+    wire::store_u8(ip + 6, 58);
+    router6.to_bytes(ip + 8);
+    us6.to_bytes(ip + 24);
+    std::byte* icmp = ip + 40;
+    wire::store_u8(icmp, type);
+    std::byte* q = icmp + 8;
+    wire::store_u8(q, 0x60);
+    wire::store_be16(q + 4, 8);
+    wire::store_u8(q + 6, 6);
+    us6.to_bytes(q + 8);
+    peer6.to_bytes(q + 24);
+    wire::store_be16(q + 40, port);
+    wire::store_be16(q + 42, 80);
+    if (driver_hash) {
+      m->ol_flags |= ol::kRxRssHash;
+      m->rss_hash = 3;
+    }
+    return m;
+  };
+  std::set<std::uint16_t> owners;
+  for (std::uint16_t port = 40000; port < 40016; ++port) {
+    const std::uint16_t want4 = steer.owner_v4(peer4, us4, 80, port);
+    const std::uint16_t want6 = steer.owner_v6(peer6, us6, 80, port);
+    owners.insert(want4);
+    for (const bool driver_hash : {false, true}) {
+      // IPv4: unreachable (fragmentation needed), time exceeded, parameter problem.
+      for (const std::uint8_t type : {3, 11, 12}) {
+        Mbuf* m = v4(type, port, driver_hash);
+        EXPECT_EQ(steer.owner_of_frame(*m), want4) << "ICMP type " << int{type};
+        mbuf_free(m);
+      }
+      // IPv6: unreachable, packet too big, time exceeded, parameter problem.
+      for (const std::uint8_t type : {1, 2, 3, 4}) {
+        Mbuf* m = v6(type, port, driver_hash);
+        EXPECT_EQ(steer.owner_of_frame(*m), want6) << "ICMPv6 type " << int{type};
+        mbuf_free(m);
+      }
+    }
+    // Not errors: an echo request follows the outer addresses (IPv4) or
+    // core 0 (ICMPv6, as neighbor discovery).
+    Mbuf* echo4 = v4(8, port, false);
+    EXPECT_EQ(steer.owner_of_frame(*echo4),
+              RssReta(4).queue_of(hash.hash_v4(router4.to_u32(), us4.to_u32())));
+    mbuf_free(echo4);
+    for (const std::uint8_t type : {128, 135}) {
+      Mbuf* m = v6(type, port, false);
+      EXPECT_EQ(steer.owner_of_frame(*m), 0) << "ICMPv6 type " << int{type};
+      mbuf_free(m);
+    }
+  }
+  EXPECT_GT(owners.size(), 1u) << "the quoted flows should spread over the cores";
+  EXPECT_EQ(pool->in_use(), 0u);
+}
+
 }  // namespace ustack::testing
