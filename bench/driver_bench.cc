@@ -399,11 +399,14 @@ void bench_recvfrom(const char* driver, const NetnsPair& pair, Blaster& b, std::
   close(fd);
 }
 
-bool bench_af_packet(const Options& o) {
+// A veth pair with the sender on its B end; `round` runs for every round
+// and frame size. false when anything fails (said on stderr).
+bool on_veth(const char* driver, const Options& o,
+             const std::function<bool(const NetnsPair&, Blaster&, std::uint32_t)>& round) {
   std::string err;
   auto pair = NetnsPair::create(NetnsPair::Options{}, &err);
   if (!pair) {
-    std::fprintf(stderr, "af_packet: %s\n", err.c_str());
+    std::fprintf(stderr, "%s: %s\n", driver, err.c_str());
     return false;
   }
   Blaster b;
@@ -411,26 +414,39 @@ bool bench_af_packet(const Options& o) {
     std::fprintf(stderr, "%s\n", err.c_str());
     return false;
   }
-  for (int round = 0; round < o.rounds * static_cast<int>(o.sizes.size()); ++round) {
-    const std::uint32_t size = o.sizes[static_cast<std::size_t>(round) % o.sizes.size()];
-    {
-      auto pool = make_pool("af_packet");
-      if (!pool) return false;
-      VirtualClock clock;
-      std::shared_ptr<Port> port;
-      PortSpec spec{.driver = "af_packet", .iface = pair->if_a()};
-      spec.rx_pools = {pool.get()};
-      pair->run_in_a([&] { port = open_port(spec, clock, &err); });
-      if (!port) {
-        std::fprintf(stderr, "%s\n", err.c_str());
-        return false;
-      }
-      const Measure m = receive_while(b, size, o, port_loop(*port, o.spin));
-      report("af_packet", size, "ustack af_packet (V3 ring)", b, m);
-    }
-    bench_recvfrom("af_packet", *pair, b, size, o);
+  for (int r = 0; r < o.rounds * static_cast<int>(o.sizes.size()); ++r) {
+    if (!round(*pair, b, o.sizes[static_cast<std::size_t>(r) % o.sizes.size()])) return false;
   }
   return true;
+}
+
+// ustack's port of `spec` on the veth's A end, measured as `receiver`.
+bool bench_port_in_a(PortSpec spec, const NetnsPair& pair, Blaster& b, std::uint32_t size,
+                     const Options& o, const char* receiver) {
+  auto pool = make_pool(spec.driver);
+  if (!pool) return false;
+  VirtualClock clock;
+  std::shared_ptr<Port> port;
+  std::string err;
+  spec.iface = pair.if_a();
+  spec.rx_pools = {pool.get()};
+  pair.run_in_a([&] { port = open_port(spec, clock, &err); });
+  if (!port) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    return false;
+  }
+  const Measure m = receive_while(b, size, o, port_loop(*port, o.spin));
+  report(spec.driver, size, receiver, b, m);
+  return true;
+}
+
+bool bench_af_packet(const Options& o) {
+  return on_veth("af_packet", o, [&](const NetnsPair& pair, Blaster& b, std::uint32_t size) {
+    if (!bench_port_in_a({.driver = "af_packet"}, pair, b, size, o, "ustack af_packet (V3 ring)"))
+      return false;
+    bench_recvfrom("af_packet", pair, b, size, o);
+    return true;
+  });
 }
 
 #ifdef USTACK_HAVE_DPDK
@@ -440,54 +456,27 @@ bool bench_af_packet(const Options& o) {
 // with ustack's first port; each round hot-plugs the vdevs anew. A PMD
 // cannot sleep (no wait_rx), so both DPDK loops spin.
 bool bench_dpdk(const Options& o) {
-  std::string err;
-  auto pair = NetnsPair::create(NetnsPair::Options{}, &err);
-  if (!pair) {
-    std::fprintf(stderr, "dpdk: %s\n", err.c_str());
-    return false;
-  }
-  Blaster b;
-  if (!b.open(pair->ns_b(), pair->if_b(), &err)) {
-    std::fprintf(stderr, "%s\n", err.c_str());
-    return false;
-  }
-  for (int round = 0; round < o.rounds * static_cast<int>(o.sizes.size()); ++round) {
-    const std::uint32_t size = o.sizes[static_cast<std::size_t>(round) % o.sizes.size()];
-    {
-      auto pool = make_pool("dpdk");
-      if (!pool) return false;
-      VirtualClock clock;
-      std::shared_ptr<Port> port;
-      PortSpec spec{.driver = "dpdk", .iface = pair->if_a()};
-      spec.rx_pools = {pool.get()};
-      spec.dpdk_args =
-          "--no-huge --no-shconf -m 512 --no-pci -l 0 --log-level=*:warning "
-          "--vdev=net_af_packet0,iface=" +
-          pair->if_a() + ",qdisc_bypass=1,framecnt=4096";
-      pair->run_in_a([&] { port = open_port(spec, clock, &err); });
-      if (!port) {
-        std::fprintf(stderr, "%s\n", err.c_str());
-        return false;
-      }
-      const Measure m = receive_while(b, size, o, port_loop(*port, o.spin));
-      report("dpdk", size, "ustack dpdk (net_af_packet)", b, m);
+  return on_veth("dpdk", o, [&](const NetnsPair& pair, Blaster& b, std::uint32_t size) {
+    const std::string pmd = "iface=" + pair.if_a() + ",qdisc_bypass=1,framecnt=4096";
+    PortSpec spec{.driver = "dpdk"};
+    spec.dpdk_args =
+        "--no-huge --no-shconf -m 512 --no-pci -l 0 --log-level=*:warning "
+        "--vdev=net_af_packet0," +
+        pmd;
+    if (!bench_port_in_a(spec, pair, b, size, o, "ustack dpdk (net_af_packet)")) return false;
+    std::unique_ptr<bench::DpdkBareRx> bare;
+    std::string err;
+    pair.run_in_a([&] { bare = bench::DpdkBareRx::open("net_af_packet9", pmd, &err); });
+    if (!bare) {
+      std::fprintf(stderr, "%s\n", err.c_str());
+      return false;
     }
-    {
-      std::unique_ptr<bench::DpdkBareRx> bare;
-      pair->run_in_a([&] {
-        bare = bench::DpdkBareRx::open(
-            "net_af_packet9", "iface=" + pair->if_a() + ",qdisc_bypass=1,framecnt=4096", &err);
-      });
-      if (!bare) {
-        std::fprintf(stderr, "%s\n", err.c_str());
-        return false;
-      }
-      const Measure m = receive_while(b, size, o, [&bare] { return bare->poll(); });
-      report("dpdk", size, "rte_eth_rx_burst() loop", b, m);
-    }
-    bench_recvfrom("dpdk", *pair, b, size, o);
-  }
-  return true;
+    const Measure m = receive_while(b, size, o, [&bare] { return bare->poll(); });
+    report("dpdk", size, "rte_eth_rx_burst() loop", b, m);
+    bare.reset();
+    bench_recvfrom("dpdk", pair, b, size, o);
+    return true;
+  });
 }
 #endif  // USTACK_HAVE_DPDK
 
