@@ -1,5 +1,7 @@
 #include "bench/dpdk_bare.h"
 
+#include <cstring>
+
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -17,8 +19,8 @@ rte_mempool* bare_pool() {
 
 }  // namespace
 
-std::unique_ptr<DpdkBareRx> DpdkBareRx::open(const std::string& name, const std::string& params,
-                                             std::string* error) {
+std::unique_ptr<DpdkBare> DpdkBare::open(const std::string& name, const std::string& params,
+                                         std::string* error) {
   if (rte_eal_process_type() == RTE_PROC_INVALID) {
     *error = "dpdk bare loop: the EAL is not running";
     return nullptr;
@@ -32,7 +34,7 @@ std::unique_ptr<DpdkBareRx> DpdkBareRx::open(const std::string& name, const std:
     *error = "dpdk bare loop: cannot add " + name + "," + params;
     return nullptr;
   }
-  std::unique_ptr<DpdkBareRx> b(new DpdkBareRx());
+  std::unique_ptr<DpdkBare> b(new DpdkBare());
   b->name_ = name;
   if (rte_eth_dev_get_port_by_name(name.c_str(), &b->port_) != 0) {
     *error = "dpdk bare loop: no port " + name;
@@ -52,7 +54,7 @@ std::unique_ptr<DpdkBareRx> DpdkBareRx::open(const std::string& name, const std:
   return b;
 }
 
-DpdkBareRx::~DpdkBareRx() {
+DpdkBare::~DpdkBare() {
   if (started_) rte_eth_dev_stop(port_);
   if (!name_.empty()) {
     rte_eth_dev_close(port_);
@@ -60,7 +62,20 @@ DpdkBareRx::~DpdkBareRx() {
   }
 }
 
-std::uint64_t DpdkBareRx::poll() {
+std::uint64_t DpdkBare::send(std::span<const std::uint8_t> frame) {
+  rte_mbuf* bufs[32];
+  if (rte_pktmbuf_alloc_bulk(bare_pool(), bufs, 32) != 0) return 0;
+  for (rte_mbuf* m : bufs) {
+    std::memcpy(rte_pktmbuf_mtod(m, void*), frame.data(), frame.size());
+    m->data_len = static_cast<std::uint16_t>(frame.size());
+    m->pkt_len = static_cast<std::uint32_t>(frame.size());
+  }
+  const std::uint16_t n = rte_eth_tx_burst(port_, 0, bufs, 32);
+  if (n < 32) rte_pktmbuf_free_bulk(bufs + n, 32u - n);
+  return n;
+}
+
+std::uint64_t DpdkBare::poll() {
   rte_mbuf* bufs[32];
   const std::uint16_t n = rte_eth_rx_burst(port_, 0, bufs, 32);
   rte_pktmbuf_free_bulk(bufs, n);

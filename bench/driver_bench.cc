@@ -32,6 +32,9 @@
 //                     [--drivers af_packet,uring_tap,dpdk] [--rounds R]
 //                     [--pace-us P]     one frame every P microseconds
 //                     [--spin]          receivers never sleep (see above)
+//                     [--tx]            transmit instead: ustack's port against
+//                                       sendmmsg() (veth) or write() (TAP), each
+//                                       counted by the kernel on the other side
 //                     [--uring-rx M,..] uring_tap's ways to receive to run: drain,
 //                                       multishot, linked (drain)
 //                     [--sqpoll]        also uring_tap with IORING_SETUP_SQPOLL
@@ -39,7 +42,9 @@
 //                     [--rx-chains C]   ... linked: reads as C chains (2; 0: unlinked)
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <linux/if_ether.h>
+#include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
@@ -89,6 +94,7 @@ struct Options {
   std::vector<std::string> drivers = {"af_packet", "uring_tap"};
   bool sqpoll = false;
   bool spin = false;  // receivers never sleep
+  bool tx = false;    // --tx: transmit rates instead of receive rates
 #ifdef USTACK_HAVE_URING
   std::vector<UringTapRx> uring_rx = {UringTapRx::kDrain};
 #endif
@@ -114,6 +120,19 @@ double thread_cpu_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// A `size`-byte frame (60..1514) to nobody (a locally administered MAC)
+// with ethertype kEtherType, so no kernel stack answers it.
+std::vector<std::uint8_t> test_frame(std::uint32_t size) {
+  std::vector<std::uint8_t> f(size);
+  std::memset(f.data(), 0x02, 12);
+  f[5] = 0x99;
+  f[11] = 0x01;
+  f[12] = kEtherType >> 8;
+  f[13] = kEtherType & 0xff;
+  for (std::uint32_t i = 14; i < size; ++i) f[i] = static_cast<std::uint8_t>(i);
+  return f;
 }
 
 // ---- The sender: a raw packet socket opened inside a namespace.
@@ -153,19 +172,12 @@ class Blaster {
     done_.store(false);
     thread_ = std::thread([this, size, frames, seconds, pace_us] {
       pin(1);
-      std::uint8_t f[1514] = {};  // sizes are checked to be 60..1514
-      std::memset(f, 0x02, 6);    // to nobody (locally administered)
-      f[5] = 0x99;
-      std::memset(f + 6, 0x02, 6);
-      f[11] = 0x01;
-      f[12] = kEtherType >> 8;
-      f[13] = kEtherType & 0xff;
-      for (std::uint32_t i = 14; i < size; ++i) f[i] = static_cast<std::uint8_t>(i);
+      std::vector<std::uint8_t> f = test_frame(size);
       constexpr unsigned kBatch = 64;
       iovec iov[kBatch];
       mmsghdr msgs[kBatch]{};
       for (unsigned i = 0; i < kBatch; ++i) {
-        iov[i] = {f, size};
+        iov[i] = {f.data(), size};
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
       }
@@ -190,6 +202,7 @@ class Blaster {
     if (thread_.joinable()) thread_.join();
   }
   bool done() const { return done_.load(std::memory_order_acquire); }
+  int fd() const { return fd_; }
   std::uint64_t sent() const { return sent_; }
   double elapsed() const { return elapsed_; }
   // CPU time of the sending thread, kernel work done on its behalf included
@@ -379,6 +392,111 @@ std::function<std::uint64_t()> fd_loop(int fd, bool socket, bool spin) {
   };
 }
 
+// ---- Transmit (--tx): frames per second a sender gets onto the link,
+// counted by the kernel on the receiving interface (its rx_packets, read
+// through getifaddrs in that interface's namespace).
+std::uint64_t rx_packets_in(const std::string& ns, const std::string& iface) {
+  std::uint64_t n = 0;
+  NetnsPair::run_in(ns, [&] {
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) return;
+    for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+      if (a->ifa_addr != nullptr && a->ifa_addr->sa_family == AF_PACKET && a->ifa_data != nullptr &&
+          iface == a->ifa_name)
+        n = static_cast<const rtnl_link_stats*>(a->ifa_data)->rx_packets;
+    }
+    freeifaddrs(list);
+  });
+  return n;
+}
+
+// Calls `burst` (which sends up to 32 frames and returns how many the
+// sender took) until --frames went or --seconds passed, then waits until
+// the peer's count stops moving (writes still in flight).
+void transmit_while(const char* driver, std::uint32_t size, const char* sender, const Options& o,
+                    const std::function<std::uint64_t()>& burst,
+                    const std::function<std::uint64_t()>& peer_rx) {
+  const std::uint64_t rx0 = peer_rx();
+  const double sys0 = thread_sys_seconds();
+  const double cpu0 = thread_cpu_seconds();
+  const auto t0 = SteadyClock::now();
+  std::uint64_t sent = 0, calls = 0;
+  while (sent < o.frames && ((++calls & 15) != 0 || since(t0) < o.seconds)) sent += burst();
+  const double elapsed = since(t0);
+  const double cpu = thread_cpu_seconds() - cpu0;
+  const double sys = thread_sys_seconds() - sys0;
+  std::uint64_t rx = peer_rx();
+  for (int i = 0; i < 50; ++i) {  // at most 1 s
+    usleep(20'000);
+    const std::uint64_t now = peer_rx();
+    if (now == rx) break;
+    rx = now;
+  }
+  const auto delivered = static_cast<double>((rx - rx0) & 0xffffffffu);  // a 32-bit counter
+  Row r;
+  char key[128];
+  std::snprintf(key, sizeof key, "%-10s %5u  %-28s", driver, size, sender);
+  r.key = key;
+  r.group = std::string(driver) + " " + std::to_string(size) + " tx";
+  r.bare = std::string(sender).rfind("ustack", 0) != 0;
+  r.rate = elapsed > 0 ? delivered / elapsed : 0;
+  r.loss = sent > 0 ? 100.0 * (1.0 - delivered / static_cast<double>(sent)) : 0;
+  r.send_ns = sent > 0 ? cpu * 1e9 / static_cast<double>(sent) : 0;
+  r.send_cpu = elapsed > 0 ? 100.0 * cpu / elapsed : 0;
+  r.recv_sys_ns = sent > 0 ? sys * 1e9 / static_cast<double>(sent) : 0;
+  std::printf("%s %10llu %9.3f %10llu %9.3f %6.1f%% %9.0f %6.0f%% %9.0f\n", key,
+              static_cast<unsigned long long>(sent),
+              elapsed > 0 ? static_cast<double>(sent) / elapsed / 1e6 : 0,
+              static_cast<unsigned long long>(delivered), r.rate / 1e6, r.loss, r.send_ns,
+              r.send_cpu, r.recv_sys_ns);
+  std::fflush(stdout);
+  g_rows.push_back(r);
+}
+
+// ustack's port sending bursts of 32 fresh mbufs (allocated, filled,
+// handed to tx_burst; what the driver did not take it freed).
+std::function<std::uint64_t()> port_sender(Port& port, MbufPool& pool, std::uint32_t size) {
+  auto frame = std::make_shared<std::vector<std::uint8_t>>(test_frame(size));
+  return [&port, &pool, frame] {
+    Mbuf* pkts[32];
+    std::uint16_t n = 0;
+    for (; n < 32; ++n) {
+      pkts[n] = pool.alloc();
+      if (pkts[n] == nullptr) break;
+      std::memcpy(pkts[n]->append(static_cast<std::uint32_t>(frame->size())), frame->data(),
+                  frame->size());
+    }
+    return std::uint64_t{port.tx_burst(0, pkts, n)};
+  };
+}
+
+// The bare sender on a veth end: sendmmsg() of 32 frames on an AF_PACKET
+// socket in namespace A (qdisc bypassed, as ustack's ring is).
+void bare_transmit_veth(const char* driver, const NetnsPair& pair, std::uint32_t size,
+                        const Options& o) {
+  Blaster s;
+  std::string err;
+  if (!s.open(pair.ns_a(), pair.if_a(), &err)) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    return;
+  }
+  std::vector<std::uint8_t> f = test_frame(size);
+  iovec iov[32];
+  mmsghdr msgs[32]{};
+  for (unsigned i = 0; i < 32; ++i) {
+    iov[i] = {f.data(), size};
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  transmit_while(
+      driver, size, "sendmmsg() AF_PACKET socket", o,
+      [&] {
+        const int r = sendmmsg(s.fd(), msgs, 32, 0);
+        return r > 0 ? static_cast<std::uint64_t>(r) : 0;
+      },
+      [&] { return rx_packets_in(pair.ns_b(), pair.if_b()); });
+}
+
 // The bare loop on a veth end: recvfrom() on an AF_PACKET socket in
 // namespace A.
 void bench_recvfrom(const char* driver, const NetnsPair& pair, Blaster& b, std::uint32_t size,
@@ -435,6 +553,11 @@ bool bench_port_in_a(PortSpec spec, const NetnsPair& pair, Blaster& b, std::uint
     std::fprintf(stderr, "%s\n", err.c_str());
     return false;
   }
+  if (o.tx) {
+    transmit_while(spec.driver.c_str(), size, receiver, o, port_sender(*port, *pool, size),
+                   [&] { return rx_packets_in(pair.ns_b(), pair.if_b()); });
+    return true;
+  }
   const Measure m = receive_while(b, size, o, port_loop(*port, o.spin));
   report(spec.driver, size, receiver, b, m);
   return true;
@@ -444,15 +567,23 @@ bool bench_af_packet(const Options& o) {
   return on_veth("af_packet", o, [&](const NetnsPair& pair, Blaster& b, std::uint32_t size) {
     if (!bench_port_in_a({.driver = "af_packet"}, pair, b, size, o, "ustack af_packet (V3 ring)"))
       return false;
-    bench_recvfrom("af_packet", pair, b, size, o);
+    if (o.tx) {
+      PortSpec mm{.driver = "af_packet"};
+      mm.af_packet_tx_sendmmsg = true;
+      if (!bench_port_in_a(mm, pair, b, size, o, "ustack af_packet (sendmmsg)")) return false;
+      bare_transmit_veth("af_packet", pair, size, o);
+    } else {
+      bench_recvfrom("af_packet", pair, b, size, o);
+    }
     return true;
   });
 }
 
 #ifdef USTACK_HAVE_DPDK
 // DPDK's net_af_packet PMD on the same veth end, against a bare
-// rte_eth_rx_burst loop on the same PMD (what dpdk-testpmd's rxonly does),
-// then the recvfrom loop for scale. The EAL starts once, on normal pages,
+// rte_eth_rx_burst loop on the same PMD (what dpdk-testpmd's rxonly does;
+// --tx: rte_eth_tx_burst, as its txonly), then the recvfrom (sendmmsg)
+// loop for scale. The EAL starts once, on normal pages,
 // with ustack's first port; each round hot-plugs the vdevs anew. A PMD
 // cannot sleep (no wait_rx), so both DPDK loops spin.
 bool bench_dpdk(const Options& o) {
@@ -464,12 +595,21 @@ bool bench_dpdk(const Options& o) {
         "--vdev=net_af_packet0," +
         pmd;
     if (!bench_port_in_a(spec, pair, b, size, o, "ustack dpdk (net_af_packet)")) return false;
-    std::unique_ptr<bench::DpdkBareRx> bare;
+    std::unique_ptr<bench::DpdkBare> bare;
     std::string err;
-    pair.run_in_a([&] { bare = bench::DpdkBareRx::open("net_af_packet9", pmd, &err); });
+    pair.run_in_a([&] { bare = bench::DpdkBare::open("net_af_packet9", pmd, &err); });
     if (!bare) {
       std::fprintf(stderr, "%s\n", err.c_str());
       return false;
+    }
+    if (o.tx) {
+      const std::vector<std::uint8_t> f = test_frame(size);
+      transmit_while(
+          "dpdk", size, "rte_eth_tx_burst() loop", o, [&] { return bare->send(f); },
+          [&] { return rx_packets_in(pair.ns_b(), pair.if_b()); });
+      bare.reset();
+      bare_transmit_veth("dpdk", pair, size, o);
+      return true;
     }
     const Measure m = receive_while(b, size, o, [&bare] { return bare->poll(); });
     report("dpdk", size, "rte_eth_rx_burst() loop", b, m);
@@ -493,6 +633,48 @@ int open_tap_fd(const std::string& name, bool nonblock) {
     return -1;
   }
   return fd;
+}
+
+// --tx on the TAP: ustack's uring_tap port (writes in batches through
+// io_uring), then write() on a plain descriptor of the same TAP; the kernel
+// counts what it was given as the TAP's rx_packets.
+bool transmit_uring_tap(const NetnsPair& pair, const std::string& tap, std::uint32_t size,
+                        const Options& o) {
+  const auto peer_rx = [&] { return rx_packets_in(pair.ns_b(), tap); };
+  {
+    auto pool = make_pool("uring_tap");
+    if (!pool) return false;
+    std::unique_ptr<Port> port;
+    UringTapConfig cfg;
+    cfg.iface = tap;
+    cfg.rx_pools = {pool.get()};
+    cfg.rx = o.uring_rx[0];
+    std::string err;
+    pair.run_in_b([&] { port = open_uring_tap(cfg, &err); });
+    if (!port) {
+      std::fprintf(stderr, "%s\n", err.c_str());
+      return false;
+    }
+    transmit_while("uring_tap", size, "ustack uring_tap", o, port_sender(*port, *pool, size),
+                   peer_rx);
+  }
+  int fd = -1;
+  pair.run_in_b([&] { fd = open_tap_fd(tap, true); });
+  if (fd < 0) {
+    std::fprintf(stderr, "uring_tap: cannot attach to %s\n", tap.c_str());
+    return false;
+  }
+  const std::vector<std::uint8_t> f = test_frame(size);
+  transmit_while(
+      "uring_tap", size, "write() on the TAP fd", o,
+      [&] {
+        std::uint64_t n = 0;
+        for (int i = 0; i < 32; ++i) n += write(fd, f.data(), f.size()) > 0 ? 1 : 0;
+        return n;
+      },
+      peer_rx);
+  close(fd);
+  return true;
 }
 
 bool bench_uring_tap(const Options& o) {
@@ -533,6 +715,10 @@ bool bench_uring_tap(const Options& o) {
   for (int round = 0; round < o.rounds * static_cast<int>(o.sizes.size()); ++round) {
     const std::uint32_t size = o.sizes[static_cast<std::size_t>(round) % o.sizes.size()];
     if (!ok) break;
+    if (o.tx) {
+      ok = transmit_uring_tap(*pair, tap, size, o);
+      continue;
+    }
     // Each way to receive asked for, then SQPOLL with the first.
     std::vector<std::pair<UringTapRx, bool>> variants;
     for (const UringTapRx rx : o.uring_rx) variants.emplace_back(rx, false);
@@ -623,6 +809,8 @@ int run(int argc, char** argv) {
       o.sqpoll = true;
     } else if (a == "--spin") {
       o.spin = true;
+    } else if (a == "--tx") {
+      o.tx = true;
 #ifdef USTACK_HAVE_URING
     } else if (a == "--uring-rx" && has_value) {
       o.uring_rx.clear();
@@ -636,10 +824,11 @@ int run(int argc, char** argv) {
       }
 #endif
     } else {
-      std::fprintf(stderr,
-                   "usage: driver_bench [--frames N] [--seconds S] [--sizes 64,1514] "
-                   "[--drivers af_packet,uring_tap,dpdk] [--rounds R] [--pace-us P] [--sqpoll] "
-                   "[--spin] [--uring-rx drain,multishot,linked] [--rx-depth N] [--rx-chains C]\n");
+      std::fprintf(
+          stderr,
+          "usage: driver_bench [--frames N] [--seconds S] [--sizes 64,1514] "
+          "[--drivers af_packet,uring_tap,dpdk] [--rounds R] [--pace-us P] [--sqpoll] "
+          "[--spin] [--tx] [--uring-rx drain,multishot,linked] [--rx-depth N] [--rx-chains C]\n");
       return 2;
     }
   }

@@ -62,6 +62,7 @@ std::shared_ptr<Port> open_port(const PortSpec& spec, const Clock& clock, std::s
     cfg.rx_pools = spec.rx_pools;
     cfg.promiscuous = spec.promiscuous;
     cfg.ring_version = spec.af_packet_ring;
+    cfg.tx_sendmmsg = spec.af_packet_tx_sendmmsg;
     cfg.capture_outgoing = spec.capture_outgoing;
     return open_af_packet(cfg, error);
   }

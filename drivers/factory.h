@@ -21,9 +21,10 @@ struct PortSpec {
   // One pool per queue, owned by the queue's worker (af_packet: headers of
   // frames received in place).
   std::vector<MbufPool*> rx_pools;
-  bool promiscuous = false;       // af_packet: also frames for other MACs
-  bool capture_outgoing = false;  // af_packet: also frames this host sends (dump)
-  int af_packet_ring = 3;         // af_packet: 3 (TPACKET_V3, throughput) or 2 (V2, latency)
+  bool promiscuous = false;            // af_packet: also frames for other MACs
+  bool capture_outgoing = false;       // af_packet: also frames this host sends (dump)
+  int af_packet_ring = 3;              // af_packet: 3 (TPACKET_V3, throughput) or 2 (V2, latency)
+  bool af_packet_tx_sendmmsg = false;  // af_packet: sendmmsg() instead of the TX ring
   // uring_tap: the TAP's kernel side gets this IPv4 address/prefix ("" to
   // leave it alone; the TAP is created if missing and brought up).
   std::string kernel_cidr;

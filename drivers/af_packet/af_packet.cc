@@ -122,6 +122,7 @@ class AfPacketPort final : public Port {
   Mbuf* take_frame(Queue& q, const FrameInfo& f, Block& blk, std::uint16_t qi);
   std::byte* read_whole(Queue& q, const FrameInfo& f, std::uint16_t qi);
   std::uint16_t rx_burst_v2(Queue& q, std::uint16_t qi, Mbuf** pkts, std::uint16_t n);
+  std::uint16_t tx_burst_sendmmsg(Queue& q, std::uint16_t qi, Mbuf** pkts, std::uint16_t n);
 
   AfPacketConfig cfg_;
   std::vector<Queue> queues_v_;
@@ -223,15 +224,17 @@ bool AfPacketPort::open_queue(Queue& q, int ifindex, std::string* error) {
   }
   tpacket_req3 tx{};
   const std::uint32_t tx_block = 1u << 16;
-  const std::uint32_t per_block = tx_block / cfg_.frame_size;
-  tx.tp_block_size = tx_block;
-  tx.tp_block_nr = (cfg_.tx_frames + per_block - 1) / per_block;
-  tx.tp_frame_size = cfg_.frame_size;
-  tx.tp_frame_nr = tx.tp_block_nr * per_block;
-  tx_frame_count_ = tx.tp_frame_nr;
-  if (setsockopt(q.fd, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) != 0) {
-    *error = errno_text("af_packet: PACKET_TX_RING");
-    return false;
+  if (!cfg_.tx_sendmmsg) {
+    const std::uint32_t per_block = tx_block / cfg_.frame_size;
+    tx.tp_block_size = tx_block;
+    tx.tp_block_nr = (cfg_.tx_frames + per_block - 1) / per_block;
+    tx.tp_frame_size = cfg_.frame_size;
+    tx.tp_frame_nr = tx.tp_block_nr * per_block;
+    tx_frame_count_ = tx.tp_frame_nr;
+    if (setsockopt(q.fd, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) != 0) {
+      *error = errno_text("af_packet: PACKET_TX_RING");
+      return false;
+    }
   }
   const std::size_t rx_len = std::size_t{rx.tp_block_size} * rx.tp_block_nr;
   const std::size_t tx_len = std::size_t{tx.tp_block_size} * tx.tp_block_nr;
@@ -490,8 +493,60 @@ void AfPacketPort::wait_rx(std::uint16_t qi, std::chrono::microseconds timeout) 
   ppoll(&p, 1, &ts, nullptr);
 }
 
+// AfPacketConfig::tx_sendmmsg: one sendmmsg() per burst, each message's
+// iovecs pointing at the frame's segments (no copy here; the kernel copies
+// once into its skb). Frames the kernel did not take (a full queue) are
+// dropped and counted, as a full ring's are.
+std::uint16_t AfPacketPort::tx_burst_sendmmsg(Queue& q, std::uint16_t qi, Mbuf** pkts,
+                                              std::uint16_t n) {
+  constexpr std::uint16_t kMax = 32;
+  constexpr unsigned kMaxSegs = 8;
+  std::uint16_t done = 0, sent = 0;
+  std::uint64_t bytes = 0;
+  while (done < n) {
+    mmsghdr msgs[kMax]{};
+    iovec iov[kMax][kMaxSegs];
+    Mbuf* batch[kMax];
+    std::uint16_t k = 0;
+    for (; done < n && k < kMax; ++done) {
+      Mbuf* m = pkts[done];
+      unsigned segs = 0;
+      for (const Mbuf* s = m; s != nullptr && segs <= kMaxSegs; s = s->next) ++segs;
+      if (segs > kMaxSegs) {  // rare: a long chain of small pieces; send one copy
+        Mbuf* c = mbuf_copy(m, *q.pool);
+        mbuf_free(m);
+        m = c;
+        if (m == nullptr || m->next != nullptr) {
+          if (m != nullptr) mbuf_free(m);
+          stats_[qi].tx_drop();
+          continue;
+        }
+        segs = 1;
+      }
+      unsigned j = 0;
+      for (Mbuf* s = m; s != nullptr; s = s->next) iov[k][j++] = {s->data(), s->data_len};
+      msgs[k].msg_hdr.msg_iov = iov[k];
+      msgs[k].msg_hdr.msg_iovlen = segs;
+      batch[k++] = m;
+    }
+    const int r = k == 0 ? 0 : sendmmsg(q.fd, msgs, k, MSG_DONTWAIT);
+    const std::uint16_t took = r > 0 ? static_cast<std::uint16_t>(r) : 0;
+    for (std::uint16_t j = 0; j < took; ++j) bytes += batch[j]->pkt_len;
+    sent = static_cast<std::uint16_t>(sent + took);
+    mbuf_free_bulk(batch, took);
+    if (took < k) {
+      drop_unsent(qi, batch, took, k);
+      break;
+    }
+  }
+  drop_unsent(qi, pkts, done, n);
+  if (sent > 0) stats_[qi].tx(sent, bytes);
+  return sent;
+}
+
 std::uint16_t AfPacketPort::tx_burst(std::uint16_t qi, Mbuf** pkts, std::uint16_t n) {
   Queue& q = queues_v_[qi];
+  if (cfg_.tx_sendmmsg) return tx_burst_sendmmsg(q, qi, pkts, n);
   std::uint16_t sent = 0;
   std::uint64_t bytes = 0;
   std::uint16_t i = 0;

@@ -46,6 +46,11 @@ struct AfPacketConfig {
   // request/response, the 20 KB echo), referenced in place the same way.
   int ring_version = 3;
   bool qdisc_bypass = true;
+  // Transmit with one sendmmsg() per burst straight from the mbufs instead
+  // of copying frames into the TX ring. On a veth the kernel spends less
+  // per frame this way (BENCHMARKS.md, driver_bench --tx); the ring is the
+  // default.
+  bool tx_sendmmsg = false;
   // Receive frames for other MACs too (when the stack uses its own MAC).
   bool promiscuous = false;
   // See the frames this host sends too (a capture tool); a stack must not,

@@ -227,7 +227,7 @@ class DriverConformance : public ::testing::TestWithParam<Param> {
       a_.in_place = b_.in_place = InPlace::kSameMbuf;
       return a_.port && b_.port;
     }
-    if (driver_ == "af_packet") {
+    if (driver_ == "af_packet" || driver_ == "af_packet_sendmmsg") {
       ns_ = NetnsPair::create(NetnsPair::Options{}, error);
       if (!ns_) return false;
       make_pools(a_, queues_, "a");
@@ -236,6 +236,7 @@ class DriverConformance : public ::testing::TestWithParam<Param> {
       sa.rx_pools = a_.pool_ptrs();
       PortSpec sb{.driver = "af_packet", .iface = ns_->if_b(), .queues = queues_};
       sb.rx_pools = b_.pool_ptrs();
+      sa.af_packet_tx_sendmmsg = sb.af_packet_tx_sendmmsg = driver_ == "af_packet_sendmmsg";
       if (!ns_->run_in_a([&] { a_.port = open_port(sa, clock_, error); }) || !a_.port) return false;
       if (!ns_->run_in_b([&] { b_.port = open_port(sb, clock_, error); }) || !b_.port) return false;
       a_.in_place = b_.in_place = InPlace::kExtBuf;
@@ -518,11 +519,15 @@ TEST_P(DriverConformance, DescribesItself) {
     EXPECT_EQ(c.rss, RssKind::kKernel);
   }
   // The kernel's ports can sleep in wait_rx (poll, io_uring); the others poll.
-  EXPECT_EQ(c.rx_wait, driver_ == "af_packet" || driver_.rfind("uring_tap", 0) == 0);
+  EXPECT_EQ(c.rx_wait, driver_.rfind("af_packet", 0) == 0 || driver_.rfind("uring_tap", 0) == 0);
 }
 
 std::vector<Param> params() {
-  std::vector<Param> v = {{"memlink", 1}, {"memlink", 2}, {"af_packet", 1}, {"af_packet", 2}};
+  std::vector<Param> v = {{"memlink", 1},
+                          {"memlink", 2},
+                          {"af_packet", 1},
+                          {"af_packet", 2},
+                          {"af_packet_sendmmsg", 1}};
 #ifdef USTACK_HAVE_DPDK
   v.insert(v.end(), {{"dpdk", 1}, {"dpdk", 2}});
 #endif
